@@ -1,0 +1,185 @@
+"""``LawlessApp``: the Jupyter Server extension. Configuration, services, routes, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import platform
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psutil
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Float, Int, TraitError, Unicode, default, validate
+
+from ._version import __version__
+from .handlers import handlers
+from .store import Store
+from .workspace import WorkspaceService, WorkspaceSettings
+from .workspace.refs import ref_format_error
+
+
+class LawlessApp(ExtensionApp):
+    """Work with a coding agent inside JupyterLab, one git worktree per session."""
+
+    name = "lawless_jupyter"
+    load_other_extensions = True
+
+    # -- where things live -------------------------------------------------------------------
+
+    db_path = Unicode(
+        "",
+        config=True,
+        help="The SQLite database. Default: lawless_jupyter/lawless.db in the Jupyter data dir.",
+    )
+    worktrees_dir = Unicode(
+        "",
+        config=True,
+        help="Where session worktrees are created (one folder per repository). Default: "
+        "'lawless-worktrees' in the Jupyter root, so the file browser can open them.",
+    )
+    branch_prefix = Unicode(
+        "lawless", config=True, help="Session branches are named <branch_prefix>/<session id>."
+    )
+
+    # -- limits ----------------------------------------------------------------------------------
+
+    max_sessions_per_repo = Int(
+        10, config=True, help="Live workspace sessions allowed per repository (429 beyond)."
+    )
+    long_operation_timeout = Float(
+        300.0, config=True, help="Seconds allowed for long operations (create, clone, merge)."
+    )
+    short_operation_timeout = Float(
+        60.0, config=True, help="Seconds allowed for short operations (status, diff, commit...)."
+    )
+    max_body_bytes = Int(
+        1024 * 1024, config=True, help="Largest accepted request body (413 beyond)."
+    )
+    diff_max_bytes = Int(
+        5_000_000, config=True, help="A diff longer than this is cut (and says so)."
+    )
+
+    # -- identity ------------------------------------------------------------------------------
+
+    owner = Unicode(
+        config=True,
+        help="The user that owns the data on a single-user server (where Jupyter's own identity "
+        "provider does not name users). Default: $JUPYTERHUB_USER, else the OS user.",
+    )
+    commit_email_domain = Unicode(
+        "users.noreply.jupyter.local",
+        config=True,
+        help="Commits are signed <user>@<commit_email_domain> unless git config says otherwise.",
+    )
+
+    @default("owner")
+    def _default_owner(self) -> str:
+        return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+
+    @validate("branch_prefix")
+    def _check_branch_prefix(self, proposal: dict[str, Any]) -> str:
+        problem = ref_format_error(proposal["value"])
+        if problem:
+            raise TraitError(f"branch_prefix {proposal['value']!r} is not a valid ref: {problem}")
+        return proposal["value"]
+
+    @validate("max_sessions_per_repo", "max_body_bytes", "diff_max_bytes")
+    def _check_positive_int(self, proposal: dict[str, Any]) -> int:
+        if proposal["value"] < 1:
+            raise TraitError(f"{proposal['trait'].name} must be at least 1")
+        return proposal["value"]
+
+    @validate("long_operation_timeout", "short_operation_timeout")
+    def _check_timeout(self, proposal: dict[str, Any]) -> float:
+        if proposal["value"] <= 0:
+            raise TraitError(f"{proposal['trait'].name} must be more than 0 seconds")
+        return proposal["value"]
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def initialize_settings(self) -> None:
+        self.started_at = time.time()
+        root = Path(self.serverapp.root_dir).resolve()
+        db_path = (
+            Path(self.db_path)
+            if self.db_path
+            else (Path(jupyter_data_dir()) / "lawless_jupyter" / "lawless.db")
+        )
+        self.store = Store(db_path)
+        self.workspace = WorkspaceService(
+            self.store,
+            WorkspaceSettings(
+                root_dir=root,
+                worktrees_dir=Path(self.worktrees_dir or root / "lawless-worktrees"),
+                branch_prefix=self.branch_prefix,
+                max_sessions_per_repo=self.max_sessions_per_repo,
+                long_timeout=self.long_operation_timeout,
+                short_timeout=self.short_operation_timeout,
+                diff_max_bytes=self.diff_max_bytes,
+            ),
+            self.log,
+        )
+        self._startup: asyncio.Future[None] | None = None
+        self.log.info("lawless_jupyter %s: database %s", __version__, db_path)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(handlers())
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        await self.ready()
+
+    def ready(self) -> asyncio.Future[None]:
+        """Open the store and reconcile once; every request waits for it."""
+        if self._startup is None:
+            self._startup = asyncio.ensure_future(self._open())
+        return self._startup
+
+    async def _open(self) -> None:
+        await asyncio.to_thread(_source_commit)  # cache it now, off the event loop
+        await self.store.open()
+        report = await self.workspace.reconcile()
+        if any(report.values()):
+            await self.store.record_activity(self.owner, "reconciliation", report)
+
+    async def stop_extension(self) -> None:
+        if self._startup is not None:
+            try:
+                await self._startup
+            finally:
+                await self.store.close()
+
+    # -- introspection ------------------------------------------------------------------------
+
+    def version_info(self) -> dict[str, Any]:
+        memory = psutil.Process().memory_info()
+        return {
+            "version": __version__,
+            "commit": _source_commit(),
+            "python": platform.python_version(),
+            "uptime": round(time.time() - self.started_at, 3),
+            "memory": {"rss": memory.rss, "vms": memory.vms},
+            "timestamp": datetime.now(timezone.utc).isoformat(),
+        }
+
+
+_COMMIT: list[str] = []
+
+
+def _source_commit() -> str:
+    """The git commit of the source tree this package runs from ("unknown" for a wheel)."""
+    if not _COMMIT:
+        here = Path(__file__).resolve().parent
+        try:
+            out = subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+            )
+            _COMMIT.append(out.stdout.strip() if out.returncode == 0 else "unknown")
+        except (OSError, subprocess.SubprocessError):
+            _COMMIT.append("unknown")
+    return _COMMIT[0]

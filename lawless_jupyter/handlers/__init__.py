@@ -1,0 +1,36 @@
+"""The route table: every URL of the extension, in one place (relative to ``base_url``)."""
+
+from __future__ import annotations
+
+from .health import HealthHandler, VersionHandler
+from .sessions import (
+    GitCommitHandler,
+    GitDiffHandler,
+    GitLogHandler,
+    GitMergeHandler,
+    GitStatusHandler,
+    SessionHandler,
+    SessionsHandler,
+)
+from .user import ActivityHandler
+
+PREFIX = "lawless"
+_SESSION = r"api/workspace/sessions/(?P<session_id>[^/]+)"
+
+# (path below PREFIX, handler). The OpenAPI spec is checked against this list by a test.
+ROUTES = [
+    ("health", HealthHandler),
+    ("version", VersionHandler),
+    ("api/workspace/sessions", SessionsHandler),
+    (_SESSION, SessionHandler),
+    (f"{_SESSION}/git/status", GitStatusHandler),
+    (f"{_SESSION}/git/diff", GitDiffHandler),
+    (f"{_SESSION}/git/log", GitLogHandler),
+    (f"{_SESSION}/git/commit", GitCommitHandler),
+    (f"{_SESSION}/git/merge", GitMergeHandler),
+    ("api/user/activity", ActivityHandler),
+]
+
+
+def handlers() -> list[tuple[str, type]]:
+    return [(rf"/{PREFIX}/{path}", handler) for path, handler in ROUTES]

@@ -1,0 +1,99 @@
+"""The base of every lawless handler: authentication, JSON in and out, one error shape."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from ..errors import InvalidInput, LawlessError, PayloadTooLarge, QuotaExceeded
+from .identity import Identity, identify
+
+AUTH_RESOURCE = "lawless"
+
+
+class LawlessHandler(ExtensionHandlerMixin, APIHandler):
+    """Handlers stay thin: parse and check input, call one service, write the answer."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def lawless(self):  # the LawlessApp, which holds the services
+        return self.extensionapp
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        limit = self.lawless.max_body_bytes
+        declared = self.request.headers.get("Content-Length")
+        if (declared and declared.isdigit() and int(declared) > limit) or len(
+            self.request.body or b""
+        ) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        await self.lawless.ready()
+
+    @property
+    def identity(self) -> Identity:
+        return identify(self.current_user, self.lawless)
+
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object (an empty body counts as ``{}``)."""
+        if not self.request.body:
+            return {}
+        try:
+            body = json.loads(self.request.body)
+        except (ValueError, RecursionError) as e:
+            raise InvalidInput("The request body is not valid JSON.") from e
+        if not isinstance(body, dict):
+            raise InvalidInput("The request body must be a JSON object.")
+        return body
+
+    def flag(self, name: str) -> bool:
+        value = self.get_query_argument(name, "false").lower()
+        if value not in ("true", "false", "1", "0", "yes", "no"):
+            raise InvalidInput(f"'{name}' must be true or false.")
+        return value in ("true", "1", "yes")
+
+    def reply(self, body: dict[str, Any], status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(body))
+
+    # -- errors ---------------------------------------------------------------------------
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, LawlessError):
+            self.set_status(exc.status)
+            body = exc.body()
+            if isinstance(exc, QuotaExceeded):
+                self.set_header("Retry-After", str(exc.retry_after))
+        elif isinstance(exc, web.HTTPError):
+            message = exc.log_message or exc.reason or self._reason
+            if exc.args and exc.log_message:
+                with contextlib.suppress(TypeError, ValueError):
+                    message = exc.log_message % exc.args
+            body = {"error": message, "code": f"http_{status_code}", "details": {}}
+        else:  # never a stack trace to the client; it is in the server log
+            body = {
+                "error": "Something went wrong on the server; the details are in its log.",
+                "code": "internal_error",
+                "details": {},
+            }
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
+        if isinstance(value, LawlessError) and value.status < 500:
+            logging.getLogger("lawless_jupyter").info(
+                "%s %s -> %s %s",
+                self.request.method,
+                self.request.path,
+                value.status,
+                value.message,
+            )
+            return
+        super().log_exception(typ, value, tb)

@@ -1,0 +1,100 @@
+"""Workspace sessions and the git operations on them."""
+
+from __future__ import annotations
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..errors import InvalidInput
+from .base import LawlessHandler
+
+
+class SessionsHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        repo = self.get_query_argument("repo", None)
+        sessions = await self.lawless.workspace.list(self.identity.user_id, repo)
+        self.reply({"sessions": sessions})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body()
+        unknown = set(body) - {"repo", "base", "name"}
+        if unknown:
+            raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.")
+        if "repo" not in body:
+            raise InvalidInput("'repo' is required: the path of a git repository under the root.")
+        session = await self.lawless.workspace.create(
+            self.identity.user_id, body["repo"], body.get("base"), body.get("name")
+        )
+        self.reply({"session": session}, status=201)
+
+
+class SessionHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        session = await self.lawless.workspace.get(self.identity.user_id, session_id)
+        self.reply({"session": session})
+
+    @web.authenticated
+    @authorized
+    async def delete(self, session_id: str) -> None:
+        result = await self.lawless.workspace.delete(
+            self.identity.user_id, session_id, force=self.flag("force")
+        )
+        self.reply(result)
+
+
+class GitStatusHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        self.reply(await self.lawless.workspace.status(self.identity.user_id, session_id))
+
+
+class GitDiffHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        against = self.get_query_argument("against", "base")
+        self.reply(await self.lawless.workspace.diff(self.identity.user_id, session_id, against))
+
+
+class GitLogHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        limit = self.get_query_argument("limit", "50")
+        if not limit.isdigit():
+            raise InvalidInput("'limit' must be a whole number.")
+        result = await self.lawless.workspace.log(
+            self.identity.user_id, session_id, limit=int(limit), all_history=self.flag("all")
+        )
+        self.reply(result)
+
+
+class GitCommitHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        body = self.json_body()
+        identity = self.identity
+        result = await self.lawless.workspace.commit(
+            identity.user_id, session_id, body.get("message"), body.get("paths"), identity.author
+        )
+        self.reply({"commit": result}, status=201)
+
+
+class GitMergeHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        body = self.json_body()
+        identity = self.identity
+        result = await self.lawless.workspace.merge(
+            identity.user_id, session_id, body.get("strategy"), body.get("message"), identity.author
+        )
+        self.reply({"merge": result})

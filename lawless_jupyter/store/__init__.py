@@ -1,0 +1,5 @@
+"""Persistence: SQLite is always the primary store."""
+
+from .store import Store, utcnow
+
+__all__ = ["Store", "utcnow"]

@@ -1,0 +1,59 @@
+"""SQLite schema, versioned by ``PRAGMA user_version``.
+
+Each entry of ``MIGRATIONS`` moves the database from version ``i`` to ``i + 1``. Never edit a
+migration that has shipped: append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: workspace sessions, their append-only state history, activity
+    """
+    CREATE TABLE workspace_sessions (
+        id            TEXT PRIMARY KEY,
+        user_id       TEXT NOT NULL,
+        name          TEXT,
+        repo          TEXT NOT NULL,          -- path relative to the Jupyter root
+        repo_path     TEXT NOT NULL,          -- absolute path of the main checkout
+        base          TEXT NOT NULL,          -- what the person asked for (branch, tag or sha)
+        base_commit   TEXT,                   -- the commit the branch was created from
+        branch        TEXT NOT NULL,
+        worktree_path TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        error         TEXT,
+        merged_head   TEXT,                   -- branch tip at the last merge back
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+    );
+    CREATE INDEX workspace_sessions_user ON workspace_sessions (user_id, created_at);
+    CREATE INDEX workspace_sessions_repo ON workspace_sessions (repo_path, state);
+    -- a live session owns its branch, its worktree and (when named) its name in the repo
+    CREATE UNIQUE INDEX workspace_sessions_live_branch ON workspace_sessions (repo_path, branch)
+        WHERE state NOT IN ('deleted', 'failed');
+    CREATE UNIQUE INDEX workspace_sessions_live_path ON workspace_sessions (worktree_path)
+        WHERE state NOT IN ('deleted', 'failed');
+    CREATE UNIQUE INDEX workspace_sessions_live_name ON workspace_sessions (repo_path, name)
+        WHERE state NOT IN ('deleted', 'failed') AND name IS NOT NULL;
+
+    CREATE TABLE session_events (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id  TEXT NOT NULL,
+        from_state  TEXT,
+        to_state    TEXT NOT NULL,
+        detail      TEXT,
+        at          TEXT NOT NULL
+    );
+    CREATE INDEX session_events_session ON session_events (session_id, seq);
+
+    CREATE TABLE activity (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id     TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        detail      TEXT NOT NULL,            -- JSON
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX activity_user ON activity (user_id, seq);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

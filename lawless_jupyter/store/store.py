@@ -1,0 +1,269 @@
+"""The ``Store`` facade: every read and write of the extension's data goes through here.
+
+One aiosqlite connection writes (serialised by a lock, every write in ``BEGIN IMMEDIATE``),
+another reads; WAL lets reads run while a write is in progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ..errors import Conflict, QuotaExceeded
+from .schema import MIGRATIONS, SCHEMA_VERSION
+
+# States in which a session still owns its worktree, branch and name.
+_ENDED_STATES = ("deleted", "failed")
+
+
+def utcnow() -> str:
+    """An ISO-8601 UTC timestamp that sorts as text."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _text(value: Any) -> Any:
+    """Enum members (states) are stored by value."""
+    return getattr(value, "value", value)
+
+
+def _row(row: aiosqlite.Row | None) -> dict[str, Any] | None:
+    return dict(row) if row is not None else None
+
+
+class Store:
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000):
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        await self._migrate()
+        self._reader = await self._connect()
+        await self._reader.execute("PRAGMA query_only = ON")
+
+    async def _connect(self) -> aiosqlite.Connection:
+        # isolation_level=None: we issue BEGIN ourselves, so every transaction is explicit.
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    async def _migrate(self) -> None:
+        assert self._writer is not None
+        async with self._writer.execute("PRAGMA user_version") as cur:
+            (version,) = await cur.fetchone()
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"The database {self.path} was written by a newer lawless_jupyter "
+                f"(schema {version}, this one knows {SCHEMA_VERSION}). Upgrade the package."
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            # executescript commits first, so run each migration as one explicit transaction.
+            script = MIGRATIONS[target - 1]
+            await self._writer.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;"
+            )
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The single writer: one write transaction at a time, taken up front (IMMEDIATE)."""
+        assert self._writer is not None, "Store.open() was not awaited"
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            else:
+                await self._writer.execute("COMMIT")
+
+    async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        assert self._reader is not None, "Store.open() was not awaited"
+        async with self._reader.execute(sql, tuple(params)) as cur:
+            return [dict(r) for r in await cur.fetchall()]
+
+    async def _fetchone(self, sql: str, params: Iterable[Any] = ()) -> dict[str, Any] | None:
+        assert self._reader is not None, "Store.open() was not awaited"
+        async with self._reader.execute(sql, tuple(params)) as cur:
+            return _row(await cur.fetchone())
+
+    async def integrity_check(self) -> str:
+        row = await self._fetchone("PRAGMA integrity_check")
+        return next(iter(row.values())) if row else "no answer"
+
+    # -- workspace sessions -------------------------------------------------------------
+
+    async def create_session(
+        self, session: dict[str, Any], *, max_live_per_repo: int
+    ) -> dict[str, Any]:
+        """Insert a session in state ``creating``, enforcing the per-repository quota and the
+        uniqueness of its name, branch and worktree path in the same transaction."""
+        now = utcnow()
+        row = {**session, "state": "creating", "created_at": now, "updated_at": now}
+        async with self._transaction() as db:
+            async with db.execute(
+                "SELECT COUNT(*) FROM workspace_sessions WHERE repo_path = ? "
+                f"AND state NOT IN {_ENDED_STATES}",
+                (row["repo_path"],),
+            ) as cur:
+                (live,) = await cur.fetchone()
+            if live >= max_live_per_repo:
+                raise QuotaExceeded(
+                    f"The repository {row['repo']} already has {live} workspace sessions, the "
+                    f"limit is {max_live_per_repo}. Delete a session to start another.",
+                    limit=max_live_per_repo,
+                    remaining=0,
+                    reset=time.time() + 60,
+                    retry_after=60,
+                )
+            columns = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            try:
+                await db.execute(
+                    f"INSERT INTO workspace_sessions ({columns}) VALUES ({marks})",
+                    tuple(row.values()),
+                )
+            except sqlite3.IntegrityError as e:
+                what = "name" if row.get("name") else "branch or worktree"
+                raise Conflict(
+                    f"A live session with this {what} already exists in {row['repo']}.",
+                    details={"name": row.get("name")},
+                ) from e
+            await self._append_session_event(db, row["id"], None, "creating", None, now)
+        return row
+
+    async def _append_session_event(
+        self,
+        db: aiosqlite.Connection,
+        session_id: str,
+        from_state: str | None,
+        to_state: str,
+        detail: str | None,
+        at: str,
+    ) -> None:
+        await db.execute(
+            "INSERT INTO session_events (session_id, from_state, to_state, detail, at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (session_id, from_state, to_state, detail, at),
+        )
+
+    async def transition_session(
+        self,
+        session_id: str,
+        expected: Iterable[str],
+        to_state: str,
+        *,
+        detail: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any] | None:
+        """Move a session to ``to_state`` only if it is now in one of ``expected`` (a
+        compare-and-set), updating ``fields`` too. Returns the new row, or None when the
+        session is missing or in another state."""
+        expected = tuple(_text(s) for s in expected)
+        to_state = _text(to_state)
+        now = utcnow()
+        async with self._transaction() as db:
+            async with db.execute(
+                "SELECT * FROM workspace_sessions WHERE id = ?", (session_id,)
+            ) as cur:
+                current = _row(await cur.fetchone())
+            if current is None or current["state"] not in expected:
+                return None
+            updates = {**fields, "state": to_state, "updated_at": now}
+            assignments = ", ".join(f"{k} = ?" for k in updates)
+            await db.execute(
+                f"UPDATE workspace_sessions SET {assignments} WHERE id = ?",
+                (*updates.values(), session_id),
+            )
+            await self._append_session_event(
+                db, session_id, current["state"], to_state, detail, now
+            )
+        return {**current, **updates}
+
+    async def update_session(self, session_id: str, **fields: Any) -> None:
+        """Update columns that are not the state (the state moves by transition only)."""
+        assert "state" not in fields
+        fields["updated_at"] = utcnow()
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        async with self._transaction() as db:
+            await db.execute(
+                f"UPDATE workspace_sessions SET {assignments} WHERE id = ?",
+                (*fields.values(), session_id),
+            )
+
+    async def discard_session(self, session_id: str) -> None:
+        """Erase a session that never came to be (its creation was rolled back)."""
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM session_events WHERE session_id = ?", (session_id,))
+            await db.execute("DELETE FROM workspace_sessions WHERE id = ?", (session_id,))
+
+    async def get_session(self, session_id: str) -> dict[str, Any] | None:
+        return await self._fetchone("SELECT * FROM workspace_sessions WHERE id = ?", (session_id,))
+
+    async def list_sessions(
+        self, user_id: str, *, repo_path: str | None = None, include_ended: bool = False
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM workspace_sessions WHERE user_id = ?"
+        params: list[Any] = [user_id]
+        if repo_path is not None:
+            sql += " AND repo_path = ?"
+            params.append(repo_path)
+        if not include_ended:
+            sql += " AND state != 'deleted'"
+        return await self._fetchall(sql + " ORDER BY created_at DESC", params)
+
+    async def sessions_in_states(self, states: Iterable[str]) -> list[dict[str, Any]]:
+        states = tuple(_text(s) for s in states)
+        marks = ", ".join("?" for _ in states)
+        return await self._fetchall(
+            f"SELECT * FROM workspace_sessions WHERE state IN ({marks}) ORDER BY created_at",
+            states,
+        )
+
+    async def session_events(self, session_id: str) -> list[dict[str, Any]]:
+        return await self._fetchall(
+            "SELECT * FROM session_events WHERE session_id = ? ORDER BY seq", (session_id,)
+        )
+
+    # -- activity -------------------------------------------------------------------------
+
+    async def record_activity(self, user_id: str, kind: str, detail: dict[str, Any]) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO activity (user_id, kind, detail, created_at) VALUES (?, ?, ?, ?)",
+                (user_id, kind, json.dumps(detail), utcnow()),
+            )
+
+    async def list_activity(self, user_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        rows = await self._fetchall(
+            "SELECT * FROM activity WHERE user_id = ? ORDER BY seq DESC LIMIT ?",
+            (user_id, limit),
+        )
+        for r in rows:
+            r["detail"] = json.loads(r["detail"])
+        return rows

@@ -1,0 +1,452 @@
+"""Git, through GitPython, for one repository and its worktrees. Blocking: call it off the loop.
+
+Every git process runs under a deadline (GitPython kills it, and its children, when the
+deadline passes), so a slow hook or a huge checkout ends in ``OperationTimeout`` instead of
+hanging a request. Arguments are passed as lists (no shell); refs come in validated.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import git
+
+from ..errors import Conflict, InvalidInput, LawlessError, OperationTimeout
+
+_LOG_FORMAT = "%H%x1f%h%x1f%an%x1f%ae%x1f%aI%x1f%s%x1e"
+MERGE_STRATEGIES = ("merge", "squash", "rebase")
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who commits. With ``prefer_git_config`` the repository's own ``user.name`` and
+    ``user.email`` win when both are set (a laptop user's usual git identity)."""
+
+    name: str
+    email: str
+    prefer_git_config: bool = False
+
+    def env(self) -> dict[str, str]:
+        return {
+            "GIT_AUTHOR_NAME": self.name,
+            "GIT_AUTHOR_EMAIL": self.email,
+            "GIT_COMMITTER_NAME": self.name,
+            "GIT_COMMITTER_EMAIL": self.email,
+        }
+
+
+class Deadline:
+    """When the current operation must be over; ``None`` seconds means no limit."""
+
+    def __init__(self, seconds: float | None, what: str):
+        self.what = what
+        self.seconds = seconds
+        self.at = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        if self.at is None:
+            return None
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise self.error()
+        return left
+
+    def passed(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+    def error(self) -> OperationTimeout:
+        return OperationTimeout(
+            f"{self.what} took longer than {self.seconds:g} s and was stopped; nothing was "
+            "changed. Try again, or ask the administrator to raise the time limit.",
+            details={"limit_seconds": self.seconds},
+        )
+
+
+NO_DEADLINE = Deadline(None, "cleanup")
+
+
+class GitFailed(LawlessError):
+    """A git command failed in a way the caller did not expect."""
+
+    status = 500
+    code = "git_error"
+
+
+class GitRepository:
+    """One repository's main checkout at ``path`` (the top of a non-bare repository)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            repo = git.Repo(self.path)
+        except git.NoSuchPathError as e:
+            raise InvalidInput(f"There is no folder {self.path.name!r}.") from e
+        except git.InvalidGitRepositoryError as e:
+            raise InvalidInput(
+                f"{self.path.name!r} is not a git repository (pick the folder that holds .git)."
+            ) from e
+        if repo.bare:
+            raise InvalidInput(f"{self.path.name!r} is a bare repository; it has no checkout.")
+        if Path(repo.working_tree_dir).resolve() != self.path.resolve():
+            raise InvalidInput(
+                f"{self.path.name!r} is inside a git repository but is not its top folder."
+            )
+        self.repo = repo
+        repo.close()
+
+    # -- running git ----------------------------------------------------------------------
+
+    def run(
+        self,
+        *args: str,
+        deadline: Deadline = NO_DEADLINE,
+        cwd: str | Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> str:
+        """Run ``git args`` in ``cwd`` (default: the main checkout) and return stdout."""
+        runner = git.Git(str(cwd or self.path))
+        try:
+            return runner.execute(
+                ["git", *args],
+                kill_after_timeout=deadline.remaining(),
+                env={"GIT_TERMINAL_PROMPT": "0", **(env or {})},
+                strip_newline_in_stdout=False,
+            )
+        except git.GitCommandError as e:
+            if deadline.passed():
+                raise deadline.error() from e
+            raise
+
+    def ok(self, *args: str, **kw: Any) -> bool:
+        """True when ``git args`` exits 0 (for questions like 'does this ref exist?')."""
+        try:
+            self.run(*args, **kw)
+        except git.GitCommandError:
+            return False
+        return True
+
+    # -- refs -------------------------------------------------------------------------------
+
+    def has_commits(self) -> bool:
+        return self.ok("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+
+    def current_branch(self) -> str | None:
+        try:
+            return self.run("symbolic-ref", "--quiet", "--short", "HEAD").strip() or None
+        except git.GitCommandError:
+            return None
+
+    def resolve_commit(self, ref: str) -> str | None:
+        try:
+            out = self.run(
+                "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
+            )
+        except git.GitCommandError:
+            return None
+        return out.strip() or None
+
+    def branch_exists(self, branch: str) -> bool:
+        return self.ok("show-ref", "--verify", "--quiet", f"refs/heads/{branch}")
+
+    def unmerged_commits(self, branch: str, exclude: list[str]) -> list[str]:
+        """Commits on ``branch`` that none of ``exclude`` (base, merged tips) contains."""
+        excluded = [f"^{c}" for c in exclude if c]
+        out = self.run("rev-list", f"refs/heads/{branch}", *excluded, "--")
+        return out.split()
+
+    # -- worktrees --------------------------------------------------------------------------
+
+    def worktrees(self) -> list[dict[str, str]]:
+        """``git worktree list --porcelain`` as dicts with path, head and branch."""
+        entries: list[dict[str, str]] = []
+        current: dict[str, str] = {}
+        for line in [*self.run("worktree", "list", "--porcelain").splitlines(), ""]:
+            if not line:
+                if current:
+                    entries.append(current)
+                current = {}
+                continue
+            key, _, value = line.partition(" ")
+            current[key] = value
+        return entries
+
+    def add_worktree(self, path: Path, branch: str, commit: str, deadline: Deadline) -> None:
+        """Create ``branch`` at ``commit`` checked out at ``path``; undo everything on failure."""
+        try:
+            self.run("worktree", "add", "-b", branch, str(path), commit, deadline=deadline)
+        except BaseException:
+            self.remove_worktree(path, force=True)
+            if self.branch_exists(branch):
+                self.run("branch", "-D", branch)
+            raise
+
+    def remove_worktree(self, path: Path, *, force: bool) -> None:
+        """Remove a worktree we made. Tolerates one that is half made or already gone."""
+        if any(Path(w["worktree"]) == path for w in self.worktrees()):
+            args = ["worktree", "remove", *(["--force", "--force"] if force else []), str(path)]
+            self.run(*args)
+        elif force and path.exists():
+            shutil.rmtree(path)
+        self.run("worktree", "prune")
+
+    def is_dirty(self, worktree: Path) -> bool:
+        return bool(self.run("status", "--porcelain", "--untracked-files=normal", cwd=worktree))
+
+    def delete_branch(self, branch: str) -> None:
+        self.run("branch", "-D", branch)
+
+    # -- inspection -------------------------------------------------------------------------
+
+    def status(self, worktree: Path) -> list[dict[str, str]]:
+        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all", cwd=worktree)
+        files: list[dict[str, str]] = []
+        fields = out.split("\0")
+        i = 0
+        while i < len(fields):
+            entry = fields[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            x, y, path = entry[0], entry[1], entry[3:]
+            item = {"path": path, "index": x, "worktree": y, "status": _describe(x, y)}
+            if x in "RC":
+                item["old_path"] = fields[i]
+                i += 1
+            files.append(item)
+        return files
+
+    def diff(self, worktree: Path, against: str, *, max_bytes: int) -> dict[str, Any]:
+        """The worktree as it is now (untracked files included) against commit ``against``.
+
+        Staged through a throwaway index so the person's own index is never touched."""
+        with tempfile.TemporaryDirectory(prefix="lawless-index-") as tmp:
+            index = Path(tmp) / "index"
+            real_index = Path(
+                self.run(
+                    "rev-parse", "--path-format=absolute", "--git-path", "index", cwd=worktree
+                ).strip()
+            )
+            if real_index.exists():
+                shutil.copyfile(real_index, index)
+            env = {"GIT_INDEX_FILE": str(index)}
+            self.run("add", "--all", cwd=worktree, env=env)
+            common = ["diff", "--cached", "--no-renames", "--no-color", "--no-ext-diff"]
+            numstat = self.run(*common, "--numstat", "-z", against, "--", cwd=worktree, env=env)
+            names = self.run(*common, "--name-status", "-z", against, "--", cwd=worktree, env=env)
+            patch = self.run(*common, against, "--", cwd=worktree, env=env)
+        kinds = names.split("\0")
+        status_of = {kinds[i + 1]: kinds[i] for i in range(0, len(kinds) - 1, 2)}
+        files = []
+        for record in filter(None, numstat.split("\0")):
+            added, deleted, path = record.split("\t", 2)
+            binary = added == "-"
+            files.append(
+                {
+                    "path": path,
+                    "status": {"A": "added", "D": "deleted"}.get(
+                        status_of.get(path, "M"), "modified"
+                    ),
+                    "additions": 0 if binary else int(added),
+                    "deletions": 0 if binary else int(deleted),
+                    "binary": binary,
+                }
+            )
+        encoded = patch.encode("utf-8", "replace")
+        truncated = len(encoded) > max_bytes
+        if truncated:
+            patch = encoded[:max_bytes].decode("utf-8", "ignore")
+        return {"against": against, "files": files, "patch": patch, "truncated": truncated}
+
+    def log(self, worktree: Path, revision_range: list[str], limit: int) -> list[dict[str, str]]:
+        out = self.run(
+            "log",
+            f"--format={_LOG_FORMAT}",
+            f"--max-count={limit}",
+            *revision_range,
+            "--",
+            cwd=worktree,
+        )
+        commits = []
+        for record in filter(None, (r.strip("\n") for r in out.split("\x1e"))):
+            sha, short, author, email, date, subject = record.split("\x1f")
+            commits.append(
+                {
+                    "sha": sha,
+                    "short_sha": short,
+                    "author": author,
+                    "email": email,
+                    "date": date,
+                    "subject": subject,
+                }
+            )
+        return commits
+
+    # -- changes ----------------------------------------------------------------------------
+
+    def effective_author(self, author: Author, cwd: Path) -> Author:
+        if not author.prefer_git_config:
+            return author
+        try:
+            name = self.run("config", "--get", "user.name", cwd=cwd).strip()
+            email = self.run("config", "--get", "user.email", cwd=cwd).strip()
+        except git.GitCommandError:
+            return author
+        return Author(name, email) if name and email else author
+
+    def commit(
+        self,
+        worktree: Path,
+        message: str,
+        paths: list[str] | None,
+        author: Author,
+        deadline: Deadline,
+    ) -> dict[str, Any]:
+        env = {**self.effective_author(author, worktree).env(), "GIT_LITERAL_PATHSPECS": "1"}
+        try:
+            if paths:
+                self.run("add", "--all", "--", *paths, cwd=worktree, env=env, deadline=deadline)
+            else:
+                self.run("add", "--all", cwd=worktree, env=env, deadline=deadline)
+        except git.GitCommandError as e:
+            raise InvalidInput(
+                f"Could not stage the given paths: {_git_message(e)}", details={"paths": paths}
+            ) from e
+        staged = self.run("diff", "--cached", "--name-only", "-z", cwd=worktree).split("\0")
+        staged = [p for p in staged if p]
+        if not staged:
+            raise Conflict("There is nothing to commit: the worktree has no changes.")
+        try:
+            self.run(
+                "commit",
+                "--quiet",
+                f"--message={message}",
+                cwd=worktree,
+                env=env,
+                deadline=deadline,
+            )
+        except git.GitCommandError as e:
+            raise Conflict(f"git refused the commit: {_git_message(e)}") from e
+        head = self.run("rev-parse", "HEAD", cwd=worktree).strip()
+        return {"sha": head, "files": staged}
+
+    def merge_into_base(
+        self,
+        branch: str,
+        base: str,
+        strategy: str,
+        message: str,
+        author: Author,
+        scratch_dir: Path,
+        deadline: Deadline,
+    ) -> dict[str, Any]:
+        """Merge ``branch`` into the branch ``base`` without touching either on failure.
+
+        The merge is made in a throwaway detached worktree; only when it succeeded is the
+        base moved: fast-forwarded in the checkout that has it (git refuses if that would
+        overwrite local changes) or moved with a compare-and-set ``update-ref``."""
+        if strategy not in MERGE_STRATEGIES:
+            raise InvalidInput(
+                f"Unknown merge strategy {strategy!r}; use one of {MERGE_STRATEGIES}."
+            )
+        if not self.branch_exists(base):
+            raise Conflict(f"The base {base!r} is not a branch, so nothing can be merged into it.")
+        old_base = self.resolve_commit(f"refs/heads/{base}")
+        if not self.run(
+            "rev-list", "--max-count=1", f"refs/heads/{branch}", f"^{old_base}", "--"
+        ).strip():
+            raise Conflict(
+                f"There is nothing to merge: {base} already contains every commit of the session."
+            )
+        env = self.effective_author(author, self.path).env()
+        scratch = scratch_dir / f"merge-{uuid.uuid4().hex[:12]}"
+        scratch_dir.mkdir(parents=True, exist_ok=True)
+        start = old_base if strategy != "rebase" else self.resolve_commit(f"refs/heads/{branch}")
+        self.run("worktree", "add", "--detach", str(scratch), start, deadline=deadline)
+        try:
+            try:
+                if strategy == "merge":
+                    self.run(
+                        "merge",
+                        "--no-ff",
+                        "--no-edit",
+                        f"--message={message}",
+                        branch,
+                        cwd=scratch,
+                        env=env,
+                        deadline=deadline,
+                    )
+                elif strategy == "squash":
+                    self.run("merge", "--squash", branch, cwd=scratch, env=env, deadline=deadline)
+                    self.run(
+                        "commit",
+                        "--quiet",
+                        f"--message={message}",
+                        cwd=scratch,
+                        env=env,
+                        deadline=deadline,
+                    )
+                else:
+                    self.run("rebase", old_base, cwd=scratch, env=env, deadline=deadline)
+            except git.GitCommandError as e:
+                conflicts = self.run("diff", "--name-only", "--diff-filter=U", cwd=scratch).split()
+                raise Conflict(
+                    f"The session's changes conflict with {base}; nothing was merged. "
+                    "Resolve the conflicts in the session (for example merge the base into it) "
+                    "and try again.",
+                    details={"conflicts": conflicts, "git": _git_message(e)},
+                ) from e
+            merged = self.run("rev-parse", "HEAD", cwd=scratch).strip()
+        finally:
+            self.remove_worktree(scratch, force=True)
+
+        checkout = next(
+            (w["worktree"] for w in self.worktrees() if w.get("branch") == f"refs/heads/{base}"),
+            None,
+        )
+        try:
+            if checkout:
+                self.run(
+                    "merge",
+                    "--ff-only",
+                    "--quiet",
+                    merged,
+                    cwd=checkout,
+                    env=env,
+                    deadline=deadline,
+                )
+            else:
+                self.run("update-ref", f"refs/heads/{base}", merged, old_base, deadline=deadline)
+        except git.GitCommandError as e:
+            raise Conflict(
+                f"{base} could not be updated: {_git_message(e)}. Nothing was merged.",
+                details={"checkout": checkout},
+            ) from e
+        return {
+            "strategy": strategy,
+            "base": base,
+            "previous_base_commit": old_base,
+            "merged_commit": merged,
+        }
+
+
+def _describe(x: str, y: str) -> str:
+    if x == "?":
+        return "untracked"
+    if "U" in (x, y) or (x, y) in (("A", "A"), ("D", "D")):
+        return "conflicted"
+    for code, word in (("A", "added"), ("D", "deleted"), ("R", "renamed"), ("C", "copied")):
+        if code in (x, y):
+            return word
+    return "modified"
+
+
+def _git_message(e: git.GitCommandError) -> str:
+    text = (e.stderr or e.stdout or "").strip()
+    text = text.removeprefix("stderr: ").strip().strip("'").strip()
+    return text[-2000:] or f"git exited with status {e.status}"

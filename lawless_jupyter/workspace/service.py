@@ -1,0 +1,459 @@
+"""Workspace sessions: a git worktree on its own branch, recorded in the store.
+
+Knows nothing of HTTP. Every git call runs in a worker thread under a deadline; the session
+row moves through the state machine in ``states.py`` by compare-and-set, so two requests
+racing on one session cannot both win.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+
+import git
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..store import Store
+from .gitrepo import Author, Deadline, GitFailed, GitRepository
+from .refs import slugify, validate_ref, validate_relative_path, validate_session_name
+from .states import SessionState, check_transition
+
+T = TypeVar("T")
+S = SessionState
+LIVE_STATES = (S.ACTIVE, S.CONNECTED, S.UPDATING)
+SCRATCH_DIR_NAME = ".scratch"
+
+
+@dataclass
+class WorkspaceSettings:
+    root_dir: Path
+    worktrees_dir: Path
+    branch_prefix: str = "lawless"
+    max_sessions_per_repo: int = 10
+    long_timeout: float = 300.0
+    short_timeout: float = 60.0
+    diff_max_bytes: int = 5_000_000
+
+
+class WorkspaceService:
+    def __init__(
+        self, store: Store, settings: WorkspaceSettings, log: logging.Logger | None = None
+    ):
+        self.store = store
+        self.settings = settings
+        self.log = log or logging.getLogger(__name__)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def _git(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking git work in a thread; unexpected git failures become ``GitFailed``."""
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except git.GitCommandError as e:
+            self.log.warning("git failed: %s", e)
+            raise GitFailed(f"git failed: {(e.stderr or '').strip()[-500:] or e.status}") from e
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(session_id, asyncio.Lock())
+
+    def _long(self, what: str) -> Deadline:
+        return Deadline(self.settings.long_timeout, what)
+
+    def _short(self, what: str) -> Deadline:
+        return Deadline(self.settings.short_timeout, what)
+
+    def resolve_repo(self, repo: object) -> tuple[str, Path]:
+        """A repository path as given by a person -> (path relative to root, absolute path).
+
+        Relative to the Jupyter root, no '..', and still inside the root once symlinks are
+        followed."""
+        if not isinstance(repo, str):
+            raise InvalidInput(
+                "'repo' must be the path of a git repository under the Jupyter root."
+            )
+        pure = PurePosixPath(repo.strip() or ".")
+        if pure.is_absolute() or ".." in pure.parts or "\x00" in repo:
+            raise InvalidInput(
+                "'repo' must be a path relative to the Jupyter root without '..'.",
+                details={"repo": repo[:200]},
+            )
+        root = self.settings.root_dir.resolve()
+        path = (root / pure).resolve()
+        if path != root and root not in path.parents:
+            raise InvalidInput(
+                "'repo' points outside the Jupyter root.", details={"repo": repo[:200]}
+            )
+        worktrees = self.settings.worktrees_dir.resolve()
+        if path == worktrees or worktrees in path.parents:
+            raise InvalidInput("That folder is a session worktree; pick the repository itself.")
+        if not path.is_dir():
+            raise InvalidInput(f"There is no folder {str(pure)!r} under the Jupyter root.")
+        rel = path.relative_to(root).as_posix()
+        return ("" if rel == "." else rel), path
+
+    def public(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The session as the API shows it."""
+        worktree = Path(row["worktree_path"])
+        root = self.settings.root_dir.resolve()
+        in_root = worktree == root or root in worktree.parents
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "repo": row["repo"],
+            "base": row["base"],
+            "base_commit": row["base_commit"],
+            "branch": row["branch"],
+            "worktree_path": row["worktree_path"],
+            "worktree_dir": worktree.relative_to(root).as_posix() if in_root else None,
+            "state": row["state"],
+            "error": row["error"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+        }
+
+    async def _owned(self, user_id: str, session_id: str) -> dict[str, Any]:
+        """The session if it exists, is not deleted and belongs to ``user_id``; else 404
+        (the same answer for someone else's session, so ids are no oracle)."""
+        row = await self.store.get_session(session_id) if _is_uuid(session_id) else None
+        if row is None or row["user_id"] != user_id or row["state"] == S.DELETED:
+            raise NotFound(f"There is no workspace session {session_id[:64]!r}.")
+        return row
+
+    def _live(self, row: dict[str, Any]) -> tuple[GitRepository, Path]:
+        if row["state"] not in LIVE_STATES:
+            raise Conflict(
+                f"The session is {row['state']}; git operations need an active session.",
+                details={"state": row["state"]},
+            )
+        return GitRepository(row["repo_path"]), Path(row["worktree_path"])
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    async def create(
+        self, user_id: str, repo: object, base: object = None, name: object = None
+    ) -> dict[str, Any]:
+        rel, repo_path = self.resolve_repo(repo)
+        name = validate_session_name(name)
+        if base is not None:
+            base = validate_ref(base, "base ref")
+        gitrepo = await self._git(GitRepository, repo_path)
+        if not await self._git(gitrepo.has_commits):
+            raise InvalidInput(
+                f"The repository {rel or '.'!r} has no commits yet; commit once first."
+            )
+        if base is None:
+            base = await self._git(gitrepo.current_branch) or "HEAD"
+        base_commit = await self._git(gitrepo.resolve_commit, base)
+        if base_commit is None:
+            raise InvalidInput(
+                f"The base {base!r} is not a branch, tag or commit of this repository."
+            )
+
+        session_id = str(uuid.uuid4())
+        branch = f"{self.settings.branch_prefix}/{session_id}"
+        folder = slugify(name) if name else session_id[:8]
+        worktree = self.settings.worktrees_dir.resolve() / slugify(repo_path.name) / folder
+        if worktree.exists():
+            raise Conflict(
+                f"A folder already exists at {worktree}; choose another session name.",
+                details={"worktree_path": str(worktree)},
+            )
+        row = await self.store.create_session(
+            {
+                "id": session_id,
+                "user_id": user_id,
+                "name": name,
+                "repo": rel,
+                "repo_path": str(repo_path),
+                "base": base,
+                "base_commit": base_commit,
+                "branch": branch,
+                "worktree_path": str(worktree),
+            },
+            max_live_per_repo=self.settings.max_sessions_per_repo,
+        )
+        try:
+            worktree.parent.mkdir(parents=True, exist_ok=True)
+            await self._git(
+                gitrepo.add_worktree,
+                worktree,
+                branch,
+                base_commit,
+                self._long("Creating the worktree"),
+            )
+        except BaseException:
+            await self.store.discard_session(session_id)
+            raise
+        row = await self.store.transition_session(session_id, [S.CREATING], S.ACTIVE)
+        await self.store.record_activity(
+            user_id, "session.created", {"session_id": session_id, "repo": rel}
+        )
+        return self.public(row)
+
+    async def list(self, user_id: str, repo: object = None) -> list[dict[str, Any]]:
+        repo_path = str(self.resolve_repo(repo)[1]) if repo is not None else None
+        rows = await self.store.list_sessions(user_id, repo_path=repo_path)
+        return [self.public(r) for r in rows]
+
+    async def get(self, user_id: str, session_id: str) -> dict[str, Any]:
+        return self.public(await self._owned(user_id, session_id))
+
+    async def delete(self, user_id: str, session_id: str, *, force: bool = False) -> dict[str, Any]:
+        async with self._lock(session_id):
+            row = await self._owned(user_id, session_id)
+            check_transition(row["state"], S.DELETING)
+            gitrepo = await self._git(GitRepository, row["repo_path"])
+            worktree = Path(row["worktree_path"])
+            if not force and worktree.exists() and await self._git(gitrepo.is_dirty, worktree):
+                raise Conflict(
+                    "The session's worktree has uncommitted changes. Commit them, or delete "
+                    "with force=true to throw them away.",
+                    details={"uncommitted": True},
+                )
+            row = await self.store.transition_session(session_id, [row["state"]], S.DELETING)
+            if row is None:
+                raise Conflict("The session changed while it was being deleted; try again.")
+            try:
+                result = await self._git(self._remove, gitrepo, row, force)
+            except BaseException as e:
+                await self.store.transition_session(
+                    session_id, [S.DELETING], S.FAILED, error=f"deletion failed: {e}"[:1000]
+                )
+                raise
+            row = await self.store.transition_session(session_id, [S.DELETING], S.DELETED)
+        self._locks.pop(session_id, None)
+        await self.store.record_activity(
+            user_id, "session.deleted", {"session_id": session_id, **result}
+        )
+        return {"session": self.public(row), **result}
+
+    def _remove(self, gitrepo: GitRepository, row: dict[str, Any], force: bool) -> dict[str, Any]:
+        """Remove the worktree; delete the branch unless that would lose commits."""
+        gitrepo.remove_worktree(Path(row["worktree_path"]), force=force)
+        branch = row["branch"]
+        if not gitrepo.branch_exists(branch):
+            return {"branch_deleted": False, "unmerged_commits": 0}
+        base_now = gitrepo.resolve_commit(row["base"])
+        unmerged = gitrepo.unmerged_commits(
+            branch, [base_now, row["base_commit"], row["merged_head"]]
+        )
+        if unmerged and not force:
+            return {"branch_deleted": False, "unmerged_commits": len(unmerged)}
+        gitrepo.delete_branch(branch)
+        return {"branch_deleted": True, "unmerged_commits": len(unmerged)}
+
+    # -- git on a session ---------------------------------------------------------------------
+
+    async def status(self, user_id: str, session_id: str) -> dict[str, Any]:
+        row = await self._owned(user_id, session_id)
+        gitrepo, worktree = await self._git(self._live, row)
+        files = await self._git(gitrepo.status, worktree)
+        head = await self._git(gitrepo.resolve_commit, "HEAD")
+        ahead = await self._git(gitrepo.unmerged_commits, row["branch"], [row["base_commit"]])
+        return {
+            "branch": row["branch"],
+            "head": head,
+            "base": row["base"],
+            "ahead": len(ahead),
+            "clean": not files,
+            "files": files,
+        }
+
+    async def diff(self, user_id: str, session_id: str, against: str = "base") -> dict[str, Any]:
+        if against not in ("base", "head"):
+            raise InvalidInput("'against' must be 'base' or 'head'.")
+        row = await self._owned(user_id, session_id)
+        gitrepo, worktree = await self._git(self._live, row)
+        target = row["base_commit"] if against == "base" else "HEAD"
+        result = await self._git(
+            gitrepo.diff, worktree, target, max_bytes=self.settings.diff_max_bytes
+        )
+        return {
+            **result,
+            "against": against,
+            "commit": await self._git(gitrepo.resolve_commit, target),
+        }
+
+    async def log(
+        self, user_id: str, session_id: str, *, limit: int = 50, all_history: bool = False
+    ) -> dict[str, Any]:
+        if not 1 <= limit <= 1000:
+            raise InvalidInput("'limit' must be between 1 and 1000.")
+        row = await self._owned(user_id, session_id)
+        gitrepo, worktree = await self._git(self._live, row)
+        revisions = ["HEAD"] if all_history else ["HEAD", f"^{row['base_commit']}"]
+        commits = await self._git(gitrepo.log, worktree, revisions, limit)
+        return {"commits": commits}
+
+    async def commit(
+        self, user_id: str, session_id: str, message: object, paths: object, author: Author
+    ) -> dict[str, Any]:
+        if not isinstance(message, str) or not message.strip():
+            raise InvalidInput("A commit needs a non-empty 'message'.")
+        if paths is not None:
+            if not isinstance(paths, list) or not paths:
+                raise InvalidInput("'paths' must be a non-empty list of paths in the worktree.")
+            paths = [validate_relative_path(p) for p in paths]
+        async with self._updating(user_id, session_id) as row:
+            gitrepo, worktree = await self._git(self._live, row)
+            return await self._git(
+                gitrepo.commit, worktree, message, paths, author, self._short("The commit")
+            )
+
+    async def merge(
+        self, user_id: str, session_id: str, strategy: object, message: object, author: Author
+    ) -> dict[str, Any]:
+        strategy = strategy or "merge"
+        if strategy not in ("merge", "squash", "rebase"):
+            raise InvalidInput("'strategy' must be one of merge, squash, rebase.")
+        async with self._updating(user_id, session_id) as row:
+            if message is not None and (not isinstance(message, str) or not message.strip()):
+                raise InvalidInput("'message' must be a non-empty string when given.")
+            label = row["name"] or row["id"][:8]
+            message = message or f"Merge workspace session {label} into {row['base']}"
+            gitrepo, _ = await self._git(self._live, row)
+            branch_tip = await self._git(gitrepo.resolve_commit, f"refs/heads/{row['branch']}")
+            result = await self._git(
+                gitrepo.merge_into_base,
+                row["branch"],
+                row["base"],
+                strategy,
+                message,
+                author,
+                self.settings.worktrees_dir / SCRATCH_DIR_NAME,
+                self._long("The merge"),
+            )
+            await self.store.update_session(session_id, merged_head=branch_tip)
+            return result
+
+    @asynccontextmanager
+    async def _updating(self, user_id: str, session_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Hold the session in ``updating`` (from ``active``) for a git change."""
+        async with self._lock(session_id):
+            row = await self._owned(user_id, session_id)
+            if row["state"] == S.CONNECTED:
+                raise Conflict("A chat turn is running in this session; wait for it to end.")
+            check_transition(row["state"], S.UPDATING)
+            moved = await self.store.transition_session(session_id, [S.ACTIVE], S.UPDATING)
+            if moved is None:
+                raise Conflict("The session changed meanwhile; try again.")
+            try:
+                yield moved
+            finally:
+                await self.store.transition_session(session_id, [S.UPDATING], S.ACTIVE)
+
+    # -- start-up reconciliation ---------------------------------------------------------------
+
+    async def reconcile(self) -> dict[str, list[dict[str, Any]]]:
+        """Repair what a crash left behind; report what cannot be repaired safely.
+
+        Never deletes anything a person wrote: a worktree is only removed if it was never
+        handed out (``creating``) and a branch only if it has no commit of its own."""
+        report: dict[str, list[dict[str, Any]]] = {"repaired": [], "failed": [], "orphans": []}
+        for row in await self.store.sessions_in_states([S.UPDATING, S.CONNECTED]):
+            await self.store.transition_session(
+                row["id"], [row["state"]], S.ACTIVE, detail="reset after restart"
+            )
+        for row in await self.store.sessions_in_states([S.CREATING, S.DELETING, S.ACTIVE]):
+            try:
+                outcome = await self._git(self._reconcile_one, row)
+            except Exception as e:  # a broken repository must not stop the server starting
+                outcome = ("failed", f"could not check the repository: {e}")
+            kind, detail = outcome
+            if kind == "ok":
+                continue
+            target = {"active": S.ACTIVE, "deleted": S.DELETED, "failed": S.FAILED}[kind]
+            if target != row["state"]:
+                expected = [row["state"]]
+                if row["state"] == S.ACTIVE and target == S.FAILED:
+                    # active cannot fail directly; record the problem and go through deleting
+                    await self.store.update_session(row["id"], error=detail)
+                else:
+                    await self.store.transition_session(
+                        row["id"],
+                        expected,
+                        target,
+                        detail=detail,
+                        error=detail if target == S.FAILED else None,
+                    )
+            entry = {
+                "session_id": row["id"],
+                "repo": row["repo"],
+                "state": row["state"],
+                "outcome": kind,
+                "detail": detail,
+            }
+            report["failed" if kind == "failed" else "repaired"].append(entry)
+        owned = {
+            r["worktree_path"]
+            for r in await self.store.sessions_in_states([s for s in S if s != S.DELETED])
+        }
+        report["orphans"] = await self._git(self._orphan_worktrees, owned)
+        for entry in report["failed"] + report["orphans"]:
+            self.log.warning("lawless_jupyter reconciliation: %s", entry)
+        for entry in report["repaired"]:
+            self.log.info("lawless_jupyter reconciliation: %s", entry)
+        return report
+
+    def _reconcile_one(self, row: dict[str, Any]) -> tuple[str, str | None]:
+        worktree = Path(row["worktree_path"])
+        try:
+            gitrepo = GitRepository(row["repo_path"])
+        except InvalidInput as e:
+            return "failed", f"the repository is gone or broken: {e.message}"
+        registered = any(Path(w["worktree"]) == worktree for w in gitrepo.worktrees())
+        has_branch = gitrepo.branch_exists(row["branch"])
+        state = row["state"]
+        if state == S.CREATING:
+            if registered and worktree.exists() and has_branch:
+                return "active", "creation finished before the restart"
+            gitrepo.remove_worktree(worktree, force=True)  # never handed out: nothing of the user's
+            if has_branch and not gitrepo.unmerged_commits(row["branch"], [row["base_commit"]]):
+                gitrepo.delete_branch(row["branch"])
+            return "failed", "the server stopped while the session was being created"
+        if state == S.DELETING:
+            if worktree.exists():
+                return "failed", "the server stopped during deletion; delete the session again"
+            gitrepo.run("worktree", "prune")
+            return "deleted", "deletion finished after the restart (branch kept)"
+        # active
+        if worktree.exists() and registered:
+            return "ok", None
+        if has_branch and not worktree.exists():
+            gitrepo.run("worktree", "prune")
+            worktree.parent.mkdir(parents=True, exist_ok=True)
+            gitrepo.run("worktree", "add", str(worktree), row["branch"])
+            return (
+                "active",
+                "the worktree folder was missing; it was checked out again from the branch",
+            )
+        return "failed", "the worktree and its branch are missing"
+
+    def _orphan_worktrees(self, owned: set[str]) -> list[dict[str, Any]]:
+        """Folders in the worktrees directory that no live session owns (reported only)."""
+        root = self.settings.worktrees_dir
+        scratch = root / SCRATCH_DIR_NAME
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)  # our own merge scratch space
+        if not root.exists():
+            return []
+        return [
+            {"path": str(p), "detail": "a folder in the worktrees directory that no session owns"}
+            for p in sorted(root.resolve().glob("*/*"))
+            if p.is_dir() and str(p) not in owned
+        ]
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
