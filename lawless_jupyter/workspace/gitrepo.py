@@ -88,6 +88,10 @@ class GitRepository:
         except git.NoSuchPathError as e:
             raise InvalidInput(f"There is no folder {self.path.name!r}.") from e
         except git.InvalidGitRepositoryError as e:
+            if _inside_a_repository(self.path):
+                raise InvalidInput(
+                    f"{self.path.name!r} is inside a git repository but is not its top folder."
+                ) from e
             raise InvalidInput(
                 f"{self.path.name!r} is not a git repository (pick the folder that holds .git)."
             ) from e
@@ -450,3 +454,11 @@ def _git_message(e: git.GitCommandError) -> str:
     text = (e.stderr or e.stdout or "").strip()
     text = text.removeprefix("stderr: ").strip().strip("'").strip()
     return text[-2000:] or f"git exited with status {e.status}"
+
+
+def _inside_a_repository(path: Path) -> bool:
+    try:
+        git.Repo(path, search_parent_directories=True).close()
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return False
+    return True

@@ -48,7 +48,7 @@ class WorkspaceService:
     ):
         self.store = store
         self.settings = settings
-        self.log = log or logging.getLogger(__name__)
+        self.logger = log or logging.getLogger(__name__)
         self._locks: dict[str, asyncio.Lock] = {}
 
     # -- helpers ----------------------------------------------------------------------------
@@ -58,7 +58,7 @@ class WorkspaceService:
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except git.GitCommandError as e:
-            self.log.warning("git failed: %s", e)
+            self.logger.warning("git failed: %s", e)
             raise GitFailed(f"git failed: {(e.stderr or '').strip()[-500:] or e.status}") from e
 
     def _lock(self, session_id: str) -> asyncio.Lock:
@@ -398,9 +398,9 @@ class WorkspaceService:
         }
         report["orphans"] = await self._git(self._orphan_worktrees, owned)
         for entry in report["failed"] + report["orphans"]:
-            self.log.warning("lawless_jupyter reconciliation: %s", entry)
+            self.logger.warning("lawless_jupyter reconciliation: %s", entry)
         for entry in report["repaired"]:
-            self.log.info("lawless_jupyter reconciliation: %s", entry)
+            self.logger.info("lawless_jupyter reconciliation: %s", entry)
         return report
 
     def _reconcile_one(self, row: dict[str, Any]) -> tuple[str, str | None]:
