@@ -33,7 +33,7 @@ async def test_no_credentials_no_answer(api, method, path):
 
 
 async def test_health_reveals_nothing(api):
-    code, body, response = await api("GET", "health", headers={"Authorization": ""})
+    code, body, _response = await api("GET", "health", headers={"Authorization": ""})
     assert code == 200 and body == {"status": "ok"}
 
 
