@@ -182,3 +182,32 @@ async def test_a_slow_create_times_out_and_leaves_nothing(api, repo):
     assert git(repo, "worktree", "list").count("\n") == 1
     code, body, _ = await api("GET", "api/workspace/sessions")
     assert body["sessions"] == []
+
+
+async def test_status_and_diff_name_the_session_head(api, session, repo):
+    worktree = Path(session["worktree_path"])
+    await commit_file(worktree, "a.txt", "a\n", "a")
+    head = git(worktree, "rev-parse", "HEAD").strip()
+    assert head != git(repo, "rev-parse", "HEAD").strip()
+    _, status, _ = await api("GET", url(session, "status"))
+    assert status["head"] == head and status["ahead"] == 1
+    _, diff, _ = await api("GET", url(session, "diff"), params={"against": "head"})
+    assert diff["commit"] == head
+
+
+async def test_commit_of_given_paths_leaves_other_staged_files(api, session):
+    worktree = Path(session["worktree_path"])
+    (worktree / "b.txt").write_text("b\n")
+    (worktree / "c.txt").write_text("c\n")
+    git(worktree, "add", "c.txt")
+    code, body, _ = await api("POST", url(session, "commit"), {"message": "b", "paths": ["b.txt"]})
+    assert code == 201 and body["commit"]["files"] == ["b.txt"]
+    assert git(worktree, "show", "--name-only", "--format=", "HEAD").split() == ["b.txt"]
+    assert git(worktree, "diff", "--cached", "--name-only").split() == ["c.txt"]
+
+
+async def test_unknown_fields_are_refused(api, session):
+    code, body, _ = await api("POST", url(session, "commit"), {"message": "m", "amend": True})
+    assert code == 400 and "amend" in body["error"]
+    code, body, _ = await api("POST", url(session, "merge"), {"strategy": ""})
+    assert code == 400

@@ -40,8 +40,9 @@ class LawlessHandler(ExtensionHandlerMixin, APIHandler):
     def identity(self) -> Identity:
         return identify(self.current_user, self.lawless)
 
-    def json_body(self) -> dict[str, Any]:
-        """The request body as a JSON object (an empty body counts as ``{}``)."""
+    def json_body(self, *allowed: str) -> dict[str, Any]:
+        """The request body as a JSON object with only the ``allowed`` fields (an empty body
+        counts as ``{}``)."""
         if not self.request.body:
             return {}
         try:
@@ -50,6 +51,11 @@ class LawlessHandler(ExtensionHandlerMixin, APIHandler):
             raise InvalidInput("The request body is not valid JSON.") from e
         if not isinstance(body, dict):
             raise InvalidInput("The request body must be a JSON object.")
+        unknown = set(body) - set(allowed)
+        if unknown:
+            raise InvalidInput(
+                f"Unknown fields: {', '.join(sorted(unknown))}.", details={"allowed": allowed}
+            )
         return body
 
     def flag(self, name: str) -> bool:

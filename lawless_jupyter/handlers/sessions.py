@@ -20,10 +20,7 @@ class SessionsHandler(LawlessHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body()
-        unknown = set(body) - {"repo", "base", "name"}
-        if unknown:
-            raise InvalidInput(f"Unknown fields: {', '.join(sorted(unknown))}.")
+        body = self.json_body("repo", "base", "name")
         if "repo" not in body:
             raise InvalidInput("'repo' is required: the path of a git repository under the root.")
         session = await self.lawless.workspace.create(
@@ -80,7 +77,7 @@ class GitCommitHandler(LawlessHandler):
     @web.authenticated
     @authorized
     async def post(self, session_id: str) -> None:
-        body = self.json_body()
+        body = self.json_body("message", "paths")
         identity = self.identity
         result = await self.lawless.workspace.commit(
             identity.user_id, session_id, body.get("message"), body.get("paths"), identity.author
@@ -92,7 +89,7 @@ class GitMergeHandler(LawlessHandler):
     @web.authenticated
     @authorized
     async def post(self, session_id: str) -> None:
-        body = self.json_body()
+        body = self.json_body("strategy", "message")
         identity = self.identity
         result = await self.lawless.workspace.merge(
             identity.user_id, session_id, body.get("strategy"), body.get("message"), identity.author

@@ -54,6 +54,31 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX activity_user ON activity (user_id, seq);
     """,
+    # 2: chat conversations and their append-only messages
+    """
+    CREATE TABLE conversations (
+        id                TEXT PRIMARY KEY,
+        user_id           TEXT NOT NULL,
+        session_id        TEXT,               -- the workspace session; NULL for api/chat
+        claude_session_id TEXT,               -- what Claude Code resumes after a restart
+        created_at        TEXT NOT NULL,
+        updated_at        TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX conversations_session ON conversations (session_id)
+        WHERE session_id IS NOT NULL;
+    CREATE INDEX conversations_user ON conversations (user_id, created_at);
+
+    CREATE TABLE messages (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        id              TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL REFERENCES conversations (id),
+        turn_id         TEXT NOT NULL,
+        role            TEXT NOT NULL,   -- user, assistant, tool_use, tool_result, usage, error
+        content         TEXT NOT NULL,   -- JSON
+        created_at      TEXT NOT NULL
+    );
+    CREATE INDEX messages_conversation ON messages (conversation_id, seq);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,6 +10,7 @@ import asyncio
 import json
 import sqlite3
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -249,6 +250,73 @@ class Store:
         return await self._fetchall(
             "SELECT * FROM session_events WHERE session_id = ? ORDER BY seq", (session_id,)
         )
+
+    # -- conversations and messages ---------------------------------------------------------
+
+    async def conversation_for(self, user_id: str, session_id: str | None) -> dict[str, Any]:
+        """The conversation of a workspace session (made on first use), or a new free one
+        when ``session_id`` is None."""
+        if session_id is not None:
+            found = await self._fetchone(
+                "SELECT * FROM conversations WHERE session_id = ?", (session_id,)
+            )
+            if found is not None:
+                return found
+        now = utcnow()
+        row = {
+            "id": str(uuid.uuid4()),
+            "user_id": user_id,
+            "session_id": session_id,
+            "claude_session_id": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO conversations (id, user_id, session_id, claude_session_id, "
+                "created_at, updated_at) VALUES (:id, :user_id, :session_id, "
+                ":claude_session_id, :created_at, :updated_at) ON CONFLICT DO NOTHING",
+                row,
+            )
+        if session_id is not None:  # a concurrent first use may have won the insert
+            return await self._fetchone(
+                "SELECT * FROM conversations WHERE session_id = ?", (session_id,)
+            )
+        return row
+
+    async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
+        return await self._fetchone("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+
+    async def set_claude_session(self, conversation_id: str, claude_session_id: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE conversations SET claude_session_id = ?, updated_at = ? WHERE id = ?",
+                (claude_session_id, utcnow(), conversation_id),
+            )
+
+    async def append_message(
+        self, conversation_id: str, turn_id: str, role: str, content: dict[str, Any]
+    ) -> int:
+        """Append one message to a conversation (history is never rewritten)."""
+        async with self._transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO messages (id, conversation_id, turn_id, role, content, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (str(uuid.uuid4()), conversation_id, turn_id, role, json.dumps(content), utcnow()),
+            )
+            return cur.lastrowid
+
+    async def list_messages(
+        self, conversation_id: str, *, after: int = 0, limit: int = 200
+    ) -> list[dict[str, Any]]:
+        rows = await self._fetchall(
+            "SELECT seq, id, turn_id, role, content, created_at FROM messages "
+            "WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (conversation_id, after, limit),
+        )
+        for r in rows:
+            r["content"] = json.loads(r["content"])
+        return rows
 
     # -- activity -------------------------------------------------------------------------
 

@@ -146,10 +146,11 @@ class GitRepository:
         except git.GitCommandError:
             return None
 
-    def resolve_commit(self, ref: str) -> str | None:
+    def resolve_commit(self, ref: str, cwd: Path | None = None) -> str | None:
+        """The commit ``ref`` names, seen from ``cwd`` (HEAD differs per worktree)."""
         try:
             out = self.run(
-                "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
+                "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", cwd=cwd
             )
         except git.GitCommandError:
             return None
@@ -190,11 +191,11 @@ class GitRepository:
                 self.run("branch", "-D", branch)
             raise
 
-    def remove_worktree(self, path: Path, *, force: bool) -> None:
+    def remove_worktree(self, path: Path, *, force: bool, deadline: Deadline = NO_DEADLINE) -> None:
         """Remove a worktree we made. Tolerates one that is half made or already gone."""
         if any(Path(w["worktree"]) == path for w in self.worktrees()):
             args = ["worktree", "remove", *(["--force", "--force"] if force else []), str(path)]
-            self.run(*args)
+            self.run(*args, deadline=deadline)
         elif force and path.exists():
             shutil.rmtree(path)
         self.run("worktree", "prune")
@@ -207,8 +208,15 @@ class GitRepository:
 
     # -- inspection -------------------------------------------------------------------------
 
-    def status(self, worktree: Path) -> list[dict[str, str]]:
-        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all", cwd=worktree)
+    def status(self, worktree: Path, deadline: Deadline = NO_DEADLINE) -> list[dict[str, str]]:
+        out = self.run(
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            cwd=worktree,
+            deadline=deadline,
+        )
         files: list[dict[str, str]] = []
         fields = out.split("\0")
         i = 0
@@ -225,7 +233,9 @@ class GitRepository:
             files.append(item)
         return files
 
-    def diff(self, worktree: Path, against: str, *, max_bytes: int) -> dict[str, Any]:
+    def diff(
+        self, worktree: Path, against: str, *, max_bytes: int, deadline: Deadline = NO_DEADLINE
+    ) -> dict[str, Any]:
         """The worktree as it is now (untracked files included) against commit ``against``.
 
         Staged through a throwaway index so the person's own index is never touched."""
@@ -239,11 +249,17 @@ class GitRepository:
             if real_index.exists():
                 shutil.copyfile(real_index, index)
             env = {"GIT_INDEX_FILE": str(index)}
-            self.run("add", "--all", cwd=worktree, env=env)
+            self.run("add", "--all", cwd=worktree, env=env, deadline=deadline)
             common = ["diff", "--cached", "--no-renames", "--no-color", "--no-ext-diff"]
-            numstat = self.run(*common, "--numstat", "-z", against, "--", cwd=worktree, env=env)
-            names = self.run(*common, "--name-status", "-z", against, "--", cwd=worktree, env=env)
-            patch = self.run(*common, against, "--", cwd=worktree, env=env)
+
+            def diff_of(*args: str) -> str:
+                return self.run(
+                    *common, *args, against, "--", cwd=worktree, env=env, deadline=deadline
+                )
+
+            numstat = diff_of("--numstat", "-z")
+            names = diff_of("--name-status", "-z")
+            patch = diff_of()
         kinds = names.split("\0")
         status_of = {kinds[i + 1]: kinds[i] for i in range(0, len(kinds) - 1, 2)}
         files = []
@@ -267,7 +283,13 @@ class GitRepository:
             patch = encoded[:max_bytes].decode("utf-8", "ignore")
         return {"against": against, "files": files, "patch": patch, "truncated": truncated}
 
-    def log(self, worktree: Path, revision_range: list[str], limit: int) -> list[dict[str, str]]:
+    def log(
+        self,
+        worktree: Path,
+        revision_range: list[str],
+        limit: int,
+        deadline: Deadline = NO_DEADLINE,
+    ) -> list[dict[str, str]]:
         out = self.run(
             "log",
             f"--format={_LOG_FORMAT}",
@@ -275,6 +297,7 @@ class GitRepository:
             *revision_range,
             "--",
             cwd=worktree,
+            deadline=deadline,
         )
         commits = []
         for record in filter(None, (r.strip("\n") for r in out.split("\x1e"))):
@@ -321,8 +344,10 @@ class GitRepository:
             raise InvalidInput(
                 f"Could not stage the given paths: {_git_message(e)}", details={"paths": paths}
             ) from e
-        staged = self.run("diff", "--cached", "--name-only", "-z", cwd=worktree).split("\0")
-        staged = [p for p in staged if p]
+        # with paths, only those are committed (--only), whatever else is staged
+        limit_to = ["--", *paths] if paths else []
+        staged = self.run("diff", "--cached", "--name-only", "-z", *limit_to, cwd=worktree, env=env)
+        staged = [p for p in staged.split("\0") if p]
         if not staged:
             raise Conflict("There is nothing to commit: the worktree has no changes.")
         try:
@@ -330,6 +355,7 @@ class GitRepository:
                 "commit",
                 "--quiet",
                 f"--message={message}",
+                *limit_to,
                 cwd=worktree,
                 env=env,
                 deadline=deadline,

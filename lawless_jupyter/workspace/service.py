@@ -237,7 +237,9 @@ class WorkspaceService:
 
     def _remove(self, gitrepo: GitRepository, row: dict[str, Any], force: bool) -> dict[str, Any]:
         """Remove the worktree; delete the branch unless that would lose commits."""
-        gitrepo.remove_worktree(Path(row["worktree_path"]), force=force)
+        gitrepo.remove_worktree(
+            Path(row["worktree_path"]), force=force, deadline=self._long("Deleting the session")
+        )
         branch = row["branch"]
         if not gitrepo.branch_exists(branch):
             return {"branch_deleted": False, "unmerged_commits": 0}
@@ -255,8 +257,8 @@ class WorkspaceService:
     async def status(self, user_id: str, session_id: str) -> dict[str, Any]:
         row = await self._owned(user_id, session_id)
         gitrepo, worktree = await self._git(self._live, row)
-        files = await self._git(gitrepo.status, worktree)
-        head = await self._git(gitrepo.resolve_commit, "HEAD")
+        files = await self._git(gitrepo.status, worktree, self._short("Reading the status"))
+        head = await self._git(gitrepo.resolve_commit, "HEAD", worktree)
         ahead = await self._git(gitrepo.unmerged_commits, row["branch"], [row["base_commit"]])
         return {
             "branch": row["branch"],
@@ -274,13 +276,14 @@ class WorkspaceService:
         gitrepo, worktree = await self._git(self._live, row)
         target = row["base_commit"] if against == "base" else "HEAD"
         result = await self._git(
-            gitrepo.diff, worktree, target, max_bytes=self.settings.diff_max_bytes
+            gitrepo.diff,
+            worktree,
+            target,
+            max_bytes=self.settings.diff_max_bytes,
+            deadline=self._short("The diff"),
         )
-        return {
-            **result,
-            "against": against,
-            "commit": await self._git(gitrepo.resolve_commit, target),
-        }
+        commit = await self._git(gitrepo.resolve_commit, target, worktree)
+        return {**result, "against": against, "commit": commit}
 
     async def log(
         self, user_id: str, session_id: str, *, limit: int = 50, all_history: bool = False
@@ -290,7 +293,9 @@ class WorkspaceService:
         row = await self._owned(user_id, session_id)
         gitrepo, worktree = await self._git(self._live, row)
         revisions = ["HEAD"] if all_history else ["HEAD", f"^{row['base_commit']}"]
-        commits = await self._git(gitrepo.log, worktree, revisions, limit)
+        commits = await self._git(
+            gitrepo.log, worktree, revisions, limit, self._short("Reading the log")
+        )
         return {"commits": commits}
 
     async def commit(
@@ -311,7 +316,7 @@ class WorkspaceService:
     async def merge(
         self, user_id: str, session_id: str, strategy: object, message: object, author: Author
     ) -> dict[str, Any]:
-        strategy = strategy or "merge"
+        strategy = "merge" if strategy is None else strategy
         if strategy not in ("merge", "squash", "rebase"):
             raise InvalidInput("'strategy' must be one of merge, squash, rebase.")
         async with self._updating(user_id, session_id) as row:
