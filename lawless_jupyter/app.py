@@ -15,10 +15,13 @@ from typing import Any
 import psutil
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int, TraitError, Unicode, default, validate
+from traitlets import Dict, Enum, Float, Int, List, TraitError, Unicode, default, validate
 
 from ._version import __version__
+from .chat import ChatService, ChatSettings, ClaudeSettings
+from .chat.permissions import MODES as PERMISSION_MODES
 from .handlers import handlers
+from .ratelimit import SlidingWindowLimit
 from .store import Store
 from .workspace import WorkspaceService, WorkspaceSettings
 from .workspace.refs import ref_format_error
@@ -65,6 +68,58 @@ class LawlessApp(ExtensionApp):
         5_000_000, config=True, help="A diff longer than this is cut (and says so)."
     )
 
+    # -- chat ------------------------------------------------------------------------------------
+
+    claude_model = Unicode(
+        None, allow_none=True, config=True, help="The Claude model (default: Claude Code's)."
+    )
+    allowed_models = List(
+        Unicode(), config=True, help="Models a person may pick per session (empty: any)."
+    )
+    permission_mode = Enum(
+        list(PERMISSION_MODES),
+        "default",
+        config=True,
+        help="What Claude may do without asking. default: read and edit inside the worktree, "
+        "ask for shell commands and everything else; ask: edits ask too; read_only: only "
+        "reads; trusted: everything inside the worktree. Paths outside are always refused.",
+    )
+    allowed_permission_modes = List(
+        Enum(list(PERMISSION_MODES)),
+        list(PERMISSION_MODES),
+        config=True,
+        help="Permission modes a person may pick per session.",
+    )
+    free_chat_permission_mode = Enum(
+        list(PERMISSION_MODES),
+        "read_only",
+        config=True,
+        help="Permission mode of a chat not tied to a worktree (api/chat), in the root.",
+    )
+    allowed_tools = List(Unicode(), config=True, help="Tools Claude may use without asking.")
+    disallowed_tools = List(Unicode(), config=True, help="Tools Claude may never use.")
+    claude_cli_path = Unicode(
+        None, allow_none=True, config=True, help="Claude Code CLI (default: the bundled one)."
+    )
+    claude_env = Dict(
+        config=True,
+        help="Extra environment for Claude Code (credentials are read from the server's own "
+        "environment as Claude Code reads them: ANTHROPIC_API_KEY, a Claude login, Bedrock...).",
+    )
+    claude_max_retries = Int(2, config=True, help="API retries of Claude Code before an error.")
+    chat_idle_timeout = Float(
+        600.0, config=True, help="Seconds before an idle Claude Code process is closed."
+    )
+    approval_timeout = Float(
+        300.0, config=True, help="Seconds an approval request waits before counting as deny."
+    )
+    cancel_grace = Float(
+        5.0, config=True, help="Seconds a cancelled turn gets to stop before Claude is killed."
+    )
+    sse_keepalive_interval = Float(15.0, config=True, help="Seconds between SSE keepalives.")
+    chat_messages_per_hour = Int(100, config=True, help="Chat messages per user per hour.")
+    api_requests_per_hour = Int(1000, config=True, help="API requests per user per hour.")
+
     # -- identity ------------------------------------------------------------------------------
 
     owner = Unicode(
@@ -89,13 +144,26 @@ class LawlessApp(ExtensionApp):
             raise TraitError(f"branch_prefix {proposal['value']!r} is not a valid ref: {problem}")
         return proposal["value"]
 
-    @validate("max_sessions_per_repo", "max_body_bytes", "diff_max_bytes")
+    @validate(
+        "max_sessions_per_repo",
+        "max_body_bytes",
+        "diff_max_bytes",
+        "chat_messages_per_hour",
+        "api_requests_per_hour",
+    )
     def _check_positive_int(self, proposal: dict[str, Any]) -> int:
         if proposal["value"] < 1:
             raise TraitError(f"{proposal['trait'].name} must be at least 1")
         return proposal["value"]
 
-    @validate("long_operation_timeout", "short_operation_timeout")
+    @validate(
+        "long_operation_timeout",
+        "short_operation_timeout",
+        "chat_idle_timeout",
+        "approval_timeout",
+        "cancel_grace",
+        "sse_keepalive_interval",
+    )
     def _check_timeout(self, proposal: dict[str, Any]) -> float:
         if proposal["value"] <= 0:
             raise TraitError(f"{proposal['trait'].name} must be more than 0 seconds")
@@ -125,7 +193,33 @@ class LawlessApp(ExtensionApp):
             ),
             self.log,
         )
+        self.chat = ChatService(
+            self.store,
+            self.workspace,
+            ChatSettings(
+                permission_mode=self.permission_mode,
+                allowed_permission_modes=tuple(self.allowed_permission_modes),
+                free_chat_mode=self.free_chat_permission_mode,
+                allowed_models=tuple(self.allowed_models),
+                idle_timeout=self.chat_idle_timeout,
+                approval_timeout=self.approval_timeout,
+                cancel_grace=self.cancel_grace,
+                claude=ClaudeSettings(
+                    model=self.claude_model,
+                    cli_path=self.claude_cli_path,
+                    env=dict(self.claude_env),
+                    max_retries=self.claude_max_retries,
+                    allowed_tools=list(self.allowed_tools),
+                    disallowed_tools=list(self.disallowed_tools),
+                ),
+            ),
+            root,
+            self.log,
+        )
+        self.chat_quota = SlidingWindowLimit("chat messages", self.chat_messages_per_hour)
+        self.api_quota = SlidingWindowLimit("API requests", self.api_requests_per_hour)
         self._startup: asyncio.Future[None] | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
         self.log.info("lawless_jupyter %s: database %s", __version__, db_path)
 
     def initialize_handlers(self) -> None:
@@ -146,8 +240,20 @@ class LawlessApp(ExtensionApp):
         report = await self.workspace.reconcile()
         if any(report.values()):
             await self.store.record_activity(self.owner, "reconciliation", report)
+        self._housekeeping = asyncio.ensure_future(self._close_idle_chats())
+
+    async def _close_idle_chats(self) -> None:
+        while True:
+            await asyncio.sleep(min(60.0, self.chat_idle_timeout / 2))
+            try:
+                await self.chat.close_idle()
+            except Exception:  # housekeeping must never die
+                self.log.exception("closing idle chats failed")
 
     async def stop_extension(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+        await self.chat.shutdown()
         if self._startup is not None:
             try:
                 await self._startup

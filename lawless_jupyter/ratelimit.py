@@ -23,8 +23,8 @@ class SlidingWindowLimit:
             hits.popleft()
         return hits
 
-    def hit(self, user_id: str) -> None:
-        """Count one use, or raise ``QuotaExceeded`` (counting nothing) when over the limit."""
+    def check(self, user_id: str) -> None:
+        """Raise ``QuotaExceeded`` when one more use would be over the limit."""
         now = time.time()
         hits = self._recent(user_id, now)
         if len(hits) >= self.limit:
@@ -37,7 +37,11 @@ class SlidingWindowLimit:
                 reset=reset,
                 retry_after=int(reset - now) + 1,
             )
-        hits.append(now)
+
+    def hit(self, user_id: str) -> None:
+        """Count one use, or raise ``QuotaExceeded`` (counting nothing) when over the limit."""
+        self.check(user_id)
+        self._hits[user_id].append(time.time())
 
     def state(self, user_id: str) -> dict[str, float | int]:
         now = time.time()

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from .chat import (
+    ApprovalHandler,
+    ChatCancelHandler,
+    ChatHandler,
+    ChatStreamHandler,
+    FreeChatHandler,
+    MessagesHandler,
+)
 from .health import HealthHandler, VersionHandler
 from .sessions import (
     GitCommitHandler,
@@ -12,7 +20,7 @@ from .sessions import (
     SessionHandler,
     SessionsHandler,
 )
-from .user import ActivityHandler
+from .user import ActivityHandler, QuotaHandler
 
 PREFIX = "lawless"
 _SESSION = r"api/workspace/sessions/(?P<session_id>[^/]+)"
@@ -28,7 +36,14 @@ ROUTES = [
     (f"{_SESSION}/git/log", GitLogHandler),
     (f"{_SESSION}/git/commit", GitCommitHandler),
     (f"{_SESSION}/git/merge", GitMergeHandler),
+    (f"{_SESSION}/chat", ChatHandler),
+    (f"{_SESSION}/chat/stream", ChatStreamHandler),
+    (f"{_SESSION}/chat/cancel", ChatCancelHandler),
+    (f"{_SESSION}/chat/approvals/(?P<request_id>[^/]+)", ApprovalHandler),
+    (f"{_SESSION}/messages", MessagesHandler),
+    ("api/chat", FreeChatHandler),
     ("api/user/activity", ActivityHandler),
+    ("api/user/quota", QuotaHandler),
 ]
 
 

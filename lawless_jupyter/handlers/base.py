@@ -34,6 +34,8 @@ class LawlessHandler(ExtensionHandlerMixin, APIHandler):
             self.request.body or b""
         ) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        if self.current_user is not None:
+            self.lawless.api_quota.hit(self.identity.user_id)
         await self.lawless.ready()
 
     @property

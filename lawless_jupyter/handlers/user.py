@@ -18,3 +18,17 @@ class ActivityHandler(LawlessHandler):
             raise InvalidInput("'limit' must be a whole number between 1 and 1000.")
         rows = await self.lawless.store.list_activity(self.identity.user_id, limit=int(limit))
         self.reply({"activity": rows})
+
+
+class QuotaHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        user_id = self.identity.user_id
+        self.reply(
+            {
+                "api_requests": self.lawless.api_quota.state(user_id),
+                "chat_messages": self.lawless.chat_quota.state(user_id),
+                "sessions_per_repo": {"limit": self.lawless.max_sessions_per_repo},
+            }
+        )

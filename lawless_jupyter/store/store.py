@@ -306,6 +306,13 @@ class Store:
             )
             return cur.lastrowid
 
+    async def count_messages(self, conversation_id: str, role: str) -> int:
+        row = await self._fetchone(
+            "SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND role = ?",
+            (conversation_id, role),
+        )
+        return row["n"] if row else 0
+
     async def list_messages(
         self, conversation_id: str, *, after: int = 0, limit: int = 200
     ) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -50,6 +50,8 @@ class WorkspaceService:
         self.settings = settings
         self.logger = log or logging.getLogger(__name__)
         self._locks: dict[str, asyncio.Lock] = {}
+        # called with the session id before a session is deleted (the chat stops its turn)
+        self.before_delete: list[Callable[[str], Awaitable[None]]] = []
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -210,6 +212,9 @@ class WorkspaceService:
         async with self._lock(session_id):
             row = await self._owned(user_id, session_id)
             check_transition(row["state"], S.DELETING)
+            for hook in self.before_delete:
+                await hook(session_id)
+            row = await self._owned(user_id, session_id)  # a stopped chat moved it back
             gitrepo = await self._git(GitRepository, row["repo_path"])
             worktree = Path(row["worktree_path"])
             if not force and worktree.exists() and await self._git(gitrepo.is_dirty, worktree):
@@ -251,6 +256,15 @@ class WorkspaceService:
             return {"branch_deleted": False, "unmerged_commits": len(unmerged)}
         gitrepo.delete_branch(branch)
         return {"branch_deleted": True, "unmerged_commits": len(unmerged)}
+
+    async def set_chat_attached(self, session_id: str, attached: bool) -> None:
+        """``connected`` while a chat turn runs in the session, ``active`` after."""
+        if attached:
+            moved = await self.store.transition_session(session_id, [S.ACTIVE], S.CONNECTED)
+            if moved is None:
+                raise Conflict("The session is busy; try again in a moment.")
+        else:
+            await self.store.transition_session(session_id, [S.CONNECTED], S.ACTIVE)
 
     # -- git on a session ---------------------------------------------------------------------
 

@@ -1,0 +1,152 @@
+"""One live Claude Code process (a ``ClaudeSDKClient``) per conversation.
+
+The client stays connected between turns so a follow-up does not pay the CLI start-up; the
+chat service closes it when idle. Every tool call goes through our policy twice: a
+``PreToolUse`` hook that refuses paths outside the worktree (whatever the CLI's own rules
+say, symlinks followed), and ``can_use_tool`` for the calls the CLI would ask about.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+from claude_agent_sdk import (
+    ClaudeAgentOptions,
+    ClaudeSDKClient,
+    HookMatcher,
+    PermissionResultAllow,
+    PermissionResultDeny,
+)
+
+from .permissions import PermissionPolicy
+
+AskPerson = Callable[[str, dict[str, Any], str | None], Awaitable[tuple[bool, str]]]
+
+
+@dataclass
+class ClaudeSettings:
+    model: str | None = None
+    cli_path: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    max_retries: int = 2
+    allowed_tools: list[str] = field(default_factory=list)
+    disallowed_tools: list[str] = field(default_factory=list)
+
+
+class LiveClaude:
+    """A conversation's Claude Code process, started on first use."""
+
+    def __init__(
+        self,
+        cwd: Path,
+        policy: PermissionPolicy,
+        settings: ClaudeSettings,
+        ask_person: AskPerson,
+        resume: str | None,
+    ):
+        self.cwd = cwd
+        self.policy = policy
+        self.settings = settings
+        self.ask_person = ask_person
+        self.resume = resume
+        self.model = settings.model
+        self.client: ClaudeSDKClient | None = None
+        self.last_used = time.monotonic()
+        self.stderr: list[str] = []
+
+    def _options(self) -> ClaudeAgentOptions:
+        env = {"CLAUDE_CODE_MAX_RETRIES": str(self.settings.max_retries), **self.settings.env}
+        return ClaudeAgentOptions(
+            cwd=str(self.cwd),
+            model=self.model,
+            resume=self.resume,
+            include_partial_messages=True,
+            # "default": the CLI asks us (can_use_tool) for every edit and command, so our
+            # policy is the one place that decides
+            permission_mode="default",
+            can_use_tool=self._can_use_tool,
+            hooks={"PreToolUse": [HookMatcher(matcher=None, hooks=[self._confine])]},
+            allowed_tools=list(self.settings.allowed_tools),
+            disallowed_tools=list(self.settings.disallowed_tools),
+            cli_path=self.settings.cli_path,
+            env=env,
+            stderr=self._remember_stderr,
+        )
+
+    def _remember_stderr(self, line: str) -> None:
+        self.stderr = [*self.stderr[-49:], line]
+
+    async def connected(self) -> ClaudeSDKClient:
+        self.last_used = time.monotonic()
+        if self.client is None:
+            client = ClaudeSDKClient(self._options())
+            await client.connect()
+            self.client = client
+        return self.client
+
+    async def _confine(self, input_data: dict[str, Any], tool_use_id: Any, context: Any):
+        decision, reason = self.policy.decide(
+            input_data.get("tool_name", ""), input_data.get("tool_input") or {}, self.cwd
+        )
+        if decision == "deny":
+            return {
+                "hookSpecificOutput": {
+                    "hookEventName": "PreToolUse",
+                    "permissionDecision": "deny",
+                    "permissionDecisionReason": reason,
+                }
+            }
+        return {}
+
+    async def _can_use_tool(self, tool: str, tool_input: dict[str, Any], context: Any):
+        decision, reason = self.policy.decide(tool, tool_input, self.cwd)
+        if decision == "ask":
+            allowed, reason = await self.ask_person(
+                tool, tool_input, getattr(context, "tool_use_id", None)
+            )
+            decision = "allow" if allowed else "deny"
+        if decision == "allow":
+            return PermissionResultAllow()
+        return PermissionResultDeny(message=reason or f"The person did not allow {tool}.")
+
+    async def interrupt(self) -> None:
+        if self.client is not None:
+            await self.client.interrupt()
+
+    async def close(self, *, kill: bool = False) -> None:
+        """Disconnect; with ``kill``, end the CLI and everything it started first."""
+        client, self.client = self.client, None
+        if client is None:
+            return
+        if kill:
+            _kill_process_tree(_cli_pid(client))
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.disconnect(), 10)
+
+
+def _cli_pid(client: ClaudeSDKClient) -> int | None:
+    # The SDK does not expose the process; its transport holds it (checked on 0.2.x).
+    transport = getattr(client, "_transport", None)
+    process = getattr(transport, "_process", None)
+    return getattr(process, "pid", None)
+
+
+def _kill_process_tree(pid: int | None) -> None:
+    if pid is None:
+        return
+    try:
+        root = psutil.Process(pid)
+        victims = [*root.children(recursive=True), root]
+    except psutil.NoSuchProcess:
+        return
+    for proc in victims:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(victims, timeout=5)

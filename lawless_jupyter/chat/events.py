@@ -1,0 +1,120 @@
+"""Claude Agent SDK messages -> the chat stream's event vocabulary, and what history keeps.
+
+Pure functions over the SDK's typed messages (the SDK parses Claude Code's stream-json;
+we never do). Each message gives the events to send and the history rows to append.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from claude_agent_sdk import (
+    AssistantMessage,
+    ResultMessage,
+    StreamEvent,
+    SystemMessage,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    UserMessage,
+)
+
+MAX_TOOL_RESULT_CHARS = 20_000
+
+
+@dataclass
+class Translation:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (role, content)
+    claude_session_id: str | None = None
+    result: ResultMessage | None = None
+
+
+def _clip(text: str, limit: int = MAX_TOOL_RESULT_CHARS) -> str:
+    return (
+        text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
+    )
+
+
+def tool_result_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    parts = []
+    for item in content:
+        if isinstance(item, dict) and item.get("type") == "text":
+            parts.append(item.get("text", ""))
+        elif isinstance(item, dict):
+            parts.append(f"[{item.get('type', 'content')}]")
+    return "\n".join(parts)
+
+
+def explain_api_error(code: str, said: str) -> str:
+    """A message a person can act on, for the error kinds Claude Code reports."""
+    if code == "authentication_failed":
+        return (
+            "Claude is not configured on this server: there is no valid API key or login. "
+            "Set ANTHROPIC_API_KEY (or log in with `claude login`, or configure Bedrock or "
+            f"Vertex) in the server's environment and restart it. Claude Code said: {said}"
+        )
+    if code in ("server_error", "overloaded", "rate_limit"):
+        return f"Claude's API is not answering right now; try again in a moment. ({said})"
+    return said or f"Claude's API answered an error ({code})."
+
+
+def translate(message: Any) -> Translation:
+    out = Translation()
+    if isinstance(message, StreamEvent):
+        if message.parent_tool_use_id is not None:
+            return out  # a sub-agent's stream: its tool uses and results still show up
+        event = message.event
+        if event.get("type") == "content_block_delta":
+            delta = event.get("delta", {})
+            if delta.get("type") == "text_delta" and delta.get("text"):
+                out.events.append({"type": "text", "delta": delta["text"]})
+            elif delta.get("type") == "thinking_delta" and delta.get("thinking"):
+                out.events.append({"type": "thinking", "delta": delta["thinking"]})
+    elif isinstance(message, AssistantMessage):
+        for block in message.content:
+            if message.error:
+                break  # a synthetic message that carries an API error, handled below
+            if isinstance(block, TextBlock) and message.parent_tool_use_id is None:
+                out.history.append(("assistant", {"text": block.text}))
+            elif isinstance(block, ThinkingBlock):
+                out.history.append(("thinking", {"text": block.thinking}))
+            elif isinstance(block, ToolUseBlock):
+                item = {"id": block.id, "name": block.name, "input": block.input}
+                out.events.append({"type": "tool_use", **item})
+                out.history.append(("tool_use", item))
+        if message.error:
+            said = " ".join(b.text for b in message.content if isinstance(b, TextBlock))
+            text = explain_api_error(str(message.error), said)
+            out.events.append({"type": "error", "code": str(message.error), "message": text})
+            out.history.append(("error", {"message": text, "code": str(message.error)}))
+    elif isinstance(message, UserMessage) and isinstance(message.content, list):
+        for block in message.content:
+            if isinstance(block, ToolResultBlock):
+                item = {
+                    "tool_use_id": block.tool_use_id,
+                    "content": _clip(tool_result_text(block.content)),
+                    "is_error": bool(block.is_error),
+                }
+                out.events.append({"type": "tool_result", **item})
+                out.history.append(("tool_result", item))
+    elif isinstance(message, SystemMessage) and message.subtype == "init":
+        out.claude_session_id = message.data.get("session_id")
+    elif isinstance(message, ResultMessage):
+        out.result = message
+        out.claude_session_id = message.session_id
+        usage = {
+            "usage": message.usage or {},
+            "total_cost_usd": message.total_cost_usd,
+            "duration_ms": message.duration_ms,
+            "num_turns": message.num_turns,
+        }
+        out.events.append({"type": "usage", **usage})
+        out.history.append(("usage", usage))
+    return out

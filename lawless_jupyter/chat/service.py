@@ -1,0 +1,388 @@
+"""Chat turns with Claude in a workspace session (or in the root, read-only).
+
+A turn belongs to the server: it runs as its own task, its events are numbered and kept, and
+any number of HTTP streams may follow it, leave and come back. The history is appended to
+the store as it happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from claude_agent_sdk import CLIConnectionError, CLINotFoundError, ProcessError
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..store import Store
+from ..workspace import SessionState, WorkspaceService
+from .claude import ClaudeSettings, LiveClaude
+from .events import translate
+from .permissions import MODES, ApprovalBroker, PermissionPolicy
+from .turn import Turn
+
+S = SessionState
+MAX_MESSAGE_CHARS = 100_000
+
+
+@dataclass
+class ChatSettings:
+    permission_mode: str = "default"
+    allowed_permission_modes: tuple[str, ...] = MODES
+    free_chat_mode: str = "read_only"
+    allowed_models: tuple[str, ...] = ()  # empty: any model
+    idle_timeout: float = 600.0
+    approval_timeout: float = 300.0
+    cancel_grace: float = 5.0
+    claude: ClaudeSettings = field(default_factory=ClaudeSettings)
+
+
+@dataclass
+class LiveChat:
+    key: str  # the workspace session id, or "chat:<conversation id>" for a free chat
+    user_id: str
+    session_id: str | None
+    conversation: dict[str, Any]
+    claude: LiveClaude
+    policy: PermissionPolicy
+    latest: Turn | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.latest is not None and not self.latest.finished
+
+
+class ChatService:
+    def __init__(
+        self,
+        store: Store,
+        workspace: WorkspaceService,
+        settings: ChatSettings,
+        root_dir: Path,
+        log: logging.Logger | None = None,
+    ):
+        self.store = store
+        self.workspace = workspace
+        self.settings = settings
+        self.root_dir = root_dir
+        self.logger = log or logging.getLogger(__name__)
+        self.approvals = ApprovalBroker(settings.approval_timeout)
+        self._live: dict[str, LiveChat] = {}
+        self._start_lock = asyncio.Lock()
+        workspace.before_delete.append(self.forget_session)
+
+    # -- starting turns ---------------------------------------------------------------------
+
+    def _check_options(self, message: object, model: object, mode: object) -> None:
+        if not isinstance(message, str) or not message.strip():
+            raise InvalidInput("'message' must be a non-empty string.")
+        if len(message) > MAX_MESSAGE_CHARS:
+            raise InvalidInput(f"'message' is longer than {MAX_MESSAGE_CHARS} characters.")
+        if model is not None:
+            allowed = self.settings.allowed_models
+            if not isinstance(model, str) or (allowed and model not in allowed):
+                raise InvalidInput(
+                    f"The model {model!r} is not allowed here.", details={"allowed": allowed}
+                )
+        if mode is not None and mode not in self.settings.allowed_permission_modes:
+            raise InvalidInput(
+                f"The permission mode {mode!r} is not allowed here.",
+                details={"allowed": self.settings.allowed_permission_modes},
+            )
+
+    async def start(
+        self,
+        user_id: str,
+        session_id: str,
+        message: object,
+        *,
+        model: object = None,
+        permission_mode: object = None,
+    ) -> Turn:
+        """Start a turn in a workspace session (409 if one is running)."""
+        self._check_options(message, model, permission_mode)
+        async with self._start_lock:
+            session = await self.workspace.get(user_id, session_id)
+            live = self._live.get(session_id)
+            if (live and live.running) or session["state"] == S.CONNECTED:
+                raise Conflict("A chat turn is already running in this session.")
+            if session["state"] != S.ACTIVE:
+                raise Conflict(
+                    f"The session is {session['state']}; chat needs an active session.",
+                    details={"state": session["state"]},
+                )
+            if live is None:
+                conversation = await self.store.conversation_for(user_id, session_id)
+                live = self._new_live(
+                    session_id,
+                    user_id,
+                    session_id,
+                    conversation,
+                    Path(session["worktree_path"]),
+                    self.settings.permission_mode,
+                )
+            await self.workspace.set_chat_attached(session_id, True)
+            return await self._launch(live, message, model, permission_mode)
+
+    async def start_free(self, user_id: str, conversation_id: object, message: object) -> Turn:
+        """A chat not tied to a worktree: in the Jupyter root, read-only by default."""
+        self._check_options(message, None, None)
+        async with self._start_lock:
+            if conversation_id is None:
+                conversation = await self.store.conversation_for(user_id, None)
+            else:
+                conversation = await self.store.get_conversation(str(conversation_id))
+                if (
+                    conversation is None
+                    or conversation["user_id"] != user_id
+                    or conversation["session_id"]
+                ):
+                    raise NotFound("There is no such chat conversation.")
+            key = f"chat:{conversation['id']}"
+            live = self._live.get(key)
+            if live and live.running:
+                raise Conflict("A chat turn is already running in this conversation.")
+            if live is None:
+                live = self._new_live(
+                    key, user_id, None, conversation, self.root_dir, self.settings.free_chat_mode
+                )
+            return await self._launch(live, message, None, None)
+
+    def _new_live(
+        self,
+        key: str,
+        user_id: str,
+        session_id: str | None,
+        conversation: dict[str, Any],
+        cwd: Path,
+        mode: str,
+    ) -> LiveChat:
+        policy = PermissionPolicy(mode)
+        holder: dict[str, LiveChat] = {}
+
+        async def ask_person(tool: str, tool_input: dict[str, Any], tool_use_id: str | None):
+            return await self._ask_person(holder["live"], tool, tool_input, tool_use_id)
+
+        claude = LiveClaude(
+            cwd, policy, self.settings.claude, ask_person, conversation["claude_session_id"]
+        )
+        live = LiveChat(key, user_id, session_id, conversation, claude, policy)
+        holder["live"] = live
+        self._live[key] = live
+        return live
+
+    async def _launch(
+        self, live: LiveChat, message: str, model: object, permission_mode: object
+    ) -> Turn:
+        if permission_mode is not None:
+            live.policy.mode = str(permission_mode)
+        if model is not None and model != live.claude.model:
+            live.claude.model = str(model)
+            if live.claude.client is not None:
+                await live.claude.client.set_model(live.claude.model)
+        conversation_id = live.conversation["id"]
+        number = await self.store.count_messages(conversation_id, "user") + 1
+        turn = Turn(conversation_id, number)
+        await self.store.append_message(conversation_id, turn.id, "user", {"text": message})
+        live.latest = turn
+        turn.task = asyncio.create_task(self._run(live, turn, message), name=f"chat-{live.key}")
+        return turn
+
+    # -- running a turn -----------------------------------------------------------------------
+
+    async def _run(self, live: LiveChat, turn: Turn, message: str) -> None:
+        stop_reason = "end_turn"
+        failed = False
+
+        async def fail(message: str, code: str) -> None:
+            nonlocal failed
+            failed = True
+            await turn.emit({"type": "error", "code": code, "message": message})
+            await self.store.append_message(
+                turn.conversation_id, turn.id, "error", {"message": message, "code": code}
+            )
+
+        try:
+            await turn.emit(
+                {
+                    "type": "start",
+                    "turn_id": turn.id,
+                    "turn": turn.number,
+                    "conversation_id": turn.conversation_id,
+                    "session_id": live.session_id,
+                }
+            )
+            client = await live.claude.connected()
+            await client.query(message)
+            async for sdk_message in client.receive_response():
+                translated = translate(sdk_message)
+                await self._remember_claude_session(live, translated.claude_session_id)
+                for role, content in translated.history:
+                    await self.store.append_message(turn.conversation_id, turn.id, role, content)
+                for event in translated.events:
+                    if event["type"] == "error":
+                        failed = True
+                    await turn.emit(event)
+                result = translated.result
+                if result is not None:
+                    stop_reason = result.stop_reason or result.subtype
+                    if result.is_error and not failed and not turn.cancelled:
+                        await fail(result.result or f"Claude stopped: {result.subtype}.", "claude")
+        except CLINotFoundError as e:
+            await fail(f"The Claude Code CLI could not be started: {e}", "cli_not_found")
+            await live.claude.close()
+        except (CLIConnectionError, ProcessError) as e:
+            if not turn.cancelled:
+                await fail(
+                    f"Claude Code stopped unexpectedly ({e}). Send your message again to "
+                    "continue the conversation.",
+                    "cli_failed",
+                )
+            await live.claude.close(kill=True)
+        except asyncio.CancelledError:
+            turn.cancelled = True
+        except Exception as e:  # the turn must end with done, whatever happened
+            self.logger.exception("chat turn failed")
+            await fail(f"The turn failed on the server: {type(e).__name__}.", "internal_error")
+            await live.claude.close(kill=True)
+        finally:
+            if turn.cancelled:
+                stop_reason = "cancelled"
+            elif failed:
+                stop_reason = "error"
+            # shielded: even a task cancelled right now still ends its stream with done
+            await asyncio.shield(self._finish(live, turn, stop_reason))
+
+    async def _finish(self, live: LiveChat, turn: Turn, stop_reason: str) -> None:
+        self.approvals.deny_all(live.key)
+        try:
+            if live.session_id is not None:
+                await self.workspace.set_chat_attached(live.session_id, False)
+        finally:
+            await turn.emit({"type": "done", "stop_reason": stop_reason})
+
+    async def _remember_claude_session(self, live: LiveChat, claude_session_id: str | None) -> None:
+        if claude_session_id and claude_session_id != live.conversation["claude_session_id"]:
+            live.conversation["claude_session_id"] = claude_session_id
+            live.claude.resume = claude_session_id
+            await self.store.set_claude_session(live.conversation["id"], claude_session_id)
+
+    async def _ask_person(
+        self, live: LiveChat, tool: str, tool_input: dict[str, Any], tool_use_id: str | None
+    ) -> tuple[bool, str]:
+        turn = live.latest
+        assert turn is not None
+
+        async def announce(request_id: str) -> None:
+            await turn.emit(
+                {
+                    "type": "approval_request",
+                    "request_id": request_id,
+                    "tool": tool,
+                    "input": tool_input,
+                    "tool_use_id": tool_use_id,
+                    "timeout_seconds": self.approvals.timeout,
+                }
+            )
+
+        allowed, remember = await self.approvals.ask(live.key, tool, announce)
+        if allowed and remember:
+            live.policy.remembered.add(tool)
+        return allowed, "" if allowed else f"The person did not allow {tool}."
+
+    # -- following, cancelling, answering --------------------------------------------------------
+
+    async def latest_turn(self, user_id: str, key: str) -> Turn:
+        live = await self._owned_live(user_id, key)
+        if live is None or live.latest is None:
+            raise NotFound("No chat turn has run in this session since the server started.")
+        return live.latest
+
+    async def _owned_live(self, user_id: str, session_id: str) -> LiveChat | None:
+        await self.workspace.get(user_id, session_id)  # 404 for someone else's session
+        return self._live.get(session_id)
+
+    async def cancel(self, user_id: str, session_id: str) -> dict[str, Any]:
+        live = await self._owned_live(user_id, session_id)
+        if live is None or not live.running:
+            raise Conflict("No chat turn is running in this session.")
+        turn = live.latest
+        assert turn is not None and turn.task is not None
+        turn.cancelled = True
+        self.approvals.deny_all(live.key)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(live.claude.interrupt(), self.settings.cancel_grace)
+        done, _ = await asyncio.wait({turn.task}, timeout=self.settings.cancel_grace)
+        if not done:  # the CLI did not stop: end it and everything it started
+            self.logger.warning("chat turn in %s did not stop; killing Claude Code", session_id)
+            await live.claude.close(kill=True)
+            turn.task.cancel()
+            await asyncio.wait({turn.task}, timeout=self.settings.cancel_grace)
+        return {"cancelled": True, "turn_id": turn.id}
+
+    async def answer(
+        self, user_id: str, session_id: str, request_id: str, decision: object, remember: object
+    ) -> dict[str, Any]:
+        live = await self._owned_live(user_id, session_id)
+        if live is None:
+            raise NotFound("There is no open approval request with this id.")
+        tool = self.approvals.answer(live.key, request_id, decision, remember)
+        return {"request_id": request_id, "decision": decision, "tool": tool}
+
+    async def messages(
+        self, user_id: str, session_id: str, *, after: int = 0, limit: int = 200
+    ) -> dict[str, Any]:
+        if not 1 <= limit <= 1000 or after < 0:
+            raise InvalidInput("'limit' must be 1 to 1000 and 'after' at least 0.")
+        await self.workspace.get(user_id, session_id)
+        conversation = await self.store.conversation_for(user_id, session_id)
+        rows = await self.store.list_messages(conversation["id"], after=after, limit=limit)
+        next_after = rows[-1]["seq"] if len(rows) == limit else None
+        return {"conversation_id": conversation["id"], "messages": rows, "next_after": next_after}
+
+    # -- housekeeping -----------------------------------------------------------------------------
+
+    async def forget_session(self, session_id: str) -> None:
+        """Before a session is deleted: stop its turn and its Claude process."""
+        live = self._live.pop(session_id, None)
+        if live is None:
+            return
+        if live.running and live.latest and live.latest.task:
+            live.latest.cancelled = True
+            self.approvals.deny_all(live.key)
+            await live.claude.close(kill=True)  # the turn sees its CLI end and finishes
+            done, _ = await asyncio.wait({live.latest.task}, timeout=self.settings.cancel_grace)
+            if not done:
+                live.latest.task.cancel()
+                await asyncio.wait({live.latest.task}, timeout=self.settings.cancel_grace)
+        await live.claude.close()
+
+    async def close_idle(self) -> int:
+        """Close the Claude processes of conversations idle for longer than the idle timeout."""
+        now = time.monotonic()
+        closed = 0
+        for live in list(self._live.values()):
+            idle = now - live.claude.last_used
+            if (
+                live.claude.client is not None
+                and not live.running
+                and idle > self.settings.idle_timeout
+            ):
+                await live.claude.close()
+                closed += 1
+        return closed
+
+    def live_clients(self) -> int:
+        return sum(1 for live in self._live.values() if live.claude.client is not None)
+
+    async def shutdown(self) -> None:
+        for key in list(self._live):
+            live = self._live.pop(key)
+            if live.latest and live.latest.task and not live.latest.finished:
+                live.latest.task.cancel()
+                await asyncio.wait({live.latest.task}, timeout=self.settings.cancel_grace)
+            await live.claude.close(kill=True)

@@ -1,0 +1,62 @@
+"""A chat turn owned by the server: its numbered events, kept so any client can (re)attach.
+
+The turn runs as a task of its own; HTTP requests only subscribe. ``follow(after)`` yields
+every event with a sequence number above ``after`` (replay) and then the live ones, until
+the turn is over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ChatEvent:
+    seq: int
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.seq)
+
+
+@dataclass
+class Turn:
+    conversation_id: str
+    number: int  # the turn's place in the conversation, 1-based
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    events: list[ChatEvent] = field(default_factory=list)
+    finished: bool = False
+    cancelled: bool = False
+    task: asyncio.Task[None] | None = None
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def emit(self, data: dict[str, Any]) -> ChatEvent:
+        """Append an event and wake every follower."""
+        event = ChatEvent(len(self.events) + 1, data)
+        async with self._changed:
+            self.events.append(event)
+            if data.get("type") == "done":
+                self.finished = True
+            self._changed.notify_all()
+        return event
+
+    async def follow(self, after: int = 0) -> AsyncIterator[ChatEvent]:
+        position = max(0, after)
+        while True:
+            async with self._changed:
+                seen = position
+                await self._changed.wait_for(
+                    lambda seen=seen: len(self.events) > seen or self.finished
+                )
+                fresh = self.events[position:]
+                done = self.finished
+            for event in fresh:
+                yield event
+            position += len(fresh)
+            if done and position >= len(self.events):
+                return

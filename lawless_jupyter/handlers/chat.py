@@ -1,0 +1,144 @@
+"""Chat: start a turn and stream it (SSE), re-attach, cancel, approvals, history."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from ..chat.turn import Turn
+from ..errors import InvalidInput
+from .base import LawlessHandler
+
+
+class TurnStreamMixin(LawlessHandler):
+    """Writes a turn's events as ``text/event-stream``: ``id: <turn>-<seq>`` on each, a
+    keepalive comment while quiet, flushed per event. Leaving does not stop the turn."""
+
+    _follow: asyncio.Task[None] | None = None
+
+    async def stream_turn(self, turn: Turn, after: int = 0) -> None:
+        self.set_status(200)
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")  # no proxy buffering
+        self._follow = asyncio.ensure_future(self._write_events(turn, after))
+        keepalive = asyncio.ensure_future(self._keepalive())
+        try:
+            await self._follow
+        except (StreamClosedError, asyncio.CancelledError):
+            pass  # the client left; the turn goes on without it
+        finally:
+            keepalive.cancel()
+        with contextlib.suppress(Exception):
+            self.finish()
+
+    async def _write_events(self, turn: Turn, after: int) -> None:
+        await self.flush()  # the headers now: the client knows the turn has begun
+        async for event in turn.follow(after):
+            self.write(f"id: {turn.number}-{event.seq}\ndata: {json.dumps(event.data)}\n\n")
+            await self.flush()
+
+    async def _keepalive(self) -> None:
+        interval = self.lawless.sse_keepalive_interval
+        with contextlib.suppress(StreamClosedError, asyncio.CancelledError):
+            while True:
+                await asyncio.sleep(interval)
+                self.write(": keepalive\n\n")
+                await self.flush()
+
+    def on_connection_close(self) -> None:
+        if self._follow is not None:
+            self._follow.cancel()
+
+
+class ChatHandler(TurnStreamMixin):
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        body = self.json_body("message", "model", "permission_mode")
+        identity = self.identity
+        self.lawless.chat_quota.check(identity.user_id)
+        turn = await self.lawless.chat.start(
+            identity.user_id,
+            session_id,
+            body.get("message"),
+            model=body.get("model"),
+            permission_mode=body.get("permission_mode"),
+        )
+        self.lawless.chat_quota.hit(identity.user_id)
+        await self.stream_turn(turn)
+
+
+class ChatStreamHandler(TurnStreamMixin):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        turn = await self.lawless.chat.latest_turn(self.identity.user_id, session_id)
+        await self.stream_turn(turn, self._after(turn))
+
+    def _after(self, turn: Turn) -> int:
+        """Events to skip: those up to ``Last-Event-ID`` when it names this turn."""
+        last = self.request.headers.get("Last-Event-ID") or self.get_query_argument(
+            "last_event_id", ""
+        )
+        if not last:
+            return 0
+        number, _, seq = last.partition("-")
+        if not (number.isdigit() and seq.isdigit()):
+            raise InvalidInput("Last-Event-ID must look like '<turn>-<event>', e.g. '3-17'.")
+        return int(seq) if int(number) == turn.number else 0
+
+
+class FreeChatHandler(TurnStreamMixin):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.json_body("message", "conversation_id")
+        identity = self.identity
+        self.lawless.chat_quota.check(identity.user_id)
+        turn = await self.lawless.chat.start_free(
+            identity.user_id, body.get("conversation_id"), body.get("message")
+        )
+        self.lawless.chat_quota.hit(identity.user_id)
+        await self.stream_turn(turn)
+
+
+class ChatCancelHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        self.reply(await self.lawless.chat.cancel(self.identity.user_id, session_id))
+
+
+class ApprovalHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str, request_id: str) -> None:
+        body = self.json_body("decision", "remember")
+        result = await self.lawless.chat.answer(
+            self.identity.user_id,
+            session_id,
+            request_id,
+            body.get("decision"),
+            body.get("remember"),
+        )
+        self.reply(result)
+
+
+class MessagesHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        after = self.get_query_argument("after", "0")
+        limit = self.get_query_argument("limit", "200")
+        if not (after.isdigit() and limit.isdigit()):
+            raise InvalidInput("'after' and 'limit' must be whole numbers.")
+        result = await self.lawless.chat.messages(
+            self.identity.user_id, session_id, after=int(after), limit=int(limit)
+        )
+        self.reply(result)
