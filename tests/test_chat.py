@@ -6,6 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import psutil
 import pytest
 
 from .conftest import git
@@ -378,3 +379,42 @@ async def test_deleting_a_session_stops_its_chat(api, sse, session, fake):
     assert session["branch"] not in git(
         Path(session["worktree_path"]).parents[2] / "project", "branch", "--list"
     )
+
+
+def cli_pid(lawless_app, session):
+    client = lawless_app.chat._live[session["id"]].claude.client
+    return client._transport._process.pid if client else None
+
+
+async def test_a_follow_up_reuses_the_running_cli_and_idle_ones_are_closed(
+    sse, session, fake, lawless_app
+):
+    await (await chat(sse, session, "one")).rest()
+    first = cli_pid(lawless_app, session)
+    await (await chat(sse, session, "two")).rest()
+    assert first is not None and cli_pid(lawless_app, session) == first
+    lawless_app.chat.settings.idle_timeout = 0.0
+    assert await lawless_app.chat.close_idle() == 1
+    assert cli_pid(lawless_app, session) is None and not psutil.pid_exists(first)
+    fake.add(text("Resumed."))
+    events = await (await chat(sse, session, "three")).rest()
+    assert "".join(d["delta"] for _, d in events if d["type"] == "text") == "Resumed."
+    assert "two" in json.dumps(fake.main_requests[-1]["messages"]), "resumed the conversation"
+
+
+async def test_the_cli_killed_mid_turn_gives_an_error_and_the_session_goes_on(
+    api, sse, session, fake, lawless_app
+):
+    fake.add(text("slow " * 100, chunks=100, delay=0.05))
+    stream = await chat(sse, session, "Talk")
+    await stream.until("text")
+    psutil.Process(cli_pid(lawless_app, session)).kill()
+    events = await stream.rest(timeout=20)
+    errors = [d for _, d in events if d["type"] == "error"]
+    assert errors and errors[0]["code"] == "cli_failed"
+    assert events[-1][1] == {"type": "done", "stop_reason": "error"}
+    _, body, _ = await api("GET", f"api/workspace/sessions/{session['id']}")
+    assert body["session"]["state"] == "active"
+    fake.add(text("Alive."))
+    events = await (await chat(sse, session, "Again")).rest()
+    assert "".join(d["delta"] for _, d in events if d["type"] == "text") == "Alive.", events

@@ -13,7 +13,6 @@ from claude_agent_sdk import (
     AssistantMessage,
     ResultMessage,
     StreamEvent,
-    SystemMessage,
     TextBlock,
     ThinkingBlock,
     ToolResultBlock,
@@ -104,10 +103,9 @@ def translate(message: Any) -> Translation:
                 }
                 out.events.append({"type": "tool_result", **item})
                 out.history.append(("tool_result", item))
-    elif isinstance(message, SystemMessage) and message.subtype == "init":
-        out.claude_session_id = message.data.get("session_id")
     elif isinstance(message, ResultMessage):
         out.result = message
+        # remembered only now: Claude Code has written the transcript that resume reads
         out.claude_session_id = message.session_id
         usage = {
             "usage": message.usage or {},

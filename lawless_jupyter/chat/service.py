@@ -236,7 +236,14 @@ class ChatService:
             await fail(f"The Claude Code CLI could not be started: {e}", "cli_not_found")
             await live.claude.close()
         except (CLIConnectionError, ProcessError) as e:
-            if not turn.cancelled:
+            if "No conversation found" in str(e):  # its transcript is gone: start afresh
+                await self._remember_claude_session(live, None, forget=True)
+                await fail(
+                    "Claude Code could not find this conversation's earlier context, so it "
+                    "starts afresh. Send your message again.",
+                    "conversation_lost",
+                )
+            elif not turn.cancelled:
                 await fail(
                     f"Claude Code stopped unexpectedly ({e}). Send your message again to "
                     "continue the conversation.",
@@ -265,8 +272,12 @@ class ChatService:
         finally:
             await turn.emit({"type": "done", "stop_reason": stop_reason})
 
-    async def _remember_claude_session(self, live: LiveChat, claude_session_id: str | None) -> None:
-        if claude_session_id and claude_session_id != live.conversation["claude_session_id"]:
+    async def _remember_claude_session(
+        self, live: LiveChat, claude_session_id: str | None, *, forget: bool = False
+    ) -> None:
+        if forget or (
+            claude_session_id and claude_session_id != live.conversation["claude_session_id"]
+        ):
             live.conversation["claude_session_id"] = claude_session_id
             live.claude.resume = claude_session_id
             await self.store.set_claude_session(live.conversation["id"], claude_session_id)

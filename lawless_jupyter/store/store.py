@@ -287,7 +287,7 @@ class Store:
     async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
         return await self._fetchone("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
 
-    async def set_claude_session(self, conversation_id: str, claude_session_id: str) -> None:
+    async def set_claude_session(self, conversation_id: str, claude_session_id: str | None) -> None:
         async with self._transaction() as db:
             await db.execute(
                 "UPDATE conversations SET claude_session_id = ?, updated_at = ? WHERE id = ?",
