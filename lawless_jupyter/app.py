@@ -23,6 +23,7 @@ from .chat.permissions import MODES as PERMISSION_MODES
 from .handlers import handlers
 from .ratelimit import SlidingWindowLimit
 from .store import Store
+from .terminals import TerminalService, TerminalSettings
 from .workspace import WorkspaceService, WorkspaceSettings
 from .workspace.refs import ref_format_error
 
@@ -120,6 +121,16 @@ class LawlessApp(ExtensionApp):
     chat_messages_per_hour = Int(100, config=True, help="Chat messages per user per hour.")
     api_requests_per_hour = Int(1000, config=True, help="API requests per user per hour.")
 
+    # -- terminals ---------------------------------------------------------------------------------
+
+    max_terminals_per_user = Int(5, config=True, help="Session terminals open at once per user.")
+    terminal_output_cap_bytes = Int(
+        1_000_000, config=True, help="Output kept per terminal (the newest; older is let go)."
+    )
+    terminal_keepalive_interval = Float(
+        30.0, config=True, help="Seconds between keepalives the panel sends on a terminal."
+    )
+
     # -- identity ------------------------------------------------------------------------------
 
     owner = Unicode(
@@ -150,6 +161,8 @@ class LawlessApp(ExtensionApp):
         "diff_max_bytes",
         "chat_messages_per_hour",
         "api_requests_per_hour",
+        "max_terminals_per_user",
+        "terminal_output_cap_bytes",
     )
     def _check_positive_int(self, proposal: dict[str, Any]) -> int:
         if proposal["value"] < 1:
@@ -216,6 +229,16 @@ class LawlessApp(ExtensionApp):
             root,
             self.log,
         )
+        self.terminals = TerminalService(
+            self.store,
+            self.workspace,
+            lambda: self.serverapp.web_app.settings.get("terminal_manager"),
+            TerminalSettings(
+                max_per_user=self.max_terminals_per_user,
+                output_cap_bytes=self.terminal_output_cap_bytes,
+            ),
+            self.log,
+        )
         self.chat_quota = SlidingWindowLimit("chat messages", self.chat_messages_per_hour)
         self.api_quota = SlidingWindowLimit("API requests", self.api_requests_per_hour)
         self._startup: asyncio.Future[None] | None = None
@@ -237,6 +260,7 @@ class LawlessApp(ExtensionApp):
     async def _open(self) -> None:
         await asyncio.to_thread(_source_commit)  # cache it now, off the event loop
         await self.store.open()
+        await self.store.close_open_terminals()  # no terminal outlives its server
         report = await self.workspace.reconcile()
         if any(report.values()):
             await self.store.record_activity(self.owner, "reconciliation", report)
@@ -254,6 +278,7 @@ class LawlessApp(ExtensionApp):
         if self._housekeeping is not None:
             self._housekeeping.cancel()
         await self.chat.shutdown()
+        await self.terminals.shutdown()
         if self._startup is not None:
             try:
                 await self._startup

@@ -20,6 +20,12 @@ from .sessions import (
     SessionHandler,
     SessionsHandler,
 )
+from .terminals import (
+    SessionTerminalHandler,
+    SessionTerminalsHandler,
+    TerminalConfigHandler,
+    TerminalOutputHandler,
+)
 from .user import ActivityHandler, QuotaHandler
 
 PREFIX = "lawless"
@@ -41,6 +47,10 @@ ROUTES = [
     (f"{_SESSION}/chat/cancel", ChatCancelHandler),
     (f"{_SESSION}/chat/approvals/(?P<request_id>[^/]+)", ApprovalHandler),
     (f"{_SESSION}/messages", MessagesHandler),
+    (f"{_SESSION}/terminals", SessionTerminalsHandler),
+    (f"{_SESSION}/terminals/(?P<name>[^/]+)", SessionTerminalHandler),
+    (f"{_SESSION}/terminals/(?P<name>[^/]+)/output", TerminalOutputHandler),
+    ("api/terminal/config", TerminalConfigHandler),
     ("api/chat", FreeChatHandler),
     ("api/user/activity", ActivityHandler),
     ("api/user/quota", QuotaHandler),

@@ -79,6 +79,29 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX messages_conversation ON messages (conversation_id, seq);
     """,
+    # 3: terminals of workspace sessions and their output (local only, capped per terminal)
+    """
+    CREATE TABLE terminals (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL,          -- Jupyter terminal name: terminals/websocket/<name>
+        session_id    TEXT NOT NULL,
+        user_id       TEXT NOT NULL,
+        cwd           TEXT NOT NULL,
+        stored_bytes  INTEGER NOT NULL DEFAULT 0,
+        dropped_bytes INTEGER NOT NULL DEFAULT 0,  -- oldest output let go to stay within the cap
+        created_at    TEXT NOT NULL,
+        closed_at     TEXT
+    );
+    CREATE INDEX terminals_session ON terminals (session_id, created_at);
+
+    CREATE TABLE terminal_output (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        terminal_id TEXT NOT NULL REFERENCES terminals (id),
+        data        TEXT NOT NULL,
+        bytes       INTEGER NOT NULL
+    );
+    CREATE INDEX terminal_output_terminal ON terminal_output (terminal_id, seq);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

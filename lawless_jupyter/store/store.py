@@ -325,6 +325,82 @@ class Store:
             r["content"] = json.loads(r["content"])
         return rows
 
+    # -- terminals -------------------------------------------------------------------------------
+
+    async def add_terminal(self, row: dict[str, Any]) -> dict[str, Any]:
+        row = {**row, "created_at": utcnow(), "closed_at": None}
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO terminals (id, name, session_id, user_id, cwd, created_at, closed_at)"
+                " VALUES (:id, :name, :session_id, :user_id, :cwd, :created_at, :closed_at)",
+                row,
+            )
+        return row
+
+    async def close_terminal(self, terminal_id: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE terminals SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+                (utcnow(), terminal_id),
+            )
+
+    async def close_open_terminals(self) -> int:
+        """At start-up no terminal of a previous run is alive any more."""
+        async with self._transaction() as db:
+            cur = await db.execute(
+                "UPDATE terminals SET closed_at = ? WHERE closed_at IS NULL", (utcnow(),)
+            )
+            return cur.rowcount
+
+    async def list_terminals(self, session_id: str) -> list[dict[str, Any]]:
+        return await self._fetchall(
+            "SELECT * FROM terminals WHERE session_id = ? ORDER BY created_at", (session_id,)
+        )
+
+    async def append_terminal_output(self, terminal_id: str, data: str, cap_bytes: int) -> None:
+        """Append output, then let go of the oldest chunks beyond ``cap_bytes``."""
+        size = len(data.encode("utf-8", "replace"))
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO terminal_output (terminal_id, data, bytes) VALUES (?, ?, ?)",
+                (terminal_id, data, size),
+            )
+            await db.execute(
+                "UPDATE terminals SET stored_bytes = stored_bytes + ? WHERE id = ?",
+                (size, terminal_id),
+            )
+            async with db.execute(
+                "SELECT stored_bytes FROM terminals WHERE id = ?", (terminal_id,)
+            ) as cur:
+                (stored,) = await cur.fetchone()
+            if stored <= cap_bytes:
+                return
+            dropped = 0
+            async with db.execute(
+                "SELECT seq, bytes FROM terminal_output WHERE terminal_id = ? ORDER BY seq",
+                (terminal_id,),
+            ) as cur:
+                oldest = []
+                async for seq, chunk in cur:
+                    if stored - dropped <= cap_bytes:
+                        break
+                    oldest.append(seq)
+                    dropped += chunk
+            await db.executemany(
+                "DELETE FROM terminal_output WHERE seq = ?", [(s,) for s in oldest]
+            )
+            await db.execute(
+                "UPDATE terminals SET stored_bytes = stored_bytes - ?, "
+                "dropped_bytes = dropped_bytes + ? WHERE id = ?",
+                (dropped, dropped, terminal_id),
+            )
+
+    async def terminal_output(self, terminal_id: str) -> str:
+        rows = await self._fetchall(
+            "SELECT data FROM terminal_output WHERE terminal_id = ? ORDER BY seq", (terminal_id,)
+        )
+        return "".join(r["data"] for r in rows)
+
     # -- activity -------------------------------------------------------------------------
 
     async def record_activity(self, user_id: str, kind: str, detail: dict[str, Any]) -> None:

@@ -1,0 +1,247 @@
+"""Terminals in a session's worktree: Jupyter's own terminals, with their output kept.
+
+A session terminal is a named terminal of Jupyter's terminal manager (terminado), so the
+lab's Terminal widget and ``/terminals/websocket/<name>`` work unchanged. An
+``OutputRecorder`` sits among the terminal's clients, batches what it prints and appends it
+to the store, keeping at most ``output_cap_bytes`` per terminal (the newest output).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidInput, NotFound, QuotaExceeded, Unavailable
+from .store import Store
+from .workspace import WorkspaceService
+from .workspace.service import LIVE_STATES
+
+
+@dataclass
+class TerminalSettings:
+    max_per_user: int = 5
+    output_cap_bytes: int = 1_000_000
+    flush_interval: float = 0.5
+    flush_bytes: int = 256_000
+
+
+class OutputRecorder:
+    """A terminado client that never reads input: it only records what the terminal prints."""
+
+    size = (None, None)  # take no part in sizing the terminal
+
+    def __init__(
+        self, store: Store, terminal_id: str, settings: TerminalSettings, log: logging.Logger
+    ):
+        self.store = store
+        self.terminal_id = terminal_id
+        self.settings = settings
+        self.log = log
+        self._pending: list[str] = []
+        self._pending_bytes = 0
+        self._scheduled: asyncio.TimerHandle | None = None
+        self._writing: asyncio.Task[None] | None = None
+        self.closed = asyncio.Event()
+
+    # terminado calls these from the event loop for every read of the pty
+    def on_pty_read(self, text: str) -> None:
+        self._pending.append(text)
+        self._pending_bytes += len(text)
+        if self._pending_bytes >= self.settings.flush_bytes:
+            self._flush_soon(0)
+        elif self._scheduled is None:
+            self._flush_soon(self.settings.flush_interval)
+
+    def on_pty_died(self) -> None:
+        self._flush_soon(0, final=True)
+
+    async def flush_now(self) -> None:
+        """Store what is pending (at shutdown, before the store closes)."""
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
+        await self._flush(self._writing, final=False)
+
+    def _flush_soon(self, delay: float, final: bool = False) -> None:
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+        loop = asyncio.get_running_loop()
+        self._scheduled = loop.call_later(delay, self._start_flush, final)
+
+    def _start_flush(self, final: bool) -> None:
+        self._scheduled = None
+        previous = self._writing
+        self._writing = asyncio.ensure_future(self._flush(previous, final))
+
+    async def _flush(self, previous: asyncio.Task[None] | None, final: bool) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})  # keep chunks in order
+        text = "".join(self._pending)
+        self._pending.clear()
+        self._pending_bytes = 0
+        cap = self.settings.output_cap_bytes
+        if len(text) > cap:  # a flood: only the newest output could be kept anyway
+            text = text[-cap:]
+        try:
+            if text:
+                await self.store.append_terminal_output(self.terminal_id, text, cap)
+            if final:
+                await self.store.close_terminal(self.terminal_id)
+        except Exception:  # losing a chunk of output must not break the terminal
+            self.log.exception("could not store terminal output")
+        finally:
+            if final:
+                self.closed.set()
+
+
+class TerminalService:
+    def __init__(
+        self,
+        store: Store,
+        workspace: WorkspaceService,
+        manager: Callable[[], Any | None],
+        settings: TerminalSettings,
+        log: logging.Logger | None = None,
+    ):
+        self.store = store
+        self.workspace = workspace
+        self._manager = manager
+        self.settings = settings
+        self.log = log or logging.getLogger(__name__)
+        self._recorders: dict[str, OutputRecorder] = {}  # terminal id -> recorder
+        self._owners: dict[str, str] = {}  # terminal id -> user id
+        workspace.before_delete.append(self.close_session_terminals)
+
+    def manager(self) -> Any:
+        manager = self._manager()
+        if manager is None:
+            raise Unavailable("Terminals are disabled on this server.")
+        return manager
+
+    def _running(self, row: dict[str, Any]) -> bool:
+        manager = self._manager()
+        recorder = self._recorders.get(row["id"])
+        return bool(
+            manager is not None
+            and recorder is not None
+            and not recorder.closed.is_set()
+            and row["name"] in manager.terminals
+        )
+
+    def public(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": row["name"],
+            "session_id": row["session_id"],
+            "cwd": row["cwd"],
+            "running": self._running(row),
+            "created_at": row["created_at"],
+            "closed_at": row["closed_at"],
+            "stored_bytes": row["stored_bytes"],
+            "dropped_bytes": row["dropped_bytes"],
+        }
+
+    async def create(self, user_id: str, session_id: str) -> dict[str, Any]:
+        manager = self.manager()
+        session = await self.workspace.get(user_id, session_id)
+        worktree = Path(session["worktree_path"])
+        if session["state"] not in LIVE_STATES or not worktree.is_dir():
+            raise InvalidInput(
+                "The session's worktree is gone, so no terminal can open in it.",
+                details={"state": session["state"]},
+            )
+        running = sum(
+            1
+            for terminal_id, recorder in self._recorders.items()
+            if not recorder.closed.is_set() and self._owners[terminal_id] == user_id
+        )
+        if running >= self.settings.max_per_user:
+            raise QuotaExceeded(
+                f"You already have {running} terminals open, the limit is "
+                f"{self.settings.max_per_user}. Close one to open another.",
+                limit=self.settings.max_per_user,
+                remaining=0,
+                reset=time.time() + 60,
+                retry_after=60,
+            )
+        for gone in [t for t, r in self._recorders.items() if r.closed.is_set()]:
+            del self._recorders[gone], self._owners[gone]
+        model = manager.create(
+            cwd=str(worktree),
+            extra_env={
+                "LAWLESS_SESSION_ID": session_id,
+                "LAWLESS_BRANCH": session["branch"],
+                "LAWLESS_WORKTREE": str(worktree),
+            },
+        )
+        name = model["name"]
+        terminal_id = str(uuid.uuid4())
+        recorder = OutputRecorder(self.store, terminal_id, self.settings, self.log)
+        manager.get_terminal(name).clients.append(recorder)
+        self._recorders[terminal_id] = recorder
+        self._owners[terminal_id] = user_id
+        row = await self.store.add_terminal(
+            {
+                "id": terminal_id,
+                "name": name,
+                "session_id": session_id,
+                "user_id": user_id,
+                "cwd": str(worktree),
+            }
+        )
+        return self.public({**row, "stored_bytes": 0, "dropped_bytes": 0})
+
+    async def list(self, user_id: str, session_id: str) -> list[dict[str, Any]]:
+        await self.workspace.get(user_id, session_id)
+        return [self.public(r) for r in await self.store.list_terminals(session_id)]
+
+    async def _find(self, user_id: str, session_id: str, name: str) -> dict[str, Any]:
+        await self.workspace.get(user_id, session_id)
+        rows = [r for r in await self.store.list_terminals(session_id) if r["name"] == name]
+        if not rows:
+            raise NotFound(f"The session has no terminal {name[:64]!r}.")
+        return rows[-1]  # names are reused across restarts; the newest is meant
+
+    async def close(self, user_id: str, session_id: str, name: str) -> dict[str, Any]:
+        row = await self._find(user_id, session_id, name)
+        if not self._running(row):
+            raise NotFound(f"The terminal {name[:64]!r} is not running.")
+        await self._terminate(row)
+        return self.public(await self._find(user_id, session_id, name))
+
+    async def _terminate(self, row: dict[str, Any]) -> None:
+        manager = self.manager()
+        recorder = self._recorders.get(row["id"])
+        await manager.terminate(row["name"], force=True)
+        if recorder is not None:
+            try:
+                await asyncio.wait_for(recorder.closed.wait(), 10)
+            except asyncio.TimeoutError:
+                self.log.warning("terminal %s did not report its end", row["name"])
+                await self.store.close_terminal(row["id"])
+
+    async def output(self, user_id: str, session_id: str, name: str) -> dict[str, Any]:
+        row = await self._find(user_id, session_id, name)
+        return {
+            "name": name,
+            "output": await self.store.terminal_output(row["id"]),
+            "running": self._running(row),
+            "truncated": row["dropped_bytes"] > 0,
+            "dropped_bytes": row["dropped_bytes"],
+        }
+
+    async def close_session_terminals(self, session_id: str) -> None:
+        """Before a session is deleted its terminals are closed."""
+        for row in await self.store.list_terminals(session_id):
+            if self._running(row):
+                await self._terminate(row)
+
+    async def shutdown(self) -> None:
+        for recorder in list(self._recorders.values()):
+            if not recorder.closed.is_set():
+                await recorder.flush_now()
