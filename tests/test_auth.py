@@ -15,7 +15,7 @@ def concrete_paths():
     sid = str(uuid.uuid4())
     for path, handler in ROUTES:
         url = re.sub(r"\(\?P<session_id>[^)]*\)", sid, path)
-        url = re.sub(r"\(\?P<request_id>[^)]*\)", "0" * 32, url)
+        url = re.sub(r"\(\?P<\w+>[^)]*\)", "1", url)  # any other part of the path
         methods = [m for m in ("get", "post", "put", "delete", "patch") if m in vars(handler)]
         for method in methods:
             yield method.upper(), url

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
+from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from .base import LawlessHandler
@@ -13,8 +14,9 @@ from .base import LawlessHandler
 class HealthHandler(LawlessHandler):
     """The one route open without login: it says the server answers, nothing more."""
 
-    async def prepare(self) -> None:  # no login, no body, no waiting for the store
-        return None
+    async def prepare(self) -> None:
+        # Jupyter's own checks (host, CORS) but no quota, no body, no waiting for the store
+        await APIHandler.prepare(self)
 
     @allow_unauthenticated
     def get(self) -> None:
