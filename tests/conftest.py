@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from .fake_anthropic import INHERITED_ENV, FakeAnthropic
+
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 GIT_IDENTITY = {
@@ -38,6 +40,15 @@ def make_repo(path: Path, files: dict[str, str] | None = None, branch: str = "ma
     git(path, "add", "--all")
     git(path, "commit", "--quiet", "-m", "initial")
     return path
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """The scripted fake Messages API, with the machine's own Claude set-up kept out."""
+    for name in INHERITED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    with FakeAnthropic() as server:
+        yield server
 
 
 @pytest.fixture

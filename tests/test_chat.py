@@ -10,27 +10,7 @@ import psutil
 import pytest
 
 from .conftest import git
-from .fake_anthropic import FakeAnthropic, error, text, tool_use
-
-# Variables of the machine's own Claude set-up that must not leak into the tests.
-INHERITED_ENV = (
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
-    "ANTHROPIC_BASE_URL",
-    "ANTHROPIC_MODEL",
-    "CLAUDE_CODE_OAUTH_TOKEN",
-    "CLAUDE_CODE_USE_BEDROCK",
-    "CLAUDE_CODE_USE_VERTEX",
-    "CLAUDECODE",
-)
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    for name in INHERITED_ENV:
-        monkeypatch.delenv(name, raising=False)
-    with FakeAnthropic() as server:
-        yield server
+from .fake_anthropic import error, text, tool_use
 
 
 @pytest.fixture

@@ -36,36 +36,6 @@ from .fake_anthropic import FakeAnthropic, error, text, thinking, tool_use
 
 pytestmark = pytest.mark.timeout(60)
 
-# Variables of the parent environment that would change where the CLI sends
-# requests or how it authenticates (the SDK passes os.environ on to the CLI).
-_INHERITED_ENV = (
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
-    "ANTHROPIC_BASE_URL",
-    "ANTHROPIC_CUSTOM_HEADERS",
-    "ANTHROPIC_MODEL",
-    "ANTHROPIC_SMALL_FAST_MODEL",
-    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
-    "ANTHROPIC_DEFAULT_SONNET_MODEL",
-    "ANTHROPIC_DEFAULT_OPUS_MODEL",
-    "CLAUDE_CODE_OAUTH_TOKEN",
-    "CLAUDE_CODE_USE_BEDROCK",
-    "CLAUDE_CODE_USE_VERTEX",
-    "CLAUDE_CODE_USE_FOUNDRY",
-    "CLAUDE_CONFIG_DIR",
-    "CLAUDE_CODE_MAX_RETRIES",
-    "CLAUDE_CODE_TMPDIR",
-    "CLAUDECODE",
-)
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    for name in _INHERITED_ENV:
-        monkeypatch.delenv(name, raising=False)
-    with FakeAnthropic() as server:
-        yield server
-
 
 @pytest.fixture
 def workdir(tmp_path) -> Path:
