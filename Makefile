@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 ROOT ?= .
+# jlpm (JupyterLab's pinned yarn) runs scripts that call jlpm and jupyter-builder again.
+JLPM := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jlpm
 
 .PHONY: lab test lint install-lab install-test
 
@@ -18,9 +20,16 @@ install-test: $(VENV)/bin/python
 lab: install-lab
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(ROOT)"
 
-lint: install-test
+# The JupyterLab extension's packages (the pip installs above build it with them too).
+node_modules: package.json $(VENV)/bin/python
+	$(JLPM) install
+	touch node_modules
+
+lint: install-test node_modules
 	$(VENV)/bin/ruff check lawless_jupyter tests benchmarks
 	$(VENV)/bin/ruff format --check lawless_jupyter tests benchmarks
+	$(JLPM) lint:check
 
 test: lint
+	$(JLPM) test
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,476 @@
+/**
+ * The chat's state: the items a person sees, built from the stored history and from
+ * stream events. Plain TypeScript: no DOM, no JupyterLab, so it is unit-tested.
+ */
+import { IChatEvent } from './sse';
+
+export interface IUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_read_input_tokens?: number;
+  cache_creation_input_tokens?: number;
+}
+
+export type ApprovalStatus = 'pending' | 'allowed' | 'denied' | 'expired';
+
+export type ChatItem =
+  | { kind: 'user'; key: string; turnId: string | null; text: string }
+  | {
+      kind: 'assistant';
+      key: string;
+      turnId: string | null;
+      text: string;
+      streaming: boolean;
+    }
+  | {
+      kind: 'thinking';
+      key: string;
+      turnId: string | null;
+      text: string;
+      streaming: boolean;
+    }
+  | {
+      kind: 'tool';
+      key: string;
+      turnId: string | null;
+      id: string;
+      name: string;
+      input: { [key: string]: any };
+      result: string | null;
+      isError: boolean;
+    }
+  | {
+      kind: 'approval';
+      key: string;
+      turnId: string | null;
+      requestId: string;
+      tool: string;
+      input: { [key: string]: any };
+      status: ApprovalStatus;
+      remember: boolean;
+      timeoutSeconds: number | null;
+    }
+  | {
+      kind: 'usage';
+      key: string;
+      turnId: string | null;
+      usage: IUsage;
+      costUsd: number | null;
+      durationMs: number | null;
+      numTurns: number | null;
+    }
+  | {
+      kind: 'error';
+      key: string;
+      turnId: string | null;
+      message: string;
+      code: string;
+    }
+  | { kind: 'notice'; key: string; turnId: string | null; text: string };
+
+/** A row of `GET .../messages`. */
+export interface IHistoryRow {
+  seq: number;
+  id?: string;
+  turn_id: string | null;
+  role: string;
+  content: { [key: string]: any };
+  created_at?: string;
+}
+
+export interface IChatState {
+  items: ChatItem[];
+  /** A turn is running (between `start` and `done`). */
+  running: boolean;
+  turnId: string | null;
+  lastEventId: string | null;
+}
+
+export const emptyChat = (): IChatState => ({
+  items: [],
+  running: false,
+  turnId: null,
+  lastEventId: null
+});
+
+let counter = 0;
+const nextKey = (prefix: string): string => `${prefix}-${++counter}`;
+
+/** The items of the stored history. */
+export function fromHistory(rows: IHistoryRow[]): ChatItem[] {
+  const items: ChatItem[] = [];
+  for (const row of rows) {
+    const c = row.content ?? {};
+    const turnId = row.turn_id ?? null;
+    const key = `h-${row.seq}`;
+    switch (row.role) {
+      case 'user':
+        items.push({ kind: 'user', key, turnId, text: String(c.text ?? '') });
+        break;
+      case 'assistant':
+        items.push({
+          kind: 'assistant',
+          key,
+          turnId,
+          text: String(c.text ?? ''),
+          streaming: false
+        });
+        break;
+      case 'thinking':
+        items.push({
+          kind: 'thinking',
+          key,
+          turnId,
+          text: String(c.text ?? ''),
+          streaming: false
+        });
+        break;
+      case 'tool_use':
+        items.push({
+          kind: 'tool',
+          key,
+          turnId,
+          id: String(c.id ?? ''),
+          name: String(c.name ?? 'tool'),
+          input: c.input ?? {},
+          result: null,
+          isError: false
+        });
+        break;
+      case 'tool_result':
+        setToolResult(items, c.tool_use_id, c.content, c.is_error);
+        break;
+      case 'usage':
+        items.push(usageItem(key, turnId, c));
+        break;
+      case 'error':
+        items.push({
+          kind: 'error',
+          key,
+          turnId,
+          message: String(c.message ?? 'Something went wrong.'),
+          code: String(c.code ?? '')
+        });
+        break;
+      default:
+        break;
+    }
+  }
+  return items;
+}
+
+function usageItem(key: string, turnId: string | null, c: any): ChatItem {
+  return {
+    kind: 'usage',
+    key,
+    turnId,
+    usage: c.usage ?? {},
+    costUsd: typeof c.total_cost_usd === 'number' ? c.total_cost_usd : null,
+    durationMs: typeof c.duration_ms === 'number' ? c.duration_ms : null,
+    numTurns: typeof c.num_turns === 'number' ? c.num_turns : null
+  };
+}
+
+/** Sets a tool card's result in place (a new object, so a memoized view re-renders). */
+function setToolResult(
+  items: ChatItem[],
+  toolUseId: string,
+  content: any,
+  isError: any
+): boolean {
+  for (let i = items.length - 1; i >= 0; i--) {
+    const item = items[i];
+    if (item.kind === 'tool' && item.id === toolUseId) {
+      items[i] = {
+        ...item,
+        result: String(content ?? ''),
+        isError: Boolean(isError)
+      };
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The user's own message, shown at once when sent. */
+export function addUserMessage(state: IChatState, text: string): IChatState {
+  return {
+    ...state,
+    items: [
+      ...state.items,
+      { kind: 'user', key: nextKey('u'), turnId: null, text }
+    ]
+  };
+}
+
+/**
+ * Apply a batch of stream events. Items that do not change keep their identity, so only
+ * the streaming block re-renders.
+ */
+export function applyEvents(
+  state: IChatState,
+  events: { data: IChatEvent; id: string | null }[]
+): IChatState {
+  if (events.length === 0) {
+    return state;
+  }
+  const items = state.items.slice();
+  let { running, turnId, lastEventId } = state;
+  for (const { data, id } of events) {
+    if (id) {
+      lastEventId = id;
+    }
+    const last = items[items.length - 1];
+    switch (data.type) {
+      case 'start': {
+        running = true;
+        turnId = data.turn_id ?? null;
+        // A replayed turn (after a reload) replaces what history had of it; its
+        // user message is not in the stream, so that stays.
+        for (let i = items.length - 1; i >= 0; i--) {
+          const item = items[i];
+          if (turnId && item.turnId === turnId && item.kind !== 'user') {
+            items.splice(i, 1);
+          }
+        }
+        for (let i = items.length - 1; i >= 0; i--) {
+          const item = items[i];
+          if (item.kind === 'user' && item.turnId === null) {
+            items[i] = { ...item, turnId }; // the message just sent
+            break;
+          }
+        }
+        break;
+      }
+      case 'text':
+      case 'thinking': {
+        const kind = data.type === 'text' ? 'assistant' : 'thinking';
+        const delta = String(data.delta ?? '');
+        if (last && last.kind === kind && last.streaming) {
+          items[items.length - 1] = { ...last, text: last.text + delta };
+        } else {
+          closeStreaming(items);
+          items.push({
+            kind,
+            key: nextKey(kind),
+            turnId,
+            text: delta,
+            streaming: true
+          });
+        }
+        break;
+      }
+      case 'tool_use':
+        closeStreaming(items);
+        items.push({
+          kind: 'tool',
+          key: nextKey('tool'),
+          turnId,
+          id: String(data.id ?? ''),
+          name: String(data.name ?? 'tool'),
+          input: data.input ?? {},
+          result: null,
+          isError: false
+        });
+        break;
+      case 'tool_result':
+        closeStreaming(items);
+        setToolResult(items, data.tool_use_id, data.content, data.is_error);
+        for (let i = items.length - 1; i >= 0; i--) {
+          const item = items[i];
+          if (item.kind === 'approval' && item.status === 'pending') {
+            // answered elsewhere (another tab) or timed out: the result tells
+            items[i] = {
+              ...item,
+              status: data.is_error ? 'denied' : 'allowed'
+            };
+          }
+        }
+        break;
+      case 'approval_request':
+        closeStreaming(items);
+        items.push({
+          kind: 'approval',
+          key: nextKey('approval'),
+          turnId,
+          requestId: String(data.request_id),
+          tool: String(data.tool ?? 'tool'),
+          input: data.input ?? {},
+          status: 'pending',
+          remember: false,
+          timeoutSeconds:
+            typeof data.timeout_seconds === 'number'
+              ? data.timeout_seconds
+              : null
+        });
+        break;
+      case 'usage':
+        closeStreaming(items);
+        items.push(usageItem(nextKey('usage'), turnId, data));
+        break;
+      case 'error':
+        closeStreaming(items);
+        items.push({
+          kind: 'error',
+          key: nextKey('error'),
+          turnId,
+          message: String(data.message ?? 'Something went wrong.'),
+          code: String(data.code ?? '')
+        });
+        break;
+      case 'done':
+        closeStreaming(items);
+        for (let i = 0; i < items.length; i++) {
+          const item = items[i];
+          if (item.kind === 'approval' && item.status === 'pending') {
+            items[i] = { ...item, status: 'expired' };
+          }
+        }
+        if (data.stop_reason === 'cancelled') {
+          items.push({
+            kind: 'notice',
+            key: nextKey('notice'),
+            turnId,
+            text: 'Stopped.'
+          });
+        }
+        running = false;
+        break;
+      default:
+        break;
+    }
+  }
+  return { items, running, turnId, lastEventId };
+}
+
+function closeStreaming(items: ChatItem[]): void {
+  const last = items[items.length - 1];
+  if (last && (last.kind === 'assistant' || last.kind === 'thinking')) {
+    if (last.streaming) {
+      items[items.length - 1] = { ...last, streaming: false };
+    }
+  }
+}
+
+/** Mark an approval card answered (before the server's tool_result arrives). */
+export function answerApproval(
+  state: IChatState,
+  requestId: string,
+  allowed: boolean,
+  remember: boolean
+): IChatState {
+  return {
+    ...state,
+    items: state.items.map(item =>
+      item.kind === 'approval' && item.requestId === requestId
+        ? { ...item, status: allowed ? 'allowed' : 'denied', remember }
+        : item
+    )
+  };
+}
+
+/** The error shown when a turn could not start (e.g. a 429). */
+export function addError(
+  state: IChatState,
+  message: string,
+  code = ''
+): IChatState {
+  return {
+    ...state,
+    items: [
+      ...state.items,
+      {
+        kind: 'error',
+        key: nextKey('error'),
+        turnId: state.turnId,
+        message,
+        code
+      }
+    ]
+  };
+}
+
+/**
+ * Collects stream events and applies them once per animation frame, so a fast stream of
+ * deltas costs one render per frame, not one per delta.
+ */
+export class ChatBatcher {
+  private queue: { data: IChatEvent; id: string | null }[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly apply: (
+      events: { data: IChatEvent; id: string | null }[]
+    ) => void,
+    private readonly schedule: (flush: () => void) => void = requestFrame
+  ) {}
+
+  push(data: IChatEvent, id: string | null): void {
+    this.queue.push({ data, id });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.schedule(() => this.flush());
+    }
+  }
+
+  /** Apply everything queued now (also called at the end of a stream). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.queue.length === 0) {
+      return;
+    }
+    const events = this.queue;
+    this.queue = [];
+    this.apply(events);
+  }
+}
+
+function requestFrame(flush: () => void): void {
+  if (typeof requestAnimationFrame === 'function') {
+    requestAnimationFrame(() => flush());
+  } else {
+    setTimeout(flush, 16);
+  }
+}
+
+/** "1,234 in · 56 out · $0.0123 · 2.3 s". */
+export function describeUsage(item: {
+  usage: IUsage;
+  costUsd: number | null;
+  durationMs: number | null;
+}): string {
+  const u = item.usage ?? {};
+  const parts: string[] = [];
+  const input =
+    (u.input_tokens ?? 0) +
+    (u.cache_read_input_tokens ?? 0) +
+    (u.cache_creation_input_tokens ?? 0);
+  parts.push(`${input.toLocaleString('en-US')} tokens in`);
+  parts.push(`${(u.output_tokens ?? 0).toLocaleString('en-US')} out`);
+  if (item.costUsd !== null) {
+    parts.push(`$${item.costUsd.toFixed(4)}`);
+  }
+  if (item.durationMs !== null) {
+    parts.push(`${(item.durationMs / 1000).toFixed(1)} s`);
+  }
+  return parts.join(' · ');
+}
+
+/** A short one-line summary of a tool's input for the card header. */
+export function shortInput(
+  name: string,
+  input: { [key: string]: any }
+): string {
+  const pick =
+    input.command ??
+    input.file_path ??
+    input.path ??
+    input.pattern ??
+    input.url ??
+    input.query ??
+    input.description;
+  let text =
+    typeof pick === 'string' ? pick : (JSON.stringify(input ?? {}) ?? '');
+  text = text.replace(/\s+/g, ' ').trim();
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}

@@ -1,0 +1,101 @@
+/** Small pure helpers for the panel: ages, diffs, session labels. */
+
+/** "just now", "5 min ago", "3 h ago", "2 d ago". */
+export function age(iso: string, now: Date = new Date()): string {
+  const then = Date.parse(iso);
+  if (Number.isNaN(then)) {
+    return '';
+  }
+  const seconds = Math.max(0, (now.getTime() - then) / 1000);
+  if (seconds < 60) {
+    return 'just now';
+  }
+  if (seconds < 3600) {
+    return `${Math.floor(seconds / 60)} min ago`;
+  }
+  if (seconds < 86400) {
+    return `${Math.floor(seconds / 3600)} h ago`;
+  }
+  return `${Math.floor(seconds / 86400)} d ago`;
+}
+
+export interface ISession {
+  id: string;
+  name: string | null;
+  repo: string;
+  base: string;
+  base_commit: string | null;
+  branch: string;
+  worktree_path: string;
+  worktree_dir: string | null;
+  state: string;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export function sessionLabel(session: ISession): string {
+  return session.name || session.id.slice(0, 8);
+}
+
+export type DiffLineKind = 'add' | 'del' | 'hunk' | 'meta' | 'context';
+
+export interface IDiffLine {
+  kind: DiffLineKind;
+  text: string;
+}
+
+export interface IDiffFile {
+  path: string;
+  lines: IDiffLine[];
+}
+
+/** Split a unified diff into files, each line classified for highlighting. */
+export function parsePatch(patch: string): IDiffFile[] {
+  const files: IDiffFile[] = [];
+  let current: IDiffFile | null = null;
+  let inHeader = false;
+  for (const text of patch.split('\n')) {
+    if (text.startsWith('diff --git ')) {
+      const match = / b\/(.*)$/.exec(text);
+      current = { path: match ? match[1] : text.slice(11), lines: [] };
+      files.push(current);
+      inHeader = true;
+      current.lines.push({ kind: 'meta', text });
+      continue;
+    }
+    if (!current) {
+      continue;
+    }
+    let kind: DiffLineKind;
+    if (text.startsWith('@@')) {
+      kind = 'hunk';
+      inHeader = false;
+    } else if (inHeader) {
+      kind = 'meta';
+      const plus = /^\+\+\+ b\/(.*)$/.exec(text);
+      if (plus) {
+        current.path = plus[1];
+      }
+    } else if (text.startsWith('+')) {
+      kind = 'add';
+    } else if (text.startsWith('-')) {
+      kind = 'del';
+    } else if (text.startsWith('\\')) {
+      kind = 'meta';
+    } else {
+      kind = 'context';
+    }
+    current.lines.push({ kind, text });
+  }
+  for (const file of files) {
+    while (
+      file.lines.length &&
+      file.lines[file.lines.length - 1].kind === 'context' &&
+      file.lines[file.lines.length - 1].text === ''
+    ) {
+      file.lines.pop();
+    }
+  }
+  return files;
+}

@@ -1,0 +1,216 @@
+/**
+ * A Server-Sent Events client over fetch, for the chat stream:
+ * `id: <turn>-<seq>`, `data: {type, ...}`, `: keepalive` comments.
+ *
+ * `SSEParser` is the line protocol (WHATWG rules); `followTurn` reads a turn's stream to
+ * its `done` event and re-attaches with `Last-Event-ID` when the connection drops.
+ */
+
+export interface ISSEMessage {
+  id: string | null;
+  event: string;
+  data: string;
+}
+
+export class SSEParser {
+  /** The last `id` seen, kept across events as the spec says. */
+  lastEventId: string | null = null;
+  private buffer = '';
+  private dataLines: string[] = [];
+  private eventType = '';
+  private sawCR = false;
+
+  /** Feed a decoded chunk; returns the events it completed. */
+  feed(chunk: string): ISSEMessage[] {
+    const out: ISSEMessage[] = [];
+    let text = chunk;
+    if (this.sawCR && text.startsWith('\n')) {
+      text = text.slice(1); // the \n of a \r\n split across chunks
+    }
+    this.sawCR = text.endsWith('\r');
+    this.buffer += text;
+    const lines = this.buffer.split(/\r\n|\r|\n/);
+    this.buffer = lines.pop() ?? '';
+    if (this.sawCR) {
+      // "a\r" splits into ["a", ""]: the line ended, nothing is pending
+      this.buffer = '';
+    }
+    for (const line of lines) {
+      const message = this.line(line);
+      if (message) {
+        out.push(message);
+      }
+    }
+    return out;
+  }
+
+  private line(line: string): ISSEMessage | null {
+    if (line === '') {
+      if (this.dataLines.length === 0) {
+        this.eventType = '';
+        return null;
+      }
+      const message = {
+        id: this.lastEventId,
+        event: this.eventType || 'message',
+        data: this.dataLines.join('\n')
+      };
+      this.dataLines = [];
+      this.eventType = '';
+      return message;
+    }
+    if (line.startsWith(':')) {
+      return null; // a comment, e.g. ": keepalive"
+    }
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) {
+      value = value.slice(1);
+    }
+    if (field === 'data') {
+      this.dataLines.push(value);
+    } else if (field === 'id') {
+      if (!value.includes('\0')) {
+        this.lastEventId = value;
+      }
+    } else if (field === 'event') {
+      this.eventType = value;
+    }
+    return null;
+  }
+}
+
+/** One event of a chat turn. */
+export interface IChatEvent {
+  type: string;
+  [key: string]: any;
+}
+
+export interface IFollowOptions {
+  /** Opens the stream again after a drop: `GET .../chat/stream` with `Last-Event-ID`. */
+  reattach: (lastEventId: string | null) => Promise<Response>;
+  /** Every event, in order, once. */
+  onEvent: (event: IChatEvent, id: string | null) => void;
+  /** Told when the connection dropped and a re-attach is under way. */
+  onReconnecting?: (attempt: number) => void;
+  /** Waits before re-attach attempt `n` (1-based): 1 s, 2 s, 4 s... by default. */
+  wait?: (ms: number) => Promise<void>;
+  /** Drops in a row without a single new event before giving up. */
+  maxAttempts?: number;
+  signal?: AbortSignal;
+  /** Where to start: the id of the last event already seen. */
+  lastEventId?: string | null;
+}
+
+export type FollowResult =
+  | { outcome: 'done'; lastEventId: string | null }
+  | { outcome: 'aborted'; lastEventId: string | null };
+
+/** Thrown when a re-attach is answered with an error (e.g. 404: the turn is gone). */
+export class StreamError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: any = null
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Read a turn's events from `response` until `done`. A dropped connection (the body ends
+ * or fails before `done`) re-attaches with the last id, so no event is lost or repeated.
+ */
+export async function followTurn(
+  response: Response,
+  options: IFollowOptions
+): Promise<FollowResult> {
+  const wait =
+    options.wait ?? ((ms: number) => new Promise(r => setTimeout(r, ms)));
+  const maxAttempts = options.maxAttempts ?? 5;
+  let lastEventId = options.lastEventId ?? null;
+  let current: Response | null = response;
+  let failures = 0;
+  for (;;) {
+    if (current) {
+      const parser = new SSEParser();
+      let progressed = false;
+      let finished = false;
+      try {
+        const reader = current.body!.getReader();
+        const decoder = new TextDecoder();
+        for (;;) {
+          if (options.signal?.aborted) {
+            await reader.cancel().catch(() => undefined);
+            return { outcome: 'aborted', lastEventId };
+          }
+          const { done, value } = await reader.read();
+          const chunk = done
+            ? decoder.decode()
+            : decoder.decode(value, { stream: true });
+          for (const message of parser.feed(chunk + (done ? '\n\n' : ''))) {
+            let data: IChatEvent;
+            try {
+              data = JSON.parse(message.data);
+            } catch {
+              continue; // not ours; never fatal
+            }
+            lastEventId = message.id ?? lastEventId;
+            progressed = true;
+            options.onEvent(data, message.id);
+            if (data.type === 'done') {
+              finished = true;
+            }
+          }
+          if (finished) {
+            await reader.cancel().catch(() => undefined);
+            return { outcome: 'done', lastEventId };
+          }
+          if (done) {
+            break;
+          }
+        }
+      } catch (error) {
+        if (options.signal?.aborted) {
+          return { outcome: 'aborted', lastEventId };
+        }
+        // a network drop mid-stream: re-attach below
+      }
+      failures = progressed ? 1 : failures + 1;
+    } else {
+      failures += 1;
+    }
+    if (failures > maxAttempts) {
+      throw new StreamError(
+        0,
+        'The connection to the chat was lost and could not be restored.'
+      );
+    }
+    options.onReconnecting?.(failures);
+    await wait(1000 * 2 ** Math.min(failures - 1, 3));
+    if (options.signal?.aborted) {
+      return { outcome: 'aborted', lastEventId };
+    }
+    try {
+      current = await options.reattach(lastEventId);
+    } catch {
+      current = null; // still offline
+      continue;
+    }
+    if (!current.ok) {
+      const status = current.status;
+      let body: any = null;
+      try {
+        body = await current.json();
+      } catch {
+        body = null;
+      }
+      if (status === 502 || status === 503) {
+        current = null;
+        continue;
+      }
+      throw new StreamError(status, body?.error ?? `HTTP ${status}`, body);
+    }
+  }
+}
