@@ -1,12 +1,117 @@
+/**
+ * lawless-jupyter: the JupyterLab side. A left sidebar panel for workspace sessions, their
+ * streamed Claude chat, changes and terminals; commands in the palette; a few settings.
+ */
 import {
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
+
+import { lawlessIcon } from './icon';
+import { DEFAULT_SETTINGS, LawlessPanel, PanelController } from './panel';
+
+const PLUGIN_ID = 'lawless-jupyter:plugin';
+
+export namespace CommandIDs {
+  export const open = 'lawless:open';
+  export const newSession = 'lawless:new-session';
+  export const stop = 'lawless:stop';
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'lawless-jupyter:plugin',
+  id: PLUGIN_ID,
+  description:
+    'Workspace sessions with a coding agent: chat, changes, terminals.',
   autoStart: true,
-  activate: (app: JupyterFrontEnd) => {
-    console.log('lawless');
+  requires: [IRenderMimeRegistry],
+  optional: [
+    ICommandPalette,
+    IDefaultFileBrowser,
+    IStateDB,
+    ISettingRegistry,
+    ILayoutRestorer
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    rendermime: IRenderMimeRegistry,
+    palette: ICommandPalette | null,
+    browser: IDefaultFileBrowser | null,
+    state: IStateDB | null,
+    settingRegistry: ISettingRegistry | null,
+    restorer: ILayoutRestorer | null
+  ) => {
+    const controller = new PanelController();
+    const panel = new LawlessPanel({
+      app,
+      rendermime,
+      browser,
+      state,
+      controller
+    });
+    panel.id = 'jp-lawless-panel';
+    panel.title.icon = lawlessIcon;
+    panel.title.caption = 'Lawless: workspace sessions with Claude';
+    panel.node.setAttribute('role', 'region');
+    panel.node.setAttribute('aria-label', 'Lawless workspace sessions');
+    app.shell.add(panel, 'left', { rank: 600 });
+    restorer?.add(panel, 'lawless-jupyter');
+
+    const reveal = () => app.shell.activateById(panel.id);
+
+    app.commands.addCommand(CommandIDs.open, {
+      label: 'Open the Lawless Panel',
+      caption: 'Workspace sessions with Claude',
+      icon: lawlessIcon,
+      execute: reveal
+    });
+    app.commands.addCommand(CommandIDs.newSession, {
+      label: 'New Lawless Session',
+      caption: 'Start a workspace session on its own git worktree',
+      execute: () => {
+        reveal();
+        controller.emit('newSession');
+      }
+    });
+    app.commands.addCommand(CommandIDs.stop, {
+      label: 'Stop the Running Claude Turn',
+      isEnabled: () => controller.running,
+      execute: () => controller.emit('stop')
+    });
+    controller.on('running', () =>
+      app.commands.notifyCommandChanged(CommandIDs.stop)
+    );
+
+    if (palette) {
+      for (const command of Object.values(CommandIDs)) {
+        palette.addItem({ command, category: 'Lawless' });
+      }
+    }
+
+    if (settingRegistry) {
+      void settingRegistry
+        .load(PLUGIN_ID)
+        .then(settings => {
+          const update = () => {
+            controller.settings = {
+              ...DEFAULT_SETTINGS,
+              ...(settings.composite as any)
+            };
+            controller.emit('settings');
+          };
+          settings.changed.connect(update);
+          update();
+        })
+        .catch(reason =>
+          console.warn('lawless-jupyter: settings failed to load', reason)
+        );
+    }
   }
 };
+
 export default plugin;

@@ -1,0 +1,286 @@
+/**
+ * The lawless REST API under `{base_url}lawless/`, over Jupyter's own ServerConnection so
+ * the login cookie, the token and the XSRF header go with every request.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { ApiError, describeError, IErrorBody, withRetries } from './errors';
+import { ISession } from './format';
+import { followTurn, FollowResult, IChatEvent, StreamError } from './sse';
+
+export { ApiError };
+
+function url(path: string): {
+  url: string;
+  settings: ServerConnection.ISettings;
+} {
+  const settings = ServerConnection.makeSettings();
+  return { url: URLExt.join(settings.baseUrl, 'lawless', path), settings };
+}
+
+async function send(
+  path: string,
+  init: RequestInit
+): Promise<{ status: number; value: Response | null }> {
+  const { url: full, settings } = url(path);
+  try {
+    const response = await ServerConnection.makeRequest(full, init, settings);
+    return { status: response.status, value: response };
+  } catch (error) {
+    if ((init.signal as AbortSignal | undefined)?.aborted) {
+      throw error;
+    }
+    return { status: 0, value: null }; // the network
+  }
+}
+
+async function errorFrom(
+  response: Response | null,
+  what: string
+): Promise<ApiError> {
+  if (!response) {
+    return new ApiError(0, describeError(0, null, what));
+  }
+  let body: IErrorBody = {};
+  try {
+    body = await response.json();
+  } catch {
+    body = {};
+  }
+  return new ApiError(
+    response.status,
+    describeError(response.status, body, what),
+    body
+  );
+}
+
+/**
+ * A JSON request. Network errors, 502 and 503 are retried after 1 s, 2 s and 4 s; any
+ * other failure is an `ApiError` whose message is written for a person.
+ */
+export async function request<T = any>(
+  path: string,
+  options: {
+    method?: string;
+    body?: any;
+    what?: string;
+    signal?: AbortSignal;
+  } = {}
+): Promise<T> {
+  const init: RequestInit = {
+    method: options.method ?? 'GET',
+    signal: options.signal
+  };
+  if (options.body !== undefined) {
+    init.body = JSON.stringify(options.body);
+    init.headers = { 'Content-Type': 'application/json' };
+  }
+  const { status, value } = await withRetries(() => send(path, init), {
+    signal: options.signal
+  });
+  if (!value || status < 200 || status >= 300) {
+    throw await errorFrom(value, options.what ?? 'what you asked for');
+  }
+  const text = await value.text();
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+const sessionPath = (id: string, rest = ''): string =>
+  `api/workspace/sessions/${encodeURIComponent(id)}${rest}`;
+
+export const api = {
+  listSessions: (): Promise<{ sessions: ISession[] }> =>
+    request('api/workspace/sessions', { what: 'the list of sessions' }),
+
+  getSession: (id: string): Promise<{ session: ISession }> =>
+    request(sessionPath(id), { what: 'the session' }),
+
+  createSession: (body: {
+    repo: string;
+    base?: string;
+    name?: string;
+  }): Promise<{ session: ISession }> =>
+    request('api/workspace/sessions', {
+      method: 'POST',
+      body,
+      what: 'the repository'
+    }),
+
+  deleteSession: (id: string, force = false): Promise<any> =>
+    request(sessionPath(id, force ? '?force=true' : ''), {
+      method: 'DELETE',
+      what: 'the session'
+    }),
+
+  messages: (
+    id: string,
+    after = 0
+  ): Promise<{ messages: any[]; next_after: number | null }> =>
+    request(sessionPath(id, `/messages?after=${after}&limit=1000`), {
+      what: 'the session'
+    }),
+
+  cancel: (id: string): Promise<any> =>
+    request(sessionPath(id, '/chat/cancel'), {
+      method: 'POST',
+      what: 'the chat turn'
+    }),
+
+  answer: (
+    id: string,
+    requestId: string,
+    decision: 'allow' | 'deny',
+    remember: boolean
+  ) =>
+    request(
+      sessionPath(id, `/chat/approvals/${encodeURIComponent(requestId)}`),
+      {
+        method: 'POST',
+        body: { decision, remember },
+        what: 'the approval request'
+      }
+    ),
+
+  status: (id: string): Promise<any> =>
+    request(sessionPath(id, '/git/status'), { what: 'the session' }),
+
+  diff: (id: string, against: 'base' | 'head' = 'base'): Promise<any> =>
+    request(sessionPath(id, `/git/diff?against=${against}`), {
+      what: 'the session'
+    }),
+
+  commit: (id: string, message: string): Promise<any> =>
+    request(sessionPath(id, '/git/commit'), {
+      method: 'POST',
+      body: { message },
+      what: 'the session'
+    }),
+
+  merge: (id: string, strategy: string): Promise<any> =>
+    request(sessionPath(id, '/git/merge'), {
+      method: 'POST',
+      body: { strategy },
+      what: 'the session'
+    }),
+
+  createTerminal: (id: string): Promise<{ terminal: { name: string } }> =>
+    request(sessionPath(id, '/terminals'), {
+      method: 'POST',
+      what: 'the session'
+    })
+};
+
+export interface IChatCallbacks {
+  onEvent: (event: IChatEvent, id: string | null) => void;
+  onReconnecting?: (attempt: number) => void;
+  signal?: AbortSignal;
+}
+
+async function openStream(
+  path: string,
+  init: RequestInit,
+  what: string
+): Promise<Response> {
+  const { status, value } = await withRetries(() => send(path, init), {
+    signal: init.signal ?? undefined
+  });
+  if (!value || status !== 200) {
+    throw await errorFrom(value, what);
+  }
+  return value;
+}
+
+function reattacher(id: string, signal?: AbortSignal) {
+  return async (lastEventId: string | null): Promise<Response> => {
+    const { url: full, settings } = url(sessionPath(id, '/chat/stream'));
+    const headers: Record<string, string> = { Accept: 'text/event-stream' };
+    if (lastEventId) {
+      headers['Last-Event-ID'] = lastEventId;
+    }
+    return ServerConnection.makeRequest(
+      full,
+      { method: 'GET', headers, signal },
+      settings
+    );
+  };
+}
+
+async function follow(
+  id: string,
+  response: Response,
+  callbacks: IChatCallbacks,
+  lastEventId: string | null
+): Promise<FollowResult> {
+  try {
+    return await followTurn(response, {
+      reattach: reattacher(id, callbacks.signal),
+      onEvent: callbacks.onEvent,
+      onReconnecting: callbacks.onReconnecting,
+      signal: callbacks.signal,
+      lastEventId
+    });
+  } catch (error) {
+    if (error instanceof StreamError) {
+      throw new ApiError(
+        error.status,
+        describeError(error.status, error.body, 'the chat turn'),
+        error.body ?? {}
+      );
+    }
+    throw error;
+  }
+}
+
+/** Send a message: `POST .../chat` answers the turn as text/event-stream. */
+export async function sendMessage(
+  id: string,
+  message: string,
+  callbacks: IChatCallbacks
+): Promise<FollowResult> {
+  // Not retried: a 502 may come after the turn started. A drop mid-stream re-attaches.
+  const { url: full, settings } = url(sessionPath(id, '/chat'));
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(
+      full,
+      {
+        method: 'POST',
+        body: JSON.stringify({ message }),
+        headers: {
+          'Content-Type': 'application/json',
+          Accept: 'text/event-stream'
+        },
+        signal: callbacks.signal
+      },
+      settings
+    );
+  } catch (error) {
+    if (callbacks.signal?.aborted) {
+      return { outcome: 'aborted', lastEventId: null };
+    }
+    throw new ApiError(0, describeError(0, null));
+  }
+  if (response.status !== 200) {
+    throw await errorFrom(response, 'the session');
+  }
+  return follow(id, response, callbacks, null);
+}
+
+/** Re-attach to the session's latest turn (after a reload): `GET .../chat/stream`. */
+export async function attachTurn(
+  id: string,
+  lastEventId: string | null,
+  callbacks: IChatCallbacks
+): Promise<FollowResult> {
+  const headers: Record<string, string> = { Accept: 'text/event-stream' };
+  if (lastEventId) {
+    headers['Last-Event-ID'] = lastEventId;
+  }
+  const response = await openStream(
+    sessionPath(id, '/chat/stream'),
+    { method: 'GET', headers, signal: callbacks.signal },
+    'the chat turn'
+  );
+  return follow(id, response, callbacks, lastEventId);
+}
