@@ -8,10 +8,21 @@ from typing import Any
 
 import pytest
 import yaml
+from claude_agent_sdk import (
+    AssistantMessage,
+    ResultMessage,
+    StreamEvent,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    UserMessage,
+)
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import validate as validate_spec
 
 import lawless_jupyter
+from lawless_jupyter.chat.events import translate
 from lawless_jupyter.handlers import ROUTES
 
 SPEC_FILE = Path(lawless_jupyter.__file__).parent / "openapi.yaml"
@@ -99,6 +110,8 @@ class SpecChecker:
             return self.inline(self.ref(node), closed)
         out = {}
         for key, value in node.items():
+            if key == "discriminator":  # its mapping points into the spec, gone once inlined;
+                continue  # the variants' `type` enums make the oneOf exact anyway
             if key == "properties":
                 out[key] = {name: self.inline(s) for name, s in value.items()}
             elif key == "allOf":  # parts of one object: only the whole may be closed
@@ -155,11 +168,12 @@ async def test_live_responses_match_the_spec(api, repo, spec):
         expected: int,
         body: Any = None,
         params: dict[str, str] | None = None,
+        path: dict[str, str] | None = None,
         **kw: Any,
     ) -> Any:
         if expected < 400:  # error cases send bad input on purpose
             checker.request(template, method, body, params or {})
-        url = template.format(session_id=session_id).removeprefix("/")
+        url = template.format(session_id=session_id, **(path or {})).removeprefix("/")
         code, data, response = await api(method, url, body, params=params, **kw)
         assert code == expected, (method, url, data)
         checker.response(template, method, code, data, response.headers)
@@ -198,8 +212,114 @@ async def test_live_responses_match_the_spec(api, repo, spec):
     await call("GET", f"{SESSION}/git/diff", 200, params={"against": "head"})
     await call("POST", f"{SESSION}/git/merge", 200, {"strategy": "squash"})
 
+    # chat and terminals, as far as they go without Claude or a terminal process
+    history = await call("GET", f"{SESSION}/messages", 200, params={"after": "0", "limit": "50"})
+    assert history["messages"] == [] and history["next_after"] is None
+    await call("GET", f"{SESSION}/messages", 400, params={"limit": "0"})
+    await call("GET", f"{SESSION}/chat/stream", 404)  # no turn since the server started
+    await call("POST", f"{SESSION}/chat/cancel", 409)  # no turn running
+    await call(
+        "POST",
+        f"{SESSION}/chat/approvals/{{request_id}}",
+        404,
+        {"decision": "allow"},
+        path={"request_id": "unknown"},
+    )
+    await call("POST", f"{SESSION}/chat", 400, {"message": "  "})
+    await call("POST", "/api/chat", 400, {"message": "hi", "model": "x"})
+    await call("POST", "/api/chat", 404, {"message": "hi", "conversation_id": "nope"})
+    assert (await call("GET", f"{SESSION}/terminals", 200))["terminals"] == []
+    await call("GET", f"{SESSION}/terminals/{{name}}/output", 404, path={"name": "nope"})
+    await call("GET", "/api/terminal/config", 200)
+    quota = await call("GET", "/api/user/quota", 200)
+    assert quota["sessions_per_repo"] == {"limit": 1}
+    assert 0 < quota["api_requests"]["remaining"] < quota["api_requests"]["limit"]
+    assert quota["chat_messages"]["remaining"] == quota["chat_messages"]["limit"]
+
     deleted = await call("DELETE", SESSION, 200, params={"force": "true"})
     assert deleted["session"]["state"] == "deleted"
     await call("GET", SESSION, 404)
+    await call("GET", f"{SESSION}/messages", 404)
     activity = await call("GET", "/api/user/activity", 200, params={"limit": "10"})
     assert [a["kind"] for a in activity["activity"]][:2] == ["session.deleted", "session.created"]
+
+
+@pytest.mark.parametrize("lawless_config", [{"api_requests_per_hour": 2}])
+async def test_the_api_request_quota_matches_the_spec(api, spec):
+    checker = SpecChecker(spec)
+    for _ in range(2):
+        code, body, response = await api("GET", "api/user/quota")
+        assert code == 200, body
+        checker.response("/api/user/quota", "GET", code, body, response.headers)
+    assert body["api_requests"]["remaining"] == 0
+    code, body, response = await api("GET", "version")
+    assert code == 429, body
+    checker.response("/version", "GET", code, body, response.headers)
+    assert response.headers["Retry-After"] == str(body["retryAfter"])
+
+
+def test_chat_events_and_history_match_the_spec(spec):
+    """What ``events.translate`` makes of Claude's messages is a ``ChatEvent`` on the stream
+    and a ``ChatMessage`` content in the history (the service's own start, approval_request,
+    error and done events are checked by the chat tests' shapes only)."""
+    checker = SpecChecker(spec)
+    messages = [
+        StreamEvent(
+            "u1",
+            "s",
+            {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Hi"}},
+        ),
+        StreamEvent(
+            "u2",
+            "s",
+            {"type": "content_block_delta", "delta": {"type": "thinking_delta", "thinking": "Hm"}},
+        ),
+        AssistantMessage(
+            [
+                ThinkingBlock("Hm", "sig"),
+                TextBlock("Hi"),
+                ToolUseBlock("tu1", "Bash", {"command": "ls"}),
+            ],
+            "claude",
+        ),
+        UserMessage([ToolResultBlock("tu1", [{"type": "text", "text": "a.py"}], False)]),
+        AssistantMessage([TextBlock("slow down")], "claude", error="rate_limit"),
+        ResultMessage("success", 12, 10, False, 1, "s", "end_turn", 0.01, {"input_tokens": 3}),
+        ResultMessage("error_during_execution", 12, 10, True, 1, "s"),
+    ]
+    events, history = [], []
+    for message in messages:
+        translation = translate(message)
+        events += translation.events
+        history += translation.history
+    assert {e["type"] for e in events} == {
+        "text",
+        "thinking",
+        "tool_use",
+        "tool_result",
+        "error",
+        "usage",
+    }
+    assert {role for role, _ in history} == {
+        "thinking",
+        "assistant",
+        "tool_use",
+        "tool_result",
+        "error",
+        "usage",
+    }
+    event_schema = {"$ref": "#/components/schemas/ChatEvent"}
+    for event in events:
+        checker.validate(event, event_schema, f"the {event['type']} event")
+    roles = spec["components"]["schemas"]["ChatMessage"]["properties"]["role"]["enum"]
+    for role, content in history:
+        assert role in roles
+        row = {
+            "seq": 1,
+            "id": "7d1c8a52-5f0e-4c0b-9a56-2f0e1f6f0a11",
+            "turn_id": "0f8e5c0b9d2a4e7f8a1b2c3d4e5f6a7b",
+            "role": role,
+            "content": content,
+            "created_at": "2024-01-01T00:00:00.000000Z",
+        }
+        checker.validate(row, {"$ref": "#/components/schemas/ChatMessage"}, f"a {role} message")
