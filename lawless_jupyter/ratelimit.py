@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .errors import QuotaExceeded
 
@@ -42,6 +44,19 @@ class SlidingWindowLimit:
         """Count one use, or raise ``QuotaExceeded`` (counting nothing) when over the limit."""
         self.check(user_id)
         self._hits[user_id].append(time.time())
+
+    @contextmanager
+    def reserve(self, user_id: str) -> Iterator[None]:
+        """Count one use now (so two racing requests cannot both pass the last place);
+        give it back if the work it was for does not start."""
+        self.hit(user_id)
+        try:
+            yield
+        except BaseException:
+            hits = self._hits[user_id]
+            if hits:
+                hits.pop()
+            raise
 
     def state(self, user_id: str) -> dict[str, float | int]:
         now = time.time()

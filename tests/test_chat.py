@@ -330,7 +330,7 @@ async def test_chat_on_bad_input(api, session, repo):
     code, _, _ = await api(
         "GET", chat_path(session, "/stream"), headers={"Last-Event-ID": "garbage"}
     )
-    assert code == 404
+    assert code == 400
 
 
 async def test_a_chat_without_a_worktree_is_read_only(sse, fake, jp_root_dir):
@@ -398,3 +398,15 @@ async def test_the_cli_killed_mid_turn_gives_an_error_and_the_session_goes_on(
     fake.add(text("Alive."))
     events = await (await chat(sse, session, "Again")).rest()
     assert "".join(d["delta"] for _, d in events if d["type"] == "text") == "Alive.", events
+
+
+@pytest.mark.parametrize("chat_config", [{"chat_messages_per_hour": 1}])
+async def test_a_refused_message_does_not_use_up_the_quota(api, sse, session, fake):
+    code, _, _ = await api("POST", chat_path(session), {"message": ""})
+    assert code == 400
+    code, _, _ = await api("POST", chat_path(session), {"message": "hi", "model": 5})
+    assert code == 400
+    events = await (await chat(sse, session, "hi")).rest()
+    assert events[-1][1]["type"] == "done"
+    _, body, _ = await api("GET", chat_path(session).replace("/chat", "/messages"))
+    assert [m["role"] for m in body["messages"]][0] == "user"

@@ -104,11 +104,15 @@ class ApprovalBroker:
         finally:
             self._pending.pop(request_id, None)
 
-    def answer(self, session_key: str, request_id: str, decision: object, remember: object) -> str:
+    @staticmethod
+    def check_answer(decision: object, remember: object) -> None:
         if decision not in ("allow", "deny"):
             raise InvalidInput("'decision' must be 'allow' or 'deny'.")
         if remember is not None and not isinstance(remember, bool):
             raise InvalidInput("'remember' must be true or false.")
+
+    def answer(self, session_key: str, request_id: str, decision: object, remember: object) -> str:
+        self.check_answer(decision, remember)
         pending = self._pending.get(request_id)
         if pending is None or pending.session_key != session_key or pending.future.done():
             raise NotFound("There is no open approval request with this id (it may have expired).")

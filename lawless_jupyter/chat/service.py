@@ -126,7 +126,11 @@ class ChatService:
                     self.settings.permission_mode,
                 )
             await self.workspace.set_chat_attached(session_id, True)
-            return await self._launch(live, message, model, permission_mode)
+            try:
+                return await self._launch(live, message, model, permission_mode)
+            except BaseException:  # the turn never started: the session is free again
+                await self.workspace.set_chat_attached(session_id, False)
+                raise
 
     async def start_free(self, user_id: str, conversation_id: object, message: object) -> Turn:
         """A chat not tied to a worktree: in the Jupyter root, read-only by default."""
@@ -338,6 +342,7 @@ class ChatService:
     async def answer(
         self, user_id: str, session_id: str, request_id: str, decision: object, remember: object
     ) -> dict[str, Any]:
+        ApprovalBroker.check_answer(decision, remember)
         live = await self._owned_live(user_id, session_id)
         if live is None:
             raise NotFound("There is no open approval request with this id.")
@@ -350,7 +355,9 @@ class ChatService:
         if not 1 <= limit <= 1000 or after < 0:
             raise InvalidInput("'limit' must be 1 to 1000 and 'after' at least 0.")
         await self.workspace.get(user_id, session_id)
-        conversation = await self.store.conversation_for(user_id, session_id)
+        conversation = await self.store.session_conversation(session_id)
+        if conversation is None:  # nobody has chatted here yet
+            return {"conversation_id": None, "messages": [], "next_after": None}
         rows = await self.store.list_messages(conversation["id"], after=after, limit=limit)
         next_after = rows[-1]["seq"] if len(rows) == limit else None
         return {"conversation_id": conversation["id"], "messages": rows, "next_after": next_after}

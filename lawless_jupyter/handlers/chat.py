@@ -62,15 +62,14 @@ class ChatHandler(TurnStreamMixin):
     async def post(self, session_id: str) -> None:
         body = self.json_body("message", "model", "permission_mode")
         identity = self.identity
-        self.lawless.chat_quota.check(identity.user_id)
-        turn = await self.lawless.chat.start(
-            identity.user_id,
-            session_id,
-            body.get("message"),
-            model=body.get("model"),
-            permission_mode=body.get("permission_mode"),
-        )
-        self.lawless.chat_quota.hit(identity.user_id)
+        with self.lawless.chat_quota.reserve(identity.user_id):
+            turn = await self.lawless.chat.start(
+                identity.user_id,
+                session_id,
+                body.get("message"),
+                model=body.get("model"),
+                permission_mode=body.get("permission_mode"),
+            )
         await self.stream_turn(turn)
 
 
@@ -78,20 +77,22 @@ class ChatStreamHandler(TurnStreamMixin):
     @web.authenticated
     @authorized
     async def get(self, session_id: str) -> None:
+        last_seen = self._last_seen()
         turn = await self.lawless.chat.latest_turn(self.identity.user_id, session_id)
-        await self.stream_turn(turn, self._after(turn))
+        after = last_seen[1] if last_seen and last_seen[0] == turn.number else 0
+        await self.stream_turn(turn, after)
 
-    def _after(self, turn: Turn) -> int:
-        """Events to skip: those up to ``Last-Event-ID`` when it names this turn."""
+    def _last_seen(self) -> tuple[int, int] | None:
+        """(turn, event) from ``Last-Event-ID`` (or ``?last_event_id=``), if given."""
         last = self.request.headers.get("Last-Event-ID") or self.get_query_argument(
             "last_event_id", ""
         )
         if not last:
-            return 0
+            return None
         number, _, seq = last.partition("-")
         if not (number.isdigit() and seq.isdigit()):
             raise InvalidInput("Last-Event-ID must look like '<turn>-<event>', e.g. '3-17'.")
-        return int(seq) if int(number) == turn.number else 0
+        return int(number), int(seq)
 
 
 class FreeChatHandler(TurnStreamMixin):
@@ -100,11 +101,10 @@ class FreeChatHandler(TurnStreamMixin):
     async def post(self) -> None:
         body = self.json_body("message", "conversation_id")
         identity = self.identity
-        self.lawless.chat_quota.check(identity.user_id)
-        turn = await self.lawless.chat.start_free(
-            identity.user_id, body.get("conversation_id"), body.get("message")
-        )
-        self.lawless.chat_quota.hit(identity.user_id)
+        with self.lawless.chat_quota.reserve(identity.user_id):
+            turn = await self.lawless.chat.start_free(
+                identity.user_id, body.get("conversation_id"), body.get("message")
+            )
         await self.stream_turn(turn)
 
 
@@ -112,6 +112,7 @@ class ChatCancelHandler(LawlessHandler):
     @web.authenticated
     @authorized
     async def post(self, session_id: str) -> None:
+        self.json_body()  # takes no fields
         self.reply(await self.lawless.chat.cancel(self.identity.user_id, session_id))
 
 

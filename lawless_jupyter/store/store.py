@@ -284,6 +284,12 @@ class Store:
             )
         return row
 
+    async def session_conversation(self, session_id: str) -> dict[str, Any] | None:
+        """The conversation of a workspace session, if anyone has chatted there (read only)."""
+        return await self._fetchone(
+            "SELECT * FROM conversations WHERE session_id = ?", (session_id,)
+        )
+
     async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
         return await self._fetchone("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
 
