@@ -220,6 +220,10 @@ function SessionsView(props: {
   const [notice, setNotice] = useState<string | null>(null);
 
   useEffect(() => {
+    void props.refresh(); // states change while a session is open
+  }, []);
+
+  useEffect(() => {
     const browser = ctx.browser;
     if (!browser || repoEdited) {
       return;

@@ -312,4 +312,21 @@ def scenario(lab, fake, page, shots):
     assert last.inner_text().strip() == long_answer, "the whole answer, once"
     panel.get_by_role("button", name="Send the message").wait_for()
     page.screenshot(path=shots / "reloaded.png")
+
+    # the palette has the panel's commands; the dark theme keeps the panel readable
+    page.keyboard.press("Control+Shift+C")
+    page.keyboard.type("New Lawless Session")
+    page.locator(".lm-CommandPalette-item", has_text="New Lawless Session").first.wait_for()
+    page.keyboard.press("Enter")
+    panel.get_by_role("button", name="Create session").wait_for()
+    assert panel.get_by_label("Repository").evaluate("el => el === document.activeElement")
+    page.keyboard.press("Control+Shift+C")
+    page.keyboard.type("JupyterLab Dark")
+    page.locator(".lm-CommandPalette-item", has_text="JupyterLab Dark").first.wait_for()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
+    panel.get_by_role("button", name="Open session demo (active)").click()
+    panel.get_by_text("THE END").wait_for()
+    time.sleep(0.5)
+    page.screenshot(path=shots / "dark.png")
     assert not errors, errors
