@@ -329,4 +329,19 @@ def scenario(lab, fake, page, shots):
     panel.get_by_text("THE END").wait_for()
     time.sleep(0.5)
     page.screenshot(path=shots / "dark.png")
+
+    # deleting a session with uncommitted work asks twice, and says what is lost
+    (worktree / "unsaved.txt").write_text("work in progress\n")
+    panel.get_by_role("button", name="Back to the list of sessions").click()
+    panel.get_by_role("button", name="Delete session demo").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text("removes its worktree folder").wait_for()
+    dialog.get_by_role("button", name="Delete session demo").click()
+    dialog.get_by_text("Uncommitted changes will be lost").wait_for()
+    dialog.get_by_text("untracked: unsaved.txt").wait_for()
+    page.screenshot(path=shots / "delete.png")
+    dialog.get_by_role("button", name="Delete anyway").click()
+    panel.locator(".jp-lawless-notice", has_text="Deleted “demo”").wait_for()
+    panel.get_by_text("No sessions yet").wait_for()
+    assert not worktree.exists()
     assert not errors, errors
