@@ -409,4 +409,4 @@ async def test_a_refused_message_does_not_use_up_the_quota(api, sse, session, fa
     events = await (await chat(sse, session, "hi")).rest()
     assert events[-1][1]["type"] == "done"
     _, body, _ = await api("GET", chat_path(session).replace("/chat", "/messages"))
-    assert [m["role"] for m in body["messages"]][0] == "user"
+    assert next(m["role"] for m in body["messages"]) == "user"

@@ -109,8 +109,23 @@ def test_state_machine_refuses_illegal_moves():
         ("creating", S.DELETING),
         ("updating", S.DELETING),
         ("active", S.CREATING),
-        ("deleting", S.ACTIVE),
+        ("deleting", S.CONNECTED),
     ]:
         with pytest.raises(Conflict):
             check_transition(current, target)
     assert all(state in TRANSITIONS for state in S)
+
+
+async def test_terminal_output_keeps_exactly_the_newest_bytes(tmp_path, jp_asyncio_loop):
+    store = Store(tmp_path / "t.db")
+    await store.open()
+    await store.add_terminal(
+        {"id": "t1", "name": "1", "session_id": "s", "user_id": "u", "cwd": "/"}
+    )
+    for chunk in ("a" * 60, "b" * 60, "c" * 30, "é" * 10):  # é is two bytes
+        await store.append_terminal_output("t1", chunk, cap_bytes=100)
+    kept = await store.terminal_output("t1")
+    assert kept == "b" * 50 + "c" * 30 + "é" * 10
+    (row,) = await store.list_terminals("s")
+    assert row["stored_bytes"] == 100 and row["dropped_bytes"] == 20 + 30 + 20
+    await store.close()

@@ -69,6 +69,8 @@ async def test_delete_keeps_a_branch_with_commits_unless_forced(api, repo):
     code, body, _ = await api("DELETE", f"api/workspace/sessions/{session['id']}")
     assert code == 409 and "uncommitted" in body["error"]
     assert (worktree / "new.txt").exists(), "a refused delete changes nothing"
+    code, body, _ = await api("GET", f"api/workspace/sessions/{session['id']}")
+    assert body["session"]["state"] == "active"
 
     git(worktree, "add", "new.txt")
     git(worktree, "commit", "--quiet", "-m", "work")

@@ -381,20 +381,31 @@ class Store:
                 (stored,) = await cur.fetchone()
             if stored <= cap_bytes:
                 return
-            dropped = 0
+            # let go of the oldest output: whole chunks, then the head of the next one, so
+            # exactly the newest ``cap_bytes`` stay
+            excess = stored - cap_bytes
+            whole: list[tuple[int]] = []
             async with db.execute(
-                "SELECT seq, bytes FROM terminal_output WHERE terminal_id = ? ORDER BY seq",
+                "SELECT seq, data, bytes FROM terminal_output WHERE terminal_id = ? ORDER BY seq",
                 (terminal_id,),
             ) as cur:
-                oldest = []
-                async for seq, chunk in cur:
-                    if stored - dropped <= cap_bytes:
-                        break
-                    oldest.append(seq)
-                    dropped += chunk
-            await db.executemany(
-                "DELETE FROM terminal_output WHERE seq = ?", [(s,) for s in oldest]
-            )
+                chunks = await cur.fetchall()  # at most about cap_bytes of text
+            for seq, chunk, size in chunks:
+                if excess <= 0:
+                    break
+                if size <= excess:
+                    whole.append((seq,))
+                    excess -= size
+                    continue
+                kept = chunk.encode("utf-8", "replace")[excess:].decode("utf-8", "ignore")
+                kept_size = len(kept.encode("utf-8", "replace"))
+                await db.execute(
+                    "UPDATE terminal_output SET data = ?, bytes = ? WHERE seq = ?",
+                    (kept, kept_size, seq),
+                )
+                excess -= size - kept_size
+            await db.executemany("DELETE FROM terminal_output WHERE seq = ?", whole)
+            dropped = stored - cap_bytes - excess
             await db.execute(
                 "UPDATE terminals SET stored_bytes = stored_bytes - ?, "
                 "dropped_bytes = dropped_bytes + ? WHERE id = ?",

@@ -78,6 +78,10 @@ class GitFailed(LawlessError):
     code = "git_error"
 
 
+class WorktreeDirty(Conflict):
+    """git refused to remove a worktree that holds changes."""
+
+
 class GitRepository:
     """One repository's main checkout at ``path`` (the top of a non-bare repository)."""
 
@@ -140,11 +144,15 @@ class GitRepository:
     def has_commits(self) -> bool:
         return self.ok("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
 
-    def current_branch(self) -> str | None:
+    def head(self) -> tuple[str | None, str | None]:
+        """(commit, branch) of the main checkout in one git call; branch is None when
+        detached, both are None in a repository without commits."""
         try:
-            return self.run("symbolic-ref", "--quiet", "--short", "HEAD").strip() or None
+            out = self.run("rev-parse", "HEAD^{commit}", "--symbolic-full-name", "HEAD")
         except git.GitCommandError:
-            return None
+            return None, None
+        commit, _, ref = out.strip().partition("\n")
+        return commit or None, ref.removeprefix("refs/heads/") if ref.startswith("refs/") else None
 
     def resolve_commit(self, ref: str, cwd: Path | None = None) -> str | None:
         """The commit ``ref`` names, seen from ``cwd`` (HEAD differs per worktree)."""
@@ -192,16 +200,25 @@ class GitRepository:
             raise
 
     def remove_worktree(self, path: Path, *, force: bool, deadline: Deadline = NO_DEADLINE) -> None:
-        """Remove a worktree we made. Tolerates one that is half made or already gone."""
-        if any(Path(w["worktree"]) == path for w in self.worktrees()):
-            args = ["worktree", "remove", *(["--force", "--force"] if force else []), str(path)]
-            self.run(*args, deadline=deadline)
-        elif force and path.exists():
-            shutil.rmtree(path)
-        self.run("worktree", "prune")
+        """Remove a worktree we made. Tolerates one that is half made or already gone.
 
-    def is_dirty(self, worktree: Path) -> bool:
-        return bool(self.run("status", "--porcelain", "--untracked-files=normal", cwd=worktree))
+        Without ``force`` git refuses a worktree with changes: that is ``WorktreeDirty``."""
+        args = ["worktree", "remove", *(["--force", "--force"] if force else []), str(path)]
+        try:
+            self.run(*args, deadline=deadline)
+        except git.GitCommandError as e:
+            message = e.stderr or ""
+            if "use --force" in message:
+                raise WorktreeDirty(
+                    "The session's worktree has uncommitted changes. Commit them, or delete "
+                    "with force=true to throw them away.",
+                    details={"uncommitted": True},
+                ) from e
+            if "is not a working tree" not in message:
+                raise
+            if force and path.exists():  # never registered, or git forgot it
+                shutil.rmtree(path)
+            self.run("worktree", "prune")
 
     def delete_branch(self, branch: str) -> None:
         self.run("branch", "-D", branch)

@@ -21,7 +21,7 @@ import git
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..store import Store
-from .gitrepo import Author, Deadline, GitFailed, GitRepository
+from .gitrepo import Author, Deadline, GitFailed, GitRepository, WorktreeDirty
 from .refs import slugify, validate_ref, validate_relative_path, validate_session_name
 from .states import SessionState, check_transition
 
@@ -147,14 +147,16 @@ class WorkspaceService:
         if base is not None:
             base = validate_ref(base, "base ref")
         gitrepo = await self._git(GitRepository, repo_path)
-        if not await self._git(gitrepo.has_commits):
-            raise InvalidInput(
-                f"The repository {rel or '.'!r} has no commits yet; commit once first."
-            )
-        if base is None:
-            base = await self._git(gitrepo.current_branch) or "HEAD"
-        base_commit = await self._git(gitrepo.resolve_commit, base)
+        if base is None:  # the checkout's current branch (or commit, when detached)
+            base_commit, branch_name = await self._git(gitrepo.head)
+            base = branch_name or base_commit
+        else:
+            base_commit = await self._git(gitrepo.resolve_commit, base)
         if base_commit is None:
+            if not await self._git(gitrepo.has_commits):
+                raise InvalidInput(
+                    f"The repository {rel or '.'!r} has no commits yet; commit once first."
+                )
             raise InvalidInput(
                 f"The base {base!r} is not a branch, tag or commit of this repository."
             )
@@ -216,18 +218,17 @@ class WorkspaceService:
                 await hook(session_id)
             row = await self._owned(user_id, session_id)  # a stopped chat moved it back
             gitrepo = await self._git(GitRepository, row["repo_path"])
-            worktree = Path(row["worktree_path"])
-            if not force and worktree.exists() and await self._git(gitrepo.is_dirty, worktree):
-                raise Conflict(
-                    "The session's worktree has uncommitted changes. Commit them, or delete "
-                    "with force=true to throw them away.",
-                    details={"uncommitted": True},
-                )
-            row = await self.store.transition_session(session_id, [row["state"]], S.DELETING)
+            before = row["state"]
+            row = await self.store.transition_session(session_id, [before], S.DELETING)
             if row is None:
                 raise Conflict("The session changed while it was being deleted; try again.")
             try:
                 result = await self._git(self._remove, gitrepo, row, force)
+            except WorktreeDirty:  # git refused and removed nothing: the session is as it was
+                await self.store.transition_session(
+                    session_id, [S.DELETING], before, detail="deletion refused: uncommitted changes"
+                )
+                raise
             except BaseException as e:
                 await self.store.transition_session(
                     session_id, [S.DELETING], S.FAILED, error=f"deletion failed: {e}"[:1000]

@@ -33,7 +33,7 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
     S.CONNECTED: frozenset({S.ACTIVE, S.DELETING}),
     S.UPDATING: frozenset({S.ACTIVE}),
     S.FAILED: frozenset({S.DELETING}),
-    S.DELETING: frozenset({S.DELETED, S.FAILED}),
+    S.DELETING: frozenset({S.DELETED, S.FAILED, S.ACTIVE}),
     S.DELETED: frozenset(),
 }
 
