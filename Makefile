@@ -18,7 +18,7 @@ install-test: $(VENV)/bin/python
 	$(VENV)/bin/python -m pip install --quiet -e ".[test]"
 
 lab: install-lab
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(ROOT)"
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(ROOT)" $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The JupyterLab extension's packages (the pip installs above build it with them too).
 node_modules: package.json $(VENV)/bin/python

@@ -410,3 +410,14 @@ async def test_a_refused_message_does_not_use_up_the_quota(api, sse, session, fa
     assert events[-1][1]["type"] == "done"
     _, body, _ = await api("GET", chat_path(session).replace("/chat", "/messages"))
     assert next(m["role"] for m in body["messages"]) == "user"
+
+
+@pytest.mark.parametrize("chat_config", [{"claude_cli_path": "/nonexistent/claude"}])
+async def test_a_missing_claude_cli_is_explained(api, sse, session, fake):
+    events = await (await chat(sse, session, "Hello")).rest()
+    errors = [d for _, d in events if d["type"] == "error"]
+    assert errors and errors[0]["code"] == "cli_not_found"
+    assert "could not be started" in errors[0]["message"]
+    assert events[-1][1] == {"type": "done", "stop_reason": "error"}
+    _, body, _ = await api("GET", f"api/workspace/sessions/{session['id']}")
+    assert body["session"]["state"] == "active"
