@@ -131,6 +131,47 @@ class LawlessApp(ExtensionApp):
         30.0, config=True, help="Seconds between keepalives the panel sends on a terminal."
     )
 
+    # -- Supabase mirror -----------------------------------------------------------------------
+
+    supabase_url = Unicode(
+        config=True,
+        help="The Supabase project URL (https://<ref>.supabase.co) to mirror sessions, "
+        "conversations, messages and activity to. Empty: no mirror, SQLite only. "
+        "Default: $SUPABASE_URL.",
+    )
+    supabase_key = Unicode(
+        config=True,
+        help="The key the mirror writes with: the project's service role key (the server "
+        "sets user_id on every row; row level security is for clients). Default: "
+        "$SUPABASE_SERVICE_ROLE_KEY, else $SUPABASE_KEY. Never logged or shown.",
+    )
+    supabase_batch_size = Int(200, config=True, help="Outbox rows sent per request, at most.")
+    supabase_timeout = Float(10.0, config=True, help="Seconds per request to Supabase.")
+    supabase_retry_max_delay = Float(
+        60.0, config=True, help="Longest wait between tries while Supabase is unavailable."
+    )
+    supabase_pull_interval = Float(
+        30.0,
+        config=True,
+        help="Seconds between pulls of newer versions (last-write-wins) of the rows this "
+        "server holds, which also serve as the heartbeat of the status route.",
+    )
+
+    @default("supabase_url")
+    def _default_supabase_url(self) -> str:
+        return os.environ.get("SUPABASE_URL", "")
+
+    @default("supabase_key")
+    def _default_supabase_key(self) -> str:
+        return os.environ.get("SUPABASE_SERVICE_ROLE_KEY") or os.environ.get("SUPABASE_KEY", "")
+
+    @validate("supabase_url")
+    def _check_supabase_url(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"].strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise TraitError("supabase_url must start with https:// (or http://)")
+        return value
+
     # -- identity ------------------------------------------------------------------------------
 
     owner = Unicode(
@@ -163,6 +204,7 @@ class LawlessApp(ExtensionApp):
         "api_requests_per_hour",
         "max_terminals_per_user",
         "terminal_output_cap_bytes",
+        "supabase_batch_size",
     )
     def _check_positive_int(self, proposal: dict[str, Any]) -> int:
         if proposal["value"] < 1:
@@ -176,6 +218,9 @@ class LawlessApp(ExtensionApp):
         "approval_timeout",
         "cancel_grace",
         "sse_keepalive_interval",
+        "supabase_timeout",
+        "supabase_retry_max_delay",
+        "supabase_pull_interval",
     )
     def _check_timeout(self, proposal: dict[str, Any]) -> float:
         if proposal["value"] <= 0:
@@ -192,7 +237,9 @@ class LawlessApp(ExtensionApp):
             if self.db_path
             else (Path(jupyter_data_dir()) / "lawless_jupyter" / "lawless.db")
         )
-        self.store = Store(db_path)
+        # Mirroring is on only with both a URL and a key; off, no outbox row is ever written.
+        self.store = Store(db_path, mirror=bool(self.supabase_url and self.supabase_key))
+        self.supabase: Any = None  # the SupabaseMirror, once started
         self.workspace = WorkspaceService(
             self.store,
             WorkspaceSettings(
@@ -264,7 +311,43 @@ class LawlessApp(ExtensionApp):
         report = await self.workspace.reconcile()
         if any(report.values()):
             await self.store.record_activity(self.owner, "reconciliation", report)
+        if self.store.mirroring:
+            await self._start_mirror()
         self._housekeeping = asyncio.ensure_future(self._close_idle_chats())
+
+    async def _start_mirror(self) -> None:
+        """Start the Supabase sync task; it resumes the outbox where the last run stopped.
+        A mirror that cannot start is logged; the extension goes on with SQLite (the outbox
+        keeps every row for a later start)."""
+        from .store.supabase_mirror import MirrorSettings, SupabaseMirror
+
+        try:
+            queued = await self.store.backfill_outbox()
+            if queued:
+                self.log.info("Supabase mirror: %d rows written before it are queued", queued)
+            mirror = SupabaseMirror(
+                self.store,
+                MirrorSettings(
+                    url=self.supabase_url,
+                    key=self.supabase_key,
+                    batch_size=self.supabase_batch_size,
+                    timeout=self.supabase_timeout,
+                    retry_max=self.supabase_retry_max_delay,
+                    pull_interval=self.supabase_pull_interval,
+                ),
+                self.log,
+            )
+            await mirror.start()
+        except Exception:
+            self.log.exception("The Supabase mirror did not start; SQLite only for now")
+            return
+        self.supabase = mirror
+        self.log.info("Supabase mirror on: %s", self.supabase_url)
+
+    async def supabase_status(self) -> dict[str, Any]:
+        from .store.supabase_mirror import outbox_status
+
+        return await outbox_status(self.store, self.supabase, self.supabase_url)
 
     async def _close_idle_chats(self) -> None:
         while True:
@@ -283,6 +366,8 @@ class LawlessApp(ExtensionApp):
             try:
                 await self._startup
             finally:
+                if self.supabase is not None:
+                    await self.supabase.stop()
                 await self.store.close()
 
     # -- introspection ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from .fake_anthropic import INHERITED_ENV, FakeAnthropic
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.supabase_env"]
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Test Person",

@@ -11,6 +11,7 @@ from .chat import (
     MessagesHandler,
 )
 from .health import HealthHandler, VersionHandler
+from .integrations import SupabaseStatusHandler
 from .sessions import (
     GitCommitHandler,
     GitDiffHandler,
@@ -54,6 +55,7 @@ ROUTES = [
     ("api/chat", FreeChatHandler),
     ("api/user/activity", ActivityHandler),
     ("api/user/quota", QuotaHandler),
+    ("api/integrations/supabase/status", SupabaseStatusHandler),
 ]
 
 

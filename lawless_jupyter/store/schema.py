@@ -102,6 +102,32 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX terminal_output_terminal ON terminal_output (terminal_id, seq);
     """,
+    # 4: the Supabase mirror: rows to send (written in the same transaction as the data they
+    # mirror), this database's identity, and who wrote the current version of a mutable row
+    # (the tie-break of last-write-wins; NULL: this database, before mirroring existed)
+    """
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+
+    CREATE TABLE outbox (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        table_name  TEXT NOT NULL,            -- the Supabase table
+        op          TEXT NOT NULL,            -- upsert | delete
+        row_id      TEXT NOT NULL,            -- its primary key
+        payload     TEXT NOT NULL,            -- JSON: the row as Supabase stores it
+        created_at  TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        parked_at   TEXT,                     -- set when Supabase refused the row (4xx)
+        error       TEXT                      -- why, when parked or last failed
+    );
+    CREATE INDEX outbox_pending ON outbox (seq) WHERE parked_at IS NULL;
+    CREATE INDEX outbox_row ON outbox (table_name, row_id);
+
+    ALTER TABLE workspace_sessions ADD COLUMN origin TEXT;
+    ALTER TABLE conversations ADD COLUMN origin TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

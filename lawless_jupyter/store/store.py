@@ -11,7 +11,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 import aiosqlite
 
 from ..errors import Conflict, QuotaExceeded
+from .outbox import TABLES, Outbox, enqueue, remote_row
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 # States in which a session still owns its worktree, branch and name.
@@ -41,12 +42,19 @@ def _row(row: aiosqlite.Row | None) -> dict[str, Any] | None:
 
 
 class Store:
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000):
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000, mirror: bool = False):
         self.path = Path(path)
         self.busy_timeout_ms = busy_timeout_ms
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        # The Supabase mirror: when on, every write of a mirrored table also writes an outbox
+        # row in its transaction (store/outbox.py); when off, nothing is written for it.
+        self.mirroring = mirror
+        self.outbox = Outbox(self)
+        self.origin = ""  # this database's id, the tie-break of last-write-wins
+        self._enqueued = False
+        self._outbox_listeners: list[Callable[[], None]] = []
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -54,8 +62,19 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
         await self._migrate()
+        self.origin = await self._database_id()
         self._reader = await self._connect()
         await self._reader.execute("PRAGMA query_only = ON")
+
+    async def _database_id(self) -> str:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES ('database_id', ?) ON CONFLICT DO NOTHING",
+                (str(uuid.uuid4()),),
+            )
+            async with db.execute("SELECT value FROM meta WHERE key = 'database_id'") as cur:
+                (value,) = await cur.fetchone()
+        return value
 
     async def _connect(self) -> aiosqlite.Connection:
         # isolation_level=None: we issue BEGIN ourselves, so every transaction is explicit.
@@ -95,6 +114,7 @@ class Store:
         assert self._writer is not None, "Store.open() was not awaited"
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
+            self._enqueued = False
             try:
                 yield self._writer
             except BaseException:
@@ -102,6 +122,96 @@ class Store:
                 raise
             else:
                 await self._writer.execute("COMMIT")
+                if self._enqueued:
+                    for listener in self._outbox_listeners:
+                        listener()
+
+    # -- the outbox (store/outbox.py) -------------------------------------------------------
+
+    def on_outbox(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every commit that added outbox rows."""
+        self._outbox_listeners.append(listener)
+
+    async def _mirror(
+        self, db: aiosqlite.Connection, table: str, row: dict[str, Any], op: str = "upsert"
+    ) -> None:
+        """Queue ``row`` for Supabase in the current transaction (nothing when not mirroring)."""
+        if not self.mirroring:
+            return
+        key = TABLES[table].key
+        payload = remote_row(table, row, self.origin) if op == "upsert" else {key: row[key]}
+        await enqueue(db, table, op, str(row[key]), payload, utcnow())
+        self._enqueued = True
+
+    async def _current(self, db: aiosqlite.Connection, table: str, row_id: str) -> dict[str, Any]:
+        async with db.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)) as cur:
+            return _row(await cur.fetchone())
+
+    async def backfill_outbox(self) -> int:
+        """Queue every row written before mirroring was turned on (once per database)."""
+        count = 0
+        async with self._transaction() as db:
+            async with db.execute("SELECT 1 FROM meta WHERE key = 'mirror_backfilled'") as cur:
+                if await cur.fetchone() is not None:
+                    return 0
+            for table in ("workspace_sessions", "conversations"):
+                async with db.execute(f"SELECT * FROM {table} ORDER BY created_at") as cur:
+                    rows = [dict(r) for r in await cur.fetchall()]
+                for row in rows:
+                    await self._mirror(db, table, row)
+                count += len(rows)
+            async with db.execute(
+                "SELECT m.*, c.user_id FROM messages m JOIN conversations c "
+                "ON c.id = m.conversation_id ORDER BY m.seq"
+            ) as cur:
+                rows = [dict(r) for r in await cur.fetchall()]
+            for row in rows:
+                await self._mirror(db, "messages", row)
+            count += len(rows)
+            async with db.execute("SELECT * FROM activity ORDER BY seq") as cur:
+                rows = [dict(r) for r in await cur.fetchall()]
+            for row in rows:
+                await self._mirror(db, "activity", {"id": f"{self.origin}-{row['seq']}", **row})
+            count += len(rows)
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES ('mirror_backfilled', ?)", (utcnow(),)
+            )
+        return count
+
+    async def apply_remote(self, table: str, rows: list[dict[str, Any]]) -> int:
+        """Take Supabase's version of rows this database has, where it won last-write-wins
+        (``(updated_at, origin)`` is greater) and no local change of the row is still waiting
+        in the outbox (that change goes up first; Supabase decides, the next pull follows).
+        Rows this database never had are left alone. Returns how many rows changed."""
+        spec = TABLES[table]
+        assert spec.mutable
+        changed = 0
+        async with self._transaction() as db:
+            async with db.execute(f"SELECT * FROM {table} LIMIT 0") as cur:
+                columns = [c[0] for c in cur.description]
+            for remote in rows:
+                async with db.execute(
+                    "SELECT 1 FROM outbox WHERE table_name = ? AND row_id = ? "
+                    "AND parked_at IS NULL LIMIT 1",
+                    (table, str(remote[spec.key])),
+                ) as cur:
+                    if await cur.fetchone() is not None:
+                        continue
+                local = await self._current(db, table, remote[spec.key])
+                if local is None:
+                    continue
+                theirs = (remote["updated_at"], remote.get("origin") or "")
+                ours = (local["updated_at"], local["origin"] or self.origin)
+                if theirs <= ours:
+                    continue
+                updates = {c: remote[c] for c in columns if c in remote and c != spec.key}
+                assignments = ", ".join(f"{c} = ?" for c in updates)
+                await db.execute(
+                    f"UPDATE {table} SET {assignments} WHERE {spec.key} = ?",
+                    (*updates.values(), remote[spec.key]),
+                )
+                changed += 1
+        return changed
 
     async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         assert self._reader is not None, "Store.open() was not awaited"
@@ -125,7 +235,13 @@ class Store:
         """Insert a session in state ``creating``, enforcing the per-repository quota and the
         uniqueness of its name, branch and worktree path in the same transaction."""
         now = utcnow()
-        row = {**session, "state": "creating", "created_at": now, "updated_at": now}
+        row = {
+            **session,
+            "state": "creating",
+            "created_at": now,
+            "updated_at": now,
+            "origin": self.origin,
+        }
         async with self._transaction() as db:
             async with db.execute(
                 "SELECT COUNT(*) FROM workspace_sessions WHERE repo_path = ? "
@@ -156,6 +272,9 @@ class Store:
                     details={"name": row.get("name")},
                 ) from e
             await self._append_session_event(db, row["id"], None, "creating", None, now)
+            if self.mirroring:
+                current = await self._current(db, "workspace_sessions", row["id"])
+                await self._mirror(db, "workspace_sessions", current)
         return row
 
     async def _append_session_event(
@@ -195,7 +314,7 @@ class Store:
                 current = _row(await cur.fetchone())
             if current is None or current["state"] not in expected:
                 return None
-            updates = {**fields, "state": to_state, "updated_at": now}
+            updates = {**fields, "state": to_state, "updated_at": now, "origin": self.origin}
             assignments = ", ".join(f"{k} = ?" for k in updates)
             await db.execute(
                 f"UPDATE workspace_sessions SET {assignments} WHERE id = ?",
@@ -204,24 +323,31 @@ class Store:
             await self._append_session_event(
                 db, session_id, current["state"], to_state, detail, now
             )
+            await self._mirror(db, "workspace_sessions", {**current, **updates})
         return {**current, **updates}
 
     async def update_session(self, session_id: str, **fields: Any) -> None:
         """Update columns that are not the state (the state moves by transition only)."""
         assert "state" not in fields
         fields["updated_at"] = utcnow()
+        fields["origin"] = self.origin
         assignments = ", ".join(f"{k} = ?" for k in fields)
         async with self._transaction() as db:
-            await db.execute(
+            cur = await db.execute(
                 f"UPDATE workspace_sessions SET {assignments} WHERE id = ?",
                 (*fields.values(), session_id),
             )
+            if cur.rowcount and self.mirroring:
+                row = await self._current(db, "workspace_sessions", session_id)
+                await self._mirror(db, "workspace_sessions", row)
 
     async def discard_session(self, session_id: str) -> None:
         """Erase a session that never came to be (its creation was rolled back)."""
         async with self._transaction() as db:
             await db.execute("DELETE FROM session_events WHERE session_id = ?", (session_id,))
-            await db.execute("DELETE FROM workspace_sessions WHERE id = ?", (session_id,))
+            cur = await db.execute("DELETE FROM workspace_sessions WHERE id = ?", (session_id,))
+            if cur.rowcount:
+                await self._mirror(db, "workspace_sessions", {"id": session_id}, op="delete")
 
     async def get_session(self, session_id: str) -> dict[str, Any] | None:
         return await self._fetchone("SELECT * FROM workspace_sessions WHERE id = ?", (session_id,))
@@ -270,14 +396,17 @@ class Store:
             "claude_session_id": None,
             "created_at": now,
             "updated_at": now,
+            "origin": self.origin,
         }
         async with self._transaction() as db:
-            await db.execute(
+            cur = await db.execute(
                 "INSERT INTO conversations (id, user_id, session_id, claude_session_id, "
-                "created_at, updated_at) VALUES (:id, :user_id, :session_id, "
-                ":claude_session_id, :created_at, :updated_at) ON CONFLICT DO NOTHING",
+                "created_at, updated_at, origin) VALUES (:id, :user_id, :session_id, "
+                ":claude_session_id, :created_at, :updated_at, :origin) ON CONFLICT DO NOTHING",
                 row,
             )
+            if cur.rowcount:
+                await self._mirror(db, "conversations", row)
         if session_id is not None:  # a concurrent first use may have won the insert
             return await self._fetchone(
                 "SELECT * FROM conversations WHERE session_id = ?", (session_id,)
@@ -295,22 +424,41 @@ class Store:
 
     async def set_claude_session(self, conversation_id: str, claude_session_id: str | None) -> None:
         async with self._transaction() as db:
-            await db.execute(
-                "UPDATE conversations SET claude_session_id = ?, updated_at = ? WHERE id = ?",
-                (claude_session_id, utcnow(), conversation_id),
+            cur = await db.execute(
+                "UPDATE conversations SET claude_session_id = ?, updated_at = ?, origin = ? "
+                "WHERE id = ?",
+                (claude_session_id, utcnow(), self.origin, conversation_id),
             )
+            if cur.rowcount and self.mirroring:
+                row = await self._current(db, "conversations", conversation_id)
+                await self._mirror(db, "conversations", row)
 
     async def append_message(
         self, conversation_id: str, turn_id: str, role: str, content: dict[str, Any]
     ) -> int:
         """Append one message to a conversation (history is never rewritten)."""
+        row = {
+            "id": str(uuid.uuid4()),
+            "conversation_id": conversation_id,
+            "turn_id": turn_id,
+            "role": role,
+            "content": json.dumps(content),
+            "created_at": utcnow(),
+        }
         async with self._transaction() as db:
             cur = await db.execute(
                 "INSERT INTO messages (id, conversation_id, turn_id, role, content, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (str(uuid.uuid4()), conversation_id, turn_id, role, json.dumps(content), utcnow()),
+                "VALUES (:id, :conversation_id, :turn_id, :role, :content, :created_at)",
+                row,
             )
-            return cur.lastrowid
+            seq = cur.lastrowid
+            if self.mirroring:  # Supabase rows carry their owner, for row level security
+                async with db.execute(
+                    "SELECT user_id FROM conversations WHERE id = ?", (conversation_id,)
+                ) as owner:
+                    (user_id,) = await owner.fetchone()
+                await self._mirror(db, "messages", {**row, "seq": seq, "user_id": user_id})
+            return seq
 
     async def count_messages(self, conversation_id: str, role: str) -> int:
         row = await self._fetchone(
@@ -421,15 +569,26 @@ class Store:
     # -- activity -------------------------------------------------------------------------
 
     async def record_activity(self, user_id: str, kind: str, detail: dict[str, Any]) -> None:
+        row = {
+            "user_id": user_id,
+            "kind": kind,
+            "detail": json.dumps(detail),
+            "created_at": utcnow(),
+        }
         async with self._transaction() as db:
-            await db.execute(
-                "INSERT INTO activity (user_id, kind, detail, created_at) VALUES (?, ?, ?, ?)",
-                (user_id, kind, json.dumps(detail), utcnow()),
+            cur = await db.execute(
+                "INSERT INTO activity (user_id, kind, detail, created_at) "
+                "VALUES (:user_id, :kind, :detail, :created_at)",
+                row,
             )
+            # the local seq is unique in this database only; prefixed with its id, everywhere
+            seq = cur.lastrowid
+            await self._mirror(db, "activity", {"id": f"{self.origin}-{seq}", "seq": seq, **row})
 
     async def list_activity(self, user_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
         rows = await self._fetchall(
-            "SELECT * FROM activity WHERE user_id = ? ORDER BY seq DESC LIMIT ?",
+            "SELECT seq, user_id, kind, detail, created_at FROM activity WHERE user_id = ? "
+            "ORDER BY seq DESC LIMIT ?",
             (user_id, limit),
         )
         for r in rows:
