@@ -240,6 +240,7 @@ class LawlessApp(ExtensionApp):
         # Mirroring is on only with both a URL and a key; off, no outbox row is ever written.
         self.store = Store(db_path, mirror=bool(self.supabase_url and self.supabase_key))
         self.supabase: Any = None  # the SupabaseMirror, once started
+        self._mirror_error: str | None = None
         self.workspace = WorkspaceService(
             self.store,
             WorkspaceSettings(
@@ -307,12 +308,18 @@ class LawlessApp(ExtensionApp):
     async def _open(self) -> None:
         await asyncio.to_thread(_source_commit)  # cache it now, off the event loop
         await self.store.open()
+        if self.store.mirroring:  # once per database: rows from before the mirror was on
+            queued = await self.store.backfill_outbox()
+            if queued:
+                self.log.info("Supabase mirror: %d rows written before it are queued", queued)
         await self.store.close_open_terminals()  # no terminal outlives its server
         report = await self.workspace.reconcile()
         if any(report.values()):
             await self.store.record_activity(self.owner, "reconciliation", report)
         if self.store.mirroring:
             await self._start_mirror()
+        elif self.supabase_url or self.supabase_key:
+            self.log.warning("Supabase mirror off: it needs both supabase_url and supabase_key")
         self._housekeeping = asyncio.ensure_future(self._close_idle_chats())
 
     async def _start_mirror(self) -> None:
@@ -322,9 +329,6 @@ class LawlessApp(ExtensionApp):
         from .store.supabase_mirror import MirrorSettings, SupabaseMirror
 
         try:
-            queued = await self.store.backfill_outbox()
-            if queued:
-                self.log.info("Supabase mirror: %d rows written before it are queued", queued)
             mirror = SupabaseMirror(
                 self.store,
                 MirrorSettings(
@@ -338,8 +342,9 @@ class LawlessApp(ExtensionApp):
                 self.log,
             )
             await mirror.start()
-        except Exception:
+        except Exception as e:
             self.log.exception("The Supabase mirror did not start; SQLite only for now")
+            self._mirror_error = f"the mirror did not start: {type(e).__name__}: {e}"
             return
         self.supabase = mirror
         self.log.info("Supabase mirror on: %s", self.supabase_url)
@@ -347,7 +352,13 @@ class LawlessApp(ExtensionApp):
     async def supabase_status(self) -> dict[str, Any]:
         from .store.supabase_mirror import outbox_status
 
-        return await outbox_status(self.store, self.supabase, self.supabase_url)
+        return await outbox_status(
+            self.store,
+            self.supabase,
+            self.supabase_url,
+            configured=self.store.mirroring,
+            start_error=self._mirror_error,
+        )
 
     async def _close_idle_chats(self) -> None:
         while True:

@@ -246,7 +246,67 @@ async def test_rows_from_before_the_mirror_are_backfilled_once(tmp_path, supabas
         assert await mirror.wait_drained(10)
         await mirror.stop()
         assert len(supabase.rows("messages")) == 1 and len(supabase.rows("activity")) == 1
+        await store.close()
+        # off for a while, then on again: what was written meanwhile goes too
+        store = await open_store(tmp_path / "a.db", mirror=False)
+        await store.append_message(conversation["id"], "t", "user", {"x": 2})
+        await store.close()
+        store = await open_store(tmp_path / "a.db")
+        assert await store.backfill_outbox() == 4
+        mirror = await start_mirror(store, supabase)
+        assert await mirror.wait_drained(10)
+        await mirror.stop()
+        assert len(supabase.rows("messages")) == 2 and len(supabase.rows("activity")) == 1
     finally:
+        await store.close()
+
+
+async def test_a_schema_out_of_date_parks_nothing(tmp_path, supabase):
+    """A column Supabase does not know (migrations not applied yet) refuses every row: the
+    rows wait, in order, instead of being parked one by one."""
+    store = await open_store(tmp_path / "a.db")
+    supabase.db.query("ALTER TABLE messages RENAME COLUMN turn_id TO turn")
+    mirror = await start_mirror(store, supabase)
+    try:
+        try:
+            conversation = await store.conversation_for("alice", None)
+            await store.append_message(conversation["id"], "t", "user", {})
+            await asyncio.sleep(0.5)
+            stats = await store.outbox.stats()
+            assert stats["depth"] == 1 and stats["parked"] == 0, (stats, mirror.last_error)
+            assert "42703" in mirror.last_error
+        finally:
+            supabase.db.query("ALTER TABLE messages RENAME COLUMN turn TO turn_id")
+        assert await mirror.wait_drained(10)
+        assert len(supabase.rows("messages")) == 1
+    finally:
+        await mirror.stop()
+        await store.close()
+
+
+async def test_a_write_made_during_a_pull_is_sent_at_once(tmp_path, supabase):
+    """(The sync task once cleared its wake-up after a pull, and such a write waited for the
+    next pull, 30 s later.)"""
+    store = await open_store(tmp_path / "a.db")
+    mirror = SupabaseMirror(store, MirrorSettings(supabase.url, supabase.service_key, **FAST))
+    real_pull, written = mirror.pull, []
+
+    async def pull_then_write() -> int:
+        changed = await real_pull()
+        if not written:
+            written.append(await store.conversation_for("alice", None))
+        return changed
+
+    mirror.pull = pull_then_write
+    await mirror.start()
+    try:
+        for _ in range(40):
+            if supabase.rows("conversations"):
+                break
+            await asyncio.sleep(0.05)
+        assert [r["id"] for r in supabase.rows("conversations")] == [written[0]["id"]]
+    finally:
+        await mirror.stop()
         await store.close()
 
 
@@ -338,3 +398,17 @@ async def test_a_pull_never_overwrites_a_change_still_in_the_outbox(tmp_path, su
         await mirror_b.stop()
         await a.close()
         await b.close()
+
+
+async def test_the_status_route_when_supabase_is_off(api, lawless_app):
+    """The default: no Supabase, SQLite only, and the route says so."""
+    assert not lawless_app.supabase_url and not lawless_app.store.mirroring
+    code, body, _ = await api("GET", "api/integrations/supabase/status")
+    assert code == 200
+    assert body["configured"] is False and body["reachable"] is None
+    assert body["outbox"] == {
+        "depth": 0,
+        "oldest_pending_at": None,
+        "oldest_pending_age_seconds": None,
+        "parked": 0,
+    }

@@ -63,6 +63,8 @@ class Store:
         self._writer = await self._connect()
         await self._migrate()
         self.origin = await self._database_id()
+        if not self.mirroring:  # rows written now have no outbox rows: when the mirror is
+            await self._forget_backfill()  # turned on again, they are queued then
         self._reader = await self._connect()
         await self._reader.execute("PRAGMA query_only = ON")
 
@@ -146,6 +148,10 @@ class Store:
     async def _current(self, db: aiosqlite.Connection, table: str, row_id: str) -> dict[str, Any]:
         async with db.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)) as cur:
             return _row(await cur.fetchone())
+
+    async def _forget_backfill(self) -> None:
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM meta WHERE key = 'mirror_backfilled'")
 
     async def backfill_outbox(self) -> int:
         """Queue every row written before mirroring was turned on (once per database)."""

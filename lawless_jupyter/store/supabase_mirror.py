@@ -45,6 +45,9 @@ _last_response: ContextVar[tuple[int, str | None] | None] = ContextVar(
 
 #: Answers that are not about the row: try again later, keep the row's place in the queue.
 RETRY_STATUS = frozenset({401, 404, 408, 425, 429})
+#: Errors that mean Supabase's schema is not (yet) what supabase/migrations makes it (a table
+#: or column unknown): every row would be refused, so wait for the migration, park nothing.
+SCHEMA_ERRORS = frozenset({"PGRST200", "PGRST202", "PGRST204", "PGRST205", "42P01", "42703"})
 
 
 @dataclass(frozen=True)
@@ -139,13 +142,15 @@ class SupabaseMirror:
         next_pull = 0.0
         while True:
             try:
+                # cleared before looking, so a write made while we drain or pull is not missed
+                self._wake.clear()
                 sent = await self.drain_once()
                 if sent:
                     continue
                 if time.monotonic() >= next_pull:
                     await self.pull()
                     next_pull = time.monotonic() + self.settings.pull_interval
-                self._wake.clear()
+                    continue
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(
                         self._wake.wait(), max(0.0, next_pull - time.monotonic())
@@ -235,7 +240,7 @@ class SupabaseMirror:
             message = f"HTTP {status}: {e.code or ''} {e.message or ''}".strip()
             if e.details:
                 message += f" ({str(e.details)[:300]})"
-            if status is None or status in RETRY_STATUS or status >= 500:
+            if status is None or status in RETRY_STATUS or status >= 500 or e.code in SCHEMA_ERRORS:
                 self._failed(message, reachable=status is not None and status < 500)
                 raise Retryable(message, _seconds(retry_after)) from e
             self._contact(ok=False, error=message)
@@ -337,7 +342,12 @@ def _seconds(value: str | None) -> float | None:
 
 
 async def outbox_status(
-    store: Store, mirror: SupabaseMirror | None, url: str | None
+    store: Store,
+    mirror: SupabaseMirror | None,
+    url: str | None,
+    *,
+    configured: bool | None = None,
+    start_error: str | None = None,
 ) -> dict[str, Any]:
     """``GET api/integrations/supabase/status``. Never includes the key."""
     stats = await store.outbox.stats()
@@ -353,7 +363,7 @@ async def outbox_status(
             "reachable": None,
             "last_contact_at": None,
             "last_success_at": None,
-            "last_error": None,
+            "last_error": start_error,
             "last_error_at": None,
             "consecutive_failures": 0,
             "rows_sent": 0,
@@ -361,7 +371,7 @@ async def outbox_status(
         }
     )
     return {
-        "configured": mirror is not None,
+        "configured": mirror is not None if configured is None else configured,
         "url": url or None,
         **health,
         "outbox": {
