@@ -9,9 +9,11 @@ to the store, keeping at most ``output_cap_bytes`` per terminal (the newest outp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +30,14 @@ class TerminalSettings:
     max_per_user: int = 5
     output_cap_bytes: int = 1_000_000
     flush_interval: float = 0.5
-    flush_bytes: int = 256_000
 
 
 class OutputRecorder:
-    """A terminado client that never reads input: it only records what the terminal prints."""
+    """A terminado client that never reads input: it only records what the terminal prints.
+
+    Reads are kept in memory (never more than the cap: older reads are let go and counted)
+    and one writer task stores them at most once per ``flush_interval``, so a flood costs
+    the event loop no more than appending to a deque."""
 
     size = (None, None)  # take no part in sizing the terminal
 
@@ -43,54 +48,48 @@ class OutputRecorder:
         self.terminal_id = terminal_id
         self.settings = settings
         self.log = log
-        self._pending: list[str] = []
-        self._pending_bytes = 0
-        self._scheduled: asyncio.TimerHandle | None = None
-        self._writing: asyncio.Task[None] | None = None
+        self._pending: deque[str] = deque()
+        self._pending_chars = 0
+        self._dropped_bytes = 0  # let go before reaching the store
+        self._wake = asyncio.Event()
+        self._ended = False
         self.closed = asyncio.Event()
+        self._writer = asyncio.ensure_future(self._write_loop())
 
     # terminado calls these from the event loop for every read of the pty
     def on_pty_read(self, text: str) -> None:
         self._pending.append(text)
-        self._pending_bytes += len(text)
-        if self._pending_bytes >= self.settings.flush_bytes:
-            self._flush_soon(0)
-        elif self._scheduled is None:
-            self._flush_soon(self.settings.flush_interval)
+        self._pending_chars += len(text)
+        cap = self.settings.output_cap_bytes
+        while len(self._pending) > 1 and self._pending_chars - len(self._pending[0]) >= cap:
+            old = self._pending.popleft()
+            self._pending_chars -= len(old)
+            self._dropped_bytes += len(old.encode("utf-8", "replace"))
+        self._wake.set()
 
     def on_pty_died(self) -> None:
-        self._flush_soon(0, final=True)
+        self._ended = True
+        self._wake.set()
 
-    async def flush_now(self) -> None:
-        """Store what is pending (at shutdown, before the store closes)."""
-        if self._scheduled is not None:
-            self._scheduled.cancel()
-            self._scheduled = None
-        await self._flush(self._writing, final=False)
+    async def _write_loop(self) -> None:
+        while not self.closed.is_set():
+            await self._wake.wait()
+            if not self._ended:  # gather a batch: one write per interval at most
+                await asyncio.sleep(self.settings.flush_interval)
+            self._wake.clear()
+            await self._write(final=self._ended)
 
-    def _flush_soon(self, delay: float, final: bool = False) -> None:
-        if self._scheduled is not None:
-            self._scheduled.cancel()
-        loop = asyncio.get_running_loop()
-        self._scheduled = loop.call_later(delay, self._start_flush, final)
-
-    def _start_flush(self, final: bool) -> None:
-        self._scheduled = None
-        previous = self._writing
-        self._writing = asyncio.ensure_future(self._flush(previous, final))
-
-    async def _flush(self, previous: asyncio.Task[None] | None, final: bool) -> None:
-        if previous is not None:
-            await asyncio.wait({previous})  # keep chunks in order
+    async def _write(self, *, final: bool) -> None:
         text = "".join(self._pending)
+        dropped = self._dropped_bytes
         self._pending.clear()
-        self._pending_bytes = 0
-        cap = self.settings.output_cap_bytes
-        if len(text) > cap:  # a flood: only the newest output could be kept anyway
-            text = text[-cap:]
+        self._pending_chars = 0
+        self._dropped_bytes = 0
         try:
-            if text:
-                await self.store.append_terminal_output(self.terminal_id, text, cap)
+            if text or dropped:
+                await self.store.append_terminal_output(
+                    self.terminal_id, text, self.settings.output_cap_bytes, dropped_before=dropped
+                )
             if final:
                 await self.store.close_terminal(self.terminal_id)
         except Exception:  # losing a chunk of output must not break the terminal
@@ -98,6 +97,13 @@ class OutputRecorder:
         finally:
             if final:
                 self.closed.set()
+
+    async def flush_now(self) -> None:
+        """Store what is pending and stop (at shutdown, before the store closes)."""
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+        await self._write(final=False)
 
 
 class TerminalService:
@@ -133,6 +139,11 @@ class TerminalService:
             and not recorder.closed.is_set()
             and row["name"] in manager.terminals
         )
+
+    def _recording(self, row: dict[str, Any]) -> bool:
+        """More output may still be stored (the process runs or its last batch is on its way)."""
+        recorder = self._recorders.get(row["id"])
+        return recorder is not None and not recorder.closed.is_set()
 
     def public(self, row: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -230,7 +241,7 @@ class TerminalService:
         return {
             "name": name,
             "output": await self.store.terminal_output(row["id"]),
-            "running": self._running(row),
+            "running": self._recording(row),
             "truncated": row["dropped_bytes"] > 0,
             "dropped_bytes": row["dropped_bytes"],
         }

@@ -129,3 +129,20 @@ async def test_terminal_output_keeps_exactly_the_newest_bytes(tmp_path, jp_async
     (row,) = await store.list_terminals("s")
     assert row["stored_bytes"] == 100 and row["dropped_bytes"] == 20 + 30 + 20
     await store.close()
+
+
+async def test_a_flood_batch_replaces_older_output_and_every_byte_is_counted(
+    tmp_path, jp_asyncio_loop
+):
+    store = Store(tmp_path / "t.db")
+    await store.open()
+    await store.add_terminal(
+        {"id": "t1", "name": "1", "session_id": "s", "user_id": "u", "cwd": "/"}
+    )
+    await store.append_terminal_output("t1", "old" * 10, cap_bytes=100)
+    await store.append_terminal_output("t1", "x" * 150 + "END", cap_bytes=100, dropped_before=1000)
+    assert await store.terminal_output("t1") == "x" * 97 + "END"
+    (row,) = await store.list_terminals("s")
+    assert row["stored_bytes"] == 100
+    assert row["dropped_bytes"] == 30 + 53 + 1000, "older rows, the batch's head, and before"
+    await store.close()

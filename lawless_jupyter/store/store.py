@@ -517,10 +517,37 @@ class Store:
             "SELECT * FROM terminals WHERE session_id = ? ORDER BY created_at", (session_id,)
         )
 
-    async def append_terminal_output(self, terminal_id: str, data: str, cap_bytes: int) -> None:
-        """Append output, then let go of the oldest chunks beyond ``cap_bytes``."""
-        size = len(data.encode("utf-8", "replace"))
+    async def append_terminal_output(
+        self, terminal_id: str, data: str, cap_bytes: int, *, dropped_before: int = 0
+    ) -> None:
+        """Append output, then let go of the oldest beyond ``cap_bytes``.
+
+        ``dropped_before``: bytes the caller already let go of (counted, never stored)."""
+        encoded = data.encode("utf-8", "replace")
+        if len(encoded) >= cap_bytes:  # this batch alone fills the cap: it replaces the rest
+            dropped_before += len(encoded) - cap_bytes
+            data = encoded[-cap_bytes:].decode("utf-8", "ignore")
+            async with self._transaction() as db:
+                await db.execute(
+                    "DELETE FROM terminal_output WHERE terminal_id = ?", (terminal_id,)
+                )
+                await db.execute(
+                    "INSERT INTO terminal_output (terminal_id, data, bytes) VALUES (?, ?, ?)",
+                    (terminal_id, data, len(data.encode("utf-8", "replace"))),
+                )
+                await db.execute(
+                    "UPDATE terminals SET dropped_bytes = dropped_bytes + stored_bytes + ?, "
+                    "stored_bytes = ? WHERE id = ?",
+                    (dropped_before, len(data.encode("utf-8", "replace")), terminal_id),
+                )
+            return
+        size = len(encoded)
         async with self._transaction() as db:
+            if dropped_before:
+                await db.execute(
+                    "UPDATE terminals SET dropped_bytes = dropped_bytes + ? WHERE id = ?",
+                    (dropped_before, terminal_id),
+                )
             await db.execute(
                 "INSERT INTO terminal_output (terminal_id, data, bytes) VALUES (?, ?, ?)",
                 (terminal_id, data, size),
