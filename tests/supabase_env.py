@@ -95,16 +95,15 @@ class Postgres:
             return cur.fetchall() if cur.description else cur.rowcount
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    try:
-        server_dsn = os.environ.get("LAWLESS_TEST_PG_DSN") or _local_cluster_dsn()
-    except RuntimeError as e:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(e))
+def server_dsn() -> str:
+    """A superuser DSN: $LAWLESS_TEST_PG_DSN, else the local cluster (started if down)."""
+    return os.environ.get("LAWLESS_TEST_PG_DSN") or _local_cluster_dsn()
+
+
+def create_database(server: str) -> Postgres:
+    """A new database with Supabase's stand-ins, our migrations and an authenticator role."""
     dbname = f"lawless_test_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
         conn.execute(
             f"""
@@ -115,7 +114,7 @@ def postgres() -> Iterator[Postgres]:
             END $$;
             """
         )
-    params = psycopg.conninfo.conninfo_to_dict(server_dsn)
+    params = psycopg.conninfo.conninfo_to_dict(server)
     admin = psycopg.conninfo.make_conninfo(**{**params, "dbname": dbname})
     authenticator = psycopg.conninfo.make_conninfo(
         **{**params, "dbname": dbname, "user": AUTHENTICATOR, "password": PASSWORD}
@@ -124,13 +123,29 @@ def postgres() -> Iterator[Postgres]:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"GRANT anon, authenticated, service_role TO {AUTHENTICATOR}")
     apply_sql(admin, *MIGRATIONS)
+    return Postgres(admin, authenticator, dbname)
+
+
+def drop_database(server: str, db: Postgres) -> None:
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.dbname))
+        )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
     try:
-        yield Postgres(admin, authenticator, dbname)
+        server = server_dsn()
+    except RuntimeError as e:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(e))
+    db = create_database(server)
+    try:
+        yield db
     finally:
-        with psycopg.connect(server_dsn, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
-            )
+        drop_database(server, db)
 
 
 @dataclass

@@ -412,3 +412,27 @@ async def test_the_status_route_when_supabase_is_off(api, lawless_app):
         "oldest_pending_age_seconds": None,
         "parked": 0,
     }
+
+
+async def test_a_pulled_version_is_not_sent_back(tmp_path):
+    """The outbox triggers skip rows whose version came from another database."""
+    store = await open_store(tmp_path / "a.db")
+    try:
+        conversation = await store.conversation_for("alice", None)
+        await store.outbox.settle([r.seq for r in await store.outbox.pending(10)])
+        theirs = {
+            **conversation,
+            "claude_session_id": "from elsewhere",
+            "updated_at": "2099-01-01T00:00:00.000000Z",
+            "origin": "another-database",
+        }
+        assert await store.apply_remote("conversations", [theirs]) == 1
+        assert (await store.outbox.stats())["depth"] == 0
+        assert (await store.get_conversation(conversation["id"]))["origin"] == "another-database"
+        # a local write after it is this database's version again, and goes up
+        await store.set_claude_session(conversation["id"], "mine")
+        (pending,) = await store.outbox.pending(10)
+        assert pending.payload["origin"] == store.origin
+        assert pending.payload["claude_session_id"] == "mine"
+    finally:
+        await store.close()

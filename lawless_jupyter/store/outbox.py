@@ -1,18 +1,22 @@
 """The outbox: rows to mirror to Supabase.
 
-The ``Store`` writes an outbox row in the same SQLite transaction as the data it mirrors
-(``enqueue``), so a write is either in both places or in neither: a crash between the local
-write and the sync loses nothing, and the sync resumes at start-up from what is left here.
+When the mirror is on, the ``Store`` installs TEMP triggers on its writing connection
+(``install_triggers``): every insert, update or delete of a mirrored table writes an outbox
+row in the same statement, so in the same transaction. A write is in both places or in
+neither; a crash between the local write and the sync loses nothing, and the sync resumes at
+start-up from what is left here. Any future write to a mirrored table is covered without
+touching its code, and the payload is built by SQLite (``json_object``) at no extra round
+trip. TEMP triggers live in the connection only: with the mirror off there are none, and no
+outbox row is ever written.
+
 ``supabase_mirror.SupabaseMirror`` drains it in order (``Outbox.pending``), deletes what
 Supabase took (``settle``) and parks what Supabase refused (``park``), keeping the error.
-
-With no Supabase configured the Store writes no outbox rows at all.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,14 +27,20 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class MirroredTable:
-    """A SQLite table that has a twin in Supabase (``supabase/migrations``)."""
+    """A SQLite table that has a twin in Supabase (``supabase/migrations``). Every column is
+    mirrored: a column added here needs a Supabase migration too (until then the mirror
+    waits and says why)."""
 
     name: str
     #: rows change over time (last-write-wins by ``(updated_at, origin)``), or are appended once
     mutable: bool
-    key: str = "id"
     #: SQLite TEXT columns that hold JSON; they are ``jsonb`` in Postgres
     json_columns: tuple[str, ...] = ()
+    #: Supabase columns computed from the row: SQL with ``{row}`` (NEW, OLD or the table) and
+    #: ``{origin}`` (this database's id, quoted)
+    computed: dict[str, str] = field(default_factory=dict)
+    #: the primary key in Supabase, as SQL
+    key: str = "{row}.id"
 
 
 #: What is mirrored. Terminals and their output stay local; session_events are the local
@@ -38,35 +48,111 @@ class MirroredTable:
 TABLES: dict[str, MirroredTable] = {
     t.name: t
     for t in (
-        MirroredTable("workspace_sessions", mutable=True),
-        MirroredTable("conversations", mutable=True),
-        MirroredTable("messages", mutable=False, json_columns=("content",)),
-        MirroredTable("activity", mutable=False, json_columns=("detail",)),
+        MirroredTable(
+            "workspace_sessions",
+            mutable=True,
+            computed={"origin": "coalesce({row}.origin, {origin})"},
+        ),
+        MirroredTable(
+            "conversations",
+            mutable=True,
+            computed={"origin": "coalesce({row}.origin, {origin})"},
+        ),
+        MirroredTable(
+            "messages",
+            mutable=False,
+            json_columns=("content",),
+            # Supabase rows carry their owner, for row level security
+            computed={
+                "user_id": "(SELECT c.user_id FROM conversations c "
+                "WHERE c.id = {row}.conversation_id)"
+            },
+        ),
+        MirroredTable(
+            "activity",
+            mutable=False,
+            json_columns=("detail",),
+            # the local seq is unique in this database only; prefixed with its id, everywhere
+            computed={"id": "{origin} || '-' || {row}.seq"},
+            key="{origin} || '-' || {row}.seq",
+        ),
     )
 }
 
-
-def remote_row(table: str, row: dict[str, Any], origin: str) -> dict[str, Any]:
-    """A SQLite row as its Supabase table stores it."""
-    spec = TABLES[table]
-    out = dict(row)
-    for column in spec.json_columns:
-        if isinstance(out.get(column), str):
-            out[column] = json.loads(out[column])
-    if spec.mutable:
-        out["origin"] = out.get("origin") or origin
-    return out
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 
-async def enqueue(
-    db: aiosqlite.Connection, table: str, op: str, row_id: str, payload: dict[str, Any], now: str
-) -> None:
-    """Add one row to the outbox, inside the caller's transaction."""
-    assert table in TABLES and op in ("upsert", "delete")
-    await db.execute(
-        "INSERT INTO outbox (table_name, op, row_id, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-        (table, op, row_id, json.dumps(payload, separators=(",", ":")), now),
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _payload(spec: MirroredTable, columns: list[str], row: str, origin: str) -> str:
+    parts = []
+    for column in columns:
+        if column in spec.computed:
+            continue
+        value = f"{row}.{column}"
+        if column in spec.json_columns:
+            value = f"json({value})"
+        parts.append(f"'{column}', {value}")
+    for column, expr in spec.computed.items():
+        parts.append(f"'{column}', " + expr.format(row=row, origin=_quote(origin)))
+    return "json_object(" + ", ".join(parts) + ")"
+
+
+def _insert(spec: MirroredTable, op: str, row: str, payload: str, origin: str) -> str:
+    key = spec.key.format(row=row, origin=_quote(origin))
+    return (
+        "INSERT INTO outbox (table_name, op, row_id, payload, created_at) "
+        f"VALUES ('{spec.name}', '{op}', {key}, {payload}, {_NOW})"
     )
+
+
+async def install_triggers(db: aiosqlite.Connection, origin: str, on_write: Any) -> None:
+    """Make every write of a mirrored table on this connection write its outbox row.
+    ``on_write`` is called (in SQLite's thread) whenever one was written."""
+    await db.create_function("lawless_outbox_written", 0, on_write)
+    for name, spec in TABLES.items():
+        columns = await table_columns(db, name)
+        upsert = _insert(spec, "upsert", "NEW", _payload(spec, columns, "NEW", origin), origin)
+        notify = "SELECT lawless_outbox_written();"
+        statements = [
+            f"CREATE TEMP TRIGGER IF NOT EXISTS lawless_outbox_{name}_insert "
+            f"AFTER INSERT ON main.{name} BEGIN {upsert}; {notify} END"
+        ]
+        if spec.mutable:
+            # a version pulled from Supabase (another database's origin) is not sent back
+            mine = f"coalesce(NEW.origin, {_quote(origin)}) = {_quote(origin)}"
+            delete = _insert(spec, "delete", "OLD", "json_object('id', OLD.id)", origin)
+            statements += [
+                f"CREATE TEMP TRIGGER IF NOT EXISTS lawless_outbox_{name}_update "
+                f"AFTER UPDATE ON main.{name} WHEN {mine} BEGIN {upsert}; {notify} END",
+                f"CREATE TEMP TRIGGER IF NOT EXISTS lawless_outbox_{name}_delete "
+                f"AFTER DELETE ON main.{name} BEGIN {delete}; {notify} END",
+            ]
+        for statement in statements:
+            await db.execute(statement)
+
+
+async def backfill(db: aiosqlite.Connection, origin: str) -> int:
+    """Queue every row of every mirrored table (inside the caller's transaction)."""
+    count = 0
+    for name, spec in TABLES.items():
+        columns = await table_columns(db, name)
+        payload = _payload(spec, columns, "r", origin)
+        key = spec.key.format(row="r", origin=_quote(origin))
+        order = "r.seq" if "seq" in columns else "r.created_at"
+        cur = await db.execute(
+            "INSERT INTO outbox (table_name, op, row_id, payload, created_at) "
+            f"SELECT '{name}', 'upsert', {key}, {payload}, {_NOW} FROM {name} r ORDER BY {order}"
+        )
+        count += cur.rowcount
+    return count
+
+
+async def table_columns(db: aiosqlite.Connection, table: str) -> list[str]:
+    async with db.execute(f"SELECT * FROM {table} LIMIT 0") as cur:
+        return [c[0] for c in cur.description]
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 import aiosqlite
 
 from ..errors import Conflict, QuotaExceeded
-from .outbox import TABLES, Outbox, enqueue, remote_row
+from .outbox import TABLES, Outbox, backfill, install_triggers
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 # States in which a session still owns its worktree, branch and name.
@@ -49,7 +49,7 @@ class Store:
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
         # The Supabase mirror: when on, every write of a mirrored table also writes an outbox
-        # row in its transaction (store/outbox.py); when off, nothing is written for it.
+        # row in its statement (TEMP triggers, store/outbox.py); when off, there are none.
         self.mirroring = mirror
         self.outbox = Outbox(self)
         self.origin = ""  # this database's id, the tie-break of last-write-wins
@@ -63,8 +63,10 @@ class Store:
         self._writer = await self._connect()
         await self._migrate()
         self.origin = await self._database_id()
-        if not self.mirroring:  # rows written now have no outbox rows: when the mirror is
-            await self._forget_backfill()  # turned on again, they are queued then
+        if self.mirroring:
+            await install_triggers(self._writer, self.origin, self._outbox_written)
+        else:  # rows written now have no outbox rows: when the mirror is turned on again,
+            await self._forget_backfill()  # they are queued then
         self._reader = await self._connect()
         await self._reader.execute("PRAGMA query_only = ON")
 
@@ -134,15 +136,8 @@ class Store:
         """Call ``listener`` after every commit that added outbox rows."""
         self._outbox_listeners.append(listener)
 
-    async def _mirror(
-        self, db: aiosqlite.Connection, table: str, row: dict[str, Any], op: str = "upsert"
-    ) -> None:
-        """Queue ``row`` for Supabase in the current transaction (nothing when not mirroring)."""
-        if not self.mirroring:
-            return
-        key = TABLES[table].key
-        payload = remote_row(table, row, self.origin) if op == "upsert" else {key: row[key]}
-        await enqueue(db, table, op, str(row[key]), payload, utcnow())
+    def _outbox_written(self) -> None:
+        """Called by the outbox triggers, in SQLite's thread, inside the write."""
         self._enqueued = True
 
     async def _current(self, db: aiosqlite.Connection, table: str, row_id: str) -> dict[str, Any]:
@@ -155,30 +150,12 @@ class Store:
 
     async def backfill_outbox(self) -> int:
         """Queue every row written before mirroring was turned on (once per database)."""
-        count = 0
         async with self._transaction() as db:
             async with db.execute("SELECT 1 FROM meta WHERE key = 'mirror_backfilled'") as cur:
                 if await cur.fetchone() is not None:
                     return 0
-            for table in ("workspace_sessions", "conversations"):
-                async with db.execute(f"SELECT * FROM {table} ORDER BY created_at") as cur:
-                    rows = [dict(r) for r in await cur.fetchall()]
-                for row in rows:
-                    await self._mirror(db, table, row)
-                count += len(rows)
-            async with db.execute(
-                "SELECT m.*, c.user_id FROM messages m JOIN conversations c "
-                "ON c.id = m.conversation_id ORDER BY m.seq"
-            ) as cur:
-                rows = [dict(r) for r in await cur.fetchall()]
-            for row in rows:
-                await self._mirror(db, "messages", row)
-            count += len(rows)
-            async with db.execute("SELECT * FROM activity ORDER BY seq") as cur:
-                rows = [dict(r) for r in await cur.fetchall()]
-            for row in rows:
-                await self._mirror(db, "activity", {"id": f"{self.origin}-{row['seq']}", **row})
-            count += len(rows)
+            count = await backfill(db, self.origin)
+            self._enqueued = count > 0
             await db.execute(
                 "INSERT INTO meta (key, value) VALUES ('mirror_backfilled', ?)", (utcnow(),)
             )
@@ -199,22 +176,22 @@ class Store:
                 async with db.execute(
                     "SELECT 1 FROM outbox WHERE table_name = ? AND row_id = ? "
                     "AND parked_at IS NULL LIMIT 1",
-                    (table, str(remote[spec.key])),
+                    (table, str(remote["id"])),
                 ) as cur:
                     if await cur.fetchone() is not None:
                         continue
-                local = await self._current(db, table, remote[spec.key])
+                local = await self._current(db, table, remote["id"])
                 if local is None:
                     continue
                 theirs = (remote["updated_at"], remote.get("origin") or "")
                 ours = (local["updated_at"], local["origin"] or self.origin)
                 if theirs <= ours:
                     continue
-                updates = {c: remote[c] for c in columns if c in remote and c != spec.key}
+                updates = {c: remote[c] for c in columns if c in remote and c != "id"}
                 assignments = ", ".join(f"{c} = ?" for c in updates)
                 await db.execute(
-                    f"UPDATE {table} SET {assignments} WHERE {spec.key} = ?",
-                    (*updates.values(), remote[spec.key]),
+                    f"UPDATE {table} SET {assignments} WHERE id = ?",
+                    (*updates.values(), remote["id"]),
                 )
                 changed += 1
         return changed
@@ -278,9 +255,6 @@ class Store:
                     details={"name": row.get("name")},
                 ) from e
             await self._append_session_event(db, row["id"], None, "creating", None, now)
-            if self.mirroring:
-                current = await self._current(db, "workspace_sessions", row["id"])
-                await self._mirror(db, "workspace_sessions", current)
         return row
 
     async def _append_session_event(
@@ -329,7 +303,6 @@ class Store:
             await self._append_session_event(
                 db, session_id, current["state"], to_state, detail, now
             )
-            await self._mirror(db, "workspace_sessions", {**current, **updates})
         return {**current, **updates}
 
     async def update_session(self, session_id: str, **fields: Any) -> None:
@@ -339,21 +312,16 @@ class Store:
         fields["origin"] = self.origin
         assignments = ", ".join(f"{k} = ?" for k in fields)
         async with self._transaction() as db:
-            cur = await db.execute(
+            await db.execute(
                 f"UPDATE workspace_sessions SET {assignments} WHERE id = ?",
                 (*fields.values(), session_id),
             )
-            if cur.rowcount and self.mirroring:
-                row = await self._current(db, "workspace_sessions", session_id)
-                await self._mirror(db, "workspace_sessions", row)
 
     async def discard_session(self, session_id: str) -> None:
         """Erase a session that never came to be (its creation was rolled back)."""
         async with self._transaction() as db:
             await db.execute("DELETE FROM session_events WHERE session_id = ?", (session_id,))
-            cur = await db.execute("DELETE FROM workspace_sessions WHERE id = ?", (session_id,))
-            if cur.rowcount:
-                await self._mirror(db, "workspace_sessions", {"id": session_id}, op="delete")
+            await db.execute("DELETE FROM workspace_sessions WHERE id = ?", (session_id,))
 
     async def get_session(self, session_id: str) -> dict[str, Any] | None:
         return await self._fetchone("SELECT * FROM workspace_sessions WHERE id = ?", (session_id,))
@@ -405,14 +373,12 @@ class Store:
             "origin": self.origin,
         }
         async with self._transaction() as db:
-            cur = await db.execute(
+            await db.execute(
                 "INSERT INTO conversations (id, user_id, session_id, claude_session_id, "
                 "created_at, updated_at, origin) VALUES (:id, :user_id, :session_id, "
                 ":claude_session_id, :created_at, :updated_at, :origin) ON CONFLICT DO NOTHING",
                 row,
             )
-            if cur.rowcount:
-                await self._mirror(db, "conversations", row)
         if session_id is not None:  # a concurrent first use may have won the insert
             return await self._fetchone(
                 "SELECT * FROM conversations WHERE session_id = ?", (session_id,)
@@ -430,41 +396,23 @@ class Store:
 
     async def set_claude_session(self, conversation_id: str, claude_session_id: str | None) -> None:
         async with self._transaction() as db:
-            cur = await db.execute(
+            await db.execute(
                 "UPDATE conversations SET claude_session_id = ?, updated_at = ?, origin = ? "
                 "WHERE id = ?",
                 (claude_session_id, utcnow(), self.origin, conversation_id),
             )
-            if cur.rowcount and self.mirroring:
-                row = await self._current(db, "conversations", conversation_id)
-                await self._mirror(db, "conversations", row)
 
     async def append_message(
         self, conversation_id: str, turn_id: str, role: str, content: dict[str, Any]
     ) -> int:
         """Append one message to a conversation (history is never rewritten)."""
-        row = {
-            "id": str(uuid.uuid4()),
-            "conversation_id": conversation_id,
-            "turn_id": turn_id,
-            "role": role,
-            "content": json.dumps(content),
-            "created_at": utcnow(),
-        }
         async with self._transaction() as db:
             cur = await db.execute(
                 "INSERT INTO messages (id, conversation_id, turn_id, role, content, created_at) "
-                "VALUES (:id, :conversation_id, :turn_id, :role, :content, :created_at)",
-                row,
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (str(uuid.uuid4()), conversation_id, turn_id, role, json.dumps(content), utcnow()),
             )
-            seq = cur.lastrowid
-            if self.mirroring:  # Supabase rows carry their owner, for row level security
-                async with db.execute(
-                    "SELECT user_id FROM conversations WHERE id = ?", (conversation_id,)
-                ) as owner:
-                    (user_id,) = await owner.fetchone()
-                await self._mirror(db, "messages", {**row, "seq": seq, "user_id": user_id})
-            return seq
+            return cur.lastrowid
 
     async def count_messages(self, conversation_id: str, role: str) -> int:
         row = await self._fetchone(
@@ -602,21 +550,11 @@ class Store:
     # -- activity -------------------------------------------------------------------------
 
     async def record_activity(self, user_id: str, kind: str, detail: dict[str, Any]) -> None:
-        row = {
-            "user_id": user_id,
-            "kind": kind,
-            "detail": json.dumps(detail),
-            "created_at": utcnow(),
-        }
         async with self._transaction() as db:
-            cur = await db.execute(
-                "INSERT INTO activity (user_id, kind, detail, created_at) "
-                "VALUES (:user_id, :kind, :detail, :created_at)",
-                row,
+            await db.execute(
+                "INSERT INTO activity (user_id, kind, detail, created_at) VALUES (?, ?, ?, ?)",
+                (user_id, kind, json.dumps(detail), utcnow()),
             )
-            # the local seq is unique in this database only; prefixed with its id, everywhere
-            seq = cur.lastrowid
-            await self._mirror(db, "activity", {"id": f"{self.origin}-{seq}", "seq": seq, **row})
 
     async def list_activity(self, user_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
         rows = await self._fetchall(

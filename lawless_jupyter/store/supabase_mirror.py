@@ -60,6 +60,7 @@ class MirrorSettings:
     retry_max: float = 60.0  # longest backoff
     pull_interval: float = 30.0  # seconds between pulls (also the idle heartbeat)
     pull_overlap: float = 5.0  # seconds re-read at each pull (commit order vs clock)
+    linger: float = 0.05  # seconds a wake-up waits for more writes to send them together
 
 
 class Retryable(Exception):
@@ -145,8 +146,8 @@ class SupabaseMirror:
                 # cleared before looking, so a write made while we drain or pull is not missed
                 self._wake.clear()
                 sent = await self.drain_once()
-                if sent:
-                    continue
+                if sent >= self.settings.batch_size:
+                    continue  # a backlog: on at once
                 if time.monotonic() >= next_pull:
                     await self.pull()
                     next_pull = time.monotonic() + self.settings.pull_interval
@@ -155,6 +156,8 @@ class SupabaseMirror:
                     await asyncio.wait_for(
                         self._wake.wait(), max(0.0, next_pull - time.monotonic())
                     )
+                if self._wake.is_set():  # let the rest of a burst of writes join the batch
+                    await asyncio.sleep(self.settings.linger)
             except asyncio.CancelledError:
                 raise
             except Retryable as e:
@@ -219,13 +222,13 @@ class SupabaseMirror:
         if op == "upsert":
             request = query.upsert(
                 payloads,
-                on_conflict=spec.key,
+                on_conflict="id",
                 returning=ReturnMethod.minimal,
                 ignore_duplicates=not spec.mutable,  # append-only rows never change
             )
         else:
             request = query.delete(returning=ReturnMethod.minimal).in_(
-                spec.key, [p[spec.key] for p in payloads]
+                "id", [p["id"] for p in payloads]
             )
         await self._call(request)
 
@@ -294,7 +297,7 @@ class SupabaseMirror:
                         seconds=self.settings.pull_overlap
                     )
                     query = query.gte("synced_at", start.isoformat())
-                query = query.order("synced_at").order(spec.key).range(offset, offset + page - 1)
+                query = query.order("synced_at").order("id").range(offset, offset + page - 1)
                 rows = (await self._call(query)).data
                 for row in rows:
                     row["created_at"] = _pg_time(row.get("created_at"))
