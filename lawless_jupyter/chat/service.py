@@ -50,6 +50,7 @@ class LiveChat:
     claude: LiveClaude
     policy: PermissionPolicy
     latest: Turn | None = None
+    turns_so_far: int | None = None
 
     @property
     def running(self) -> bool:
@@ -72,7 +73,7 @@ class ChatService:
         self.logger = log or logging.getLogger(__name__)
         self.approvals = ApprovalBroker(settings.approval_timeout)
         self._live: dict[str, LiveChat] = {}
-        self._start_lock = asyncio.Lock()
+        self._start_locks: dict[str, asyncio.Lock] = {}  # per session or conversation
         workspace.before_delete.append(self.forget_session)
 
     # -- starting turns ---------------------------------------------------------------------
@@ -105,7 +106,7 @@ class ChatService:
     ) -> Turn:
         """Start a turn in a workspace session (409 if one is running)."""
         self._check_options(message, model, permission_mode)
-        async with self._start_lock:
+        async with self._start_locks.setdefault(session_id, asyncio.Lock()):
             session = await self.workspace.get(user_id, session_id)
             live = self._live.get(session_id)
             if (live and live.running) or session["state"] == S.CONNECTED:
@@ -135,7 +136,7 @@ class ChatService:
     async def start_free(self, user_id: str, conversation_id: object, message: object) -> Turn:
         """A chat not tied to a worktree: in the Jupyter root, read-only by default."""
         self._check_options(message, None, None)
-        async with self._start_lock:
+        async with self._start_locks.setdefault(f"chat:{conversation_id}", asyncio.Lock()):
             if conversation_id is None:
                 conversation = await self.store.conversation_for(user_id, None)
             else:
@@ -189,8 +190,10 @@ class ChatService:
             if live.claude.client is not None:
                 await live.claude.client.set_model(live.claude.model)
         conversation_id = live.conversation["id"]
-        number = await self.store.count_messages(conversation_id, "user") + 1
-        turn = Turn(conversation_id, number)
+        if live.turns_so_far is None:  # counted once; this process then keeps count
+            live.turns_so_far = await self.store.count_messages(conversation_id, "user")
+        live.turns_so_far += 1
+        turn = Turn(conversation_id, live.turns_so_far)
         await self.store.append_message(conversation_id, turn.id, "user", {"text": message})
         live.latest = turn
         turn.task = asyncio.create_task(self._run(live, turn, message), name=f"chat-{live.key}")
@@ -367,6 +370,7 @@ class ChatService:
     async def forget_session(self, session_id: str) -> None:
         """Before a session is deleted: stop its turn and its Claude process."""
         live = self._live.pop(session_id, None)
+        self._start_locks.pop(session_id, None)
         if live is None:
             return
         if live.running and live.latest and live.latest.task:

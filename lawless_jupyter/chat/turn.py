@@ -45,7 +45,9 @@ class Turn:
             self._changed.notify_all()
         return event
 
-    async def follow(self, after: int = 0) -> AsyncIterator[ChatEvent]:
+    async def follow(self, after: int = 0) -> AsyncIterator[list[ChatEvent]]:
+        """Batches of the events after ``after``: what was already there (a replay), then
+        whatever arrived by the time the follower woke up, until the turn is over."""
         position = max(0, after)
         while True:
             async with self._changed:
@@ -55,8 +57,8 @@ class Turn:
                 )
                 fresh = self.events[position:]
                 done = self.finished
-            for event in fresh:
-                yield event
+            if fresh:
+                yield fresh
             position += len(fresh)
             if done and position >= len(self.events):
                 return

@@ -17,7 +17,8 @@ from .base import LawlessHandler
 
 class TurnStreamMixin(LawlessHandler):
     """Writes a turn's events as ``text/event-stream``: ``id: <turn>-<seq>`` on each, a
-    keepalive comment while quiet, flushed per event. Leaving does not stop the turn."""
+    keepalive comment while quiet, flushed as soon as the events are there (what piled up
+    while the stream waited goes in one flush). Leaving does not stop the turn."""
 
     _follow: asyncio.Task[None] | None = None
 
@@ -39,8 +40,9 @@ class TurnStreamMixin(LawlessHandler):
 
     async def _write_events(self, turn: Turn, after: int) -> None:
         await self.flush()  # the headers now: the client knows the turn has begun
-        async for event in turn.follow(after):
-            self.write(f"id: {turn.number}-{event.seq}\ndata: {json.dumps(event.data)}\n\n")
+        async for batch in turn.follow(after):  # one flush per batch, not per event
+            for event in batch:
+                self.write(f"id: {turn.number}-{event.seq}\ndata: {json.dumps(event.data)}\n\n")
             await self.flush()
 
     async def _keepalive(self) -> None:
