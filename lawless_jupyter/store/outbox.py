@@ -108,17 +108,14 @@ def _insert(spec: MirroredTable, op: str, row: str, payload: str, origin: str) -
     )
 
 
-async def install_triggers(db: aiosqlite.Connection, origin: str, on_write: Any) -> None:
-    """Make every write of a mirrored table on this connection write its outbox row.
-    ``on_write`` is called (in SQLite's thread) whenever one was written."""
-    await db.create_function("lawless_outbox_written", 0, on_write)
+async def install_triggers(db: aiosqlite.Connection, origin: str) -> None:
+    """Make every write of a mirrored table on this connection write its outbox row."""
     for name, spec in TABLES.items():
         columns = await table_columns(db, name)
         upsert = _insert(spec, "upsert", "NEW", _payload(spec, columns, "NEW", origin), origin)
-        notify = "SELECT lawless_outbox_written();"
         statements = [
             f"CREATE TEMP TRIGGER IF NOT EXISTS lawless_outbox_{name}_insert "
-            f"AFTER INSERT ON main.{name} BEGIN {upsert}; {notify} END"
+            f"AFTER INSERT ON main.{name} BEGIN {upsert}; END"
         ]
         if spec.mutable:
             # a version pulled from Supabase (another database's origin) is not sent back
@@ -126,9 +123,9 @@ async def install_triggers(db: aiosqlite.Connection, origin: str, on_write: Any)
             delete = _insert(spec, "delete", "OLD", "json_object('id', OLD.id)", origin)
             statements += [
                 f"CREATE TEMP TRIGGER IF NOT EXISTS lawless_outbox_{name}_update "
-                f"AFTER UPDATE ON main.{name} WHEN {mine} BEGIN {upsert}; {notify} END",
+                f"AFTER UPDATE ON main.{name} WHEN {mine} BEGIN {upsert}; END",
                 f"CREATE TEMP TRIGGER IF NOT EXISTS lawless_outbox_{name}_delete "
-                f"AFTER DELETE ON main.{name} BEGIN {delete}; {notify} END",
+                f"AFTER DELETE ON main.{name} BEGIN {delete}; END",
             ]
         for statement in statements:
             await db.execute(statement)

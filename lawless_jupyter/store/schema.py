@@ -122,7 +122,6 @@ MIGRATIONS: list[str] = [
         parked_at   TEXT,                     -- set when Supabase refused the row (4xx)
         error       TEXT                      -- why, when parked or last failed
     );
-    CREATE INDEX outbox_row ON outbox (table_name, row_id);
 
     ALTER TABLE workspace_sessions ADD COLUMN origin TEXT;
     ALTER TABLE conversations ADD COLUMN origin TEXT;

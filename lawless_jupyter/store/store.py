@@ -53,7 +53,6 @@ class Store:
         self.mirroring = mirror
         self.outbox = Outbox(self)
         self.origin = ""  # this database's id, the tie-break of last-write-wins
-        self._enqueued = False
         self._outbox_listeners: list[Callable[[], None]] = []
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -64,7 +63,7 @@ class Store:
         await self._migrate()
         self.origin = await self._database_id()
         if self.mirroring:
-            await install_triggers(self._writer, self.origin, self._outbox_written)
+            await install_triggers(self._writer, self.origin)
         else:  # rows written now have no outbox rows: when the mirror is turned on again,
             await self._forget_backfill()  # they are queued then
         self._reader = await self._connect()
@@ -118,7 +117,6 @@ class Store:
         assert self._writer is not None, "Store.open() was not awaited"
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
-            self._enqueued = False
             try:
                 yield self._writer
             except BaseException:
@@ -126,19 +124,16 @@ class Store:
                 raise
             else:
                 await self._writer.execute("COMMIT")
-                if self._enqueued:
-                    for listener in self._outbox_listeners:
-                        listener()
+                # the mirror looks at the outbox (a commit may have added rows to it); telling
+                # it costs less than finding out, per write, whether one did
+                for listener in self._outbox_listeners:
+                    listener()
 
     # -- the outbox (store/outbox.py) -------------------------------------------------------
 
     def on_outbox(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after every commit that added outbox rows."""
+        """Call ``listener`` after every write transaction (it may have added outbox rows)."""
         self._outbox_listeners.append(listener)
-
-    def _outbox_written(self) -> None:
-        """Called by the outbox triggers, in SQLite's thread, inside the write."""
-        self._enqueued = True
 
     async def _current(self, db: aiosqlite.Connection, table: str, row_id: str) -> dict[str, Any]:
         async with db.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)) as cur:
@@ -155,7 +150,6 @@ class Store:
                 if await cur.fetchone() is not None:
                     return 0
             count = await backfill(db, self.origin)
-            self._enqueued = count > 0
             await db.execute(
                 "INSERT INTO meta (key, value) VALUES ('mirror_backfilled', ?)", (utcnow(),)
             )
@@ -172,14 +166,14 @@ class Store:
         async with self._transaction() as db:
             async with db.execute(f"SELECT * FROM {table} LIMIT 0") as cur:
                 columns = [c[0] for c in cur.description]
+            async with db.execute(
+                "SELECT DISTINCT row_id FROM outbox WHERE table_name = ? AND parked_at IS NULL",
+                (table,),
+            ) as cur:
+                waiting = {r[0] for r in await cur.fetchall()}
             for remote in rows:
-                async with db.execute(
-                    "SELECT 1 FROM outbox WHERE table_name = ? AND row_id = ? "
-                    "AND parked_at IS NULL LIMIT 1",
-                    (table, str(remote["id"])),
-                ) as cur:
-                    if await cur.fetchone() is not None:
-                        continue
+                if str(remote["id"]) in waiting:
+                    continue
                 local = await self._current(db, table, remote["id"])
                 if local is None:
                     continue
