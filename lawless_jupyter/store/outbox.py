@@ -41,6 +41,8 @@ class MirroredTable:
     computed: dict[str, str] = field(default_factory=dict)
     #: the primary key in Supabase, as SQL
     key: str = "{row}.id"
+    #: deletes are mirrored (always for mutable tables)
+    mirror_deletes: bool = False
 
 
 #: What is mirrored. Terminals and their output stay local; session_events are the local
@@ -75,6 +77,13 @@ TABLES: dict[str, MirroredTable] = {
             # the local seq is unique in this database only; prefixed with its id, everywhere
             computed={"id": "{origin} || '-' || {row}.seq"},
             key="{origin} || '-' || {row}.seq",
+        ),
+        MirroredTable(
+            "transcript_entries",
+            mutable=False,
+            json_columns=("entry",),
+            computed={"origin": "coalesce({row}.origin, {origin})"},
+            mirror_deletes=True,  # a deleted transcript is deleted there too
         ),
     )
 }
@@ -113,20 +122,27 @@ async def install_triggers(db: aiosqlite.Connection, origin: str) -> None:
     for name, spec in TABLES.items():
         columns = await table_columns(db, name)
         upsert = _insert(spec, "upsert", "NEW", _payload(spec, columns, "NEW", origin), origin)
+        # a row or version that came from Supabase (another database's origin) is not sent back
+        mine = (
+            f" WHEN coalesce(NEW.origin, {_quote(origin)}) = {_quote(origin)}"
+            if "origin" in columns
+            else ""
+        )
         statements = [
             f"CREATE TEMP TRIGGER IF NOT EXISTS lawless_outbox_{name}_insert "
-            f"AFTER INSERT ON main.{name} BEGIN {upsert}; END"
+            f"AFTER INSERT ON main.{name}{mine} BEGIN {upsert}; END"
         ]
         if spec.mutable:
-            # a version pulled from Supabase (another database's origin) is not sent back
-            mine = f"coalesce(NEW.origin, {_quote(origin)}) = {_quote(origin)}"
-            delete = _insert(spec, "delete", "OLD", "json_object('id', OLD.id)", origin)
-            statements += [
+            statements.append(
                 f"CREATE TEMP TRIGGER IF NOT EXISTS lawless_outbox_{name}_update "
-                f"AFTER UPDATE ON main.{name} WHEN {mine} BEGIN {upsert}; END",
+                f"AFTER UPDATE ON main.{name}{mine} BEGIN {upsert}; END"
+            )
+        if spec.mutable or spec.mirror_deletes:
+            delete = _insert(spec, "delete", "OLD", "json_object('id', OLD.id)", origin)
+            statements.append(
                 f"CREATE TEMP TRIGGER IF NOT EXISTS lawless_outbox_{name}_delete "
-                f"AFTER DELETE ON main.{name} BEGIN {delete}; END",
-            ]
+                f"AFTER DELETE ON main.{name} BEGIN {delete}; END"
+            )
         for statement in statements:
             await db.execute(statement)
 

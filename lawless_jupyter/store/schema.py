@@ -126,6 +126,24 @@ MIGRATIONS: list[str] = [
     ALTER TABLE workspace_sessions ADD COLUMN origin TEXT;
     ALTER TABLE conversations ADD COLUMN origin TEXT;
     """,
+    # 5: Claude Code's session transcripts (the SDK's SessionStore, store/transcripts.py):
+    # one row per JSONL entry, mirrored to Supabase so a conversation resumes elsewhere
+    """
+    CREATE TABLE transcript_entries (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,   -- append order
+        id          TEXT NOT NULL UNIQUE,   -- the key in Supabase (derived from uuid if any)
+        user_id     TEXT NOT NULL,
+        project_key TEXT NOT NULL,
+        session_id  TEXT NOT NULL,
+        subpath     TEXT NOT NULL DEFAULT '',  -- '' for the main transcript
+        uuid        TEXT,
+        entry       TEXT NOT NULL,          -- JSON, as the SDK gave it
+        created_at  TEXT NOT NULL,
+        origin      TEXT                    -- the database that wrote it (NULL: this one)
+    );
+    CREATE INDEX transcript_entries_key
+        ON transcript_entries (project_key, session_id, subpath, seq);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

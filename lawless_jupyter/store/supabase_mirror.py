@@ -312,6 +312,37 @@ class SupabaseMirror:
                 self._watermarks[table] = newest
         return changed
 
+    async def fetch_transcript(
+        self, user_id: str, key: dict[str, Any], page: int = 1000
+    ) -> list[dict[str, Any]] | None:
+        """A transcript's entries in Supabase, oldest first (``TranscriptStore.load``), or
+        None when Supabase is not reachable now (never raises: the caller has SQLite)."""
+        if self.client is None or self.reachable is False:
+            return None
+        rows: list[dict[str, Any]] = []
+        try:
+            while True:
+                query = (
+                    self.client.table("transcript_entries")
+                    .select("*")
+                    .eq("user_id", user_id)
+                    .eq("project_key", key["project_key"])
+                    .eq("session_id", key["session_id"])
+                    .eq("subpath", key.get("subpath") or "")
+                    .order("created_at")
+                    .order("seq")
+                    .range(len(rows), len(rows) + page - 1)
+                )
+                batch = (await self._call(query)).data
+                rows.extend(batch)
+                if len(batch) < page:
+                    break
+        except (Retryable, Rejected):
+            return None
+        for row in rows:
+            row["created_at"] = _pg_time(row["created_at"])
+        return rows
+
     # -- what the status route shows ------------------------------------------------------
 
     async def wait_drained(self, timeout: float) -> bool:
