@@ -349,6 +349,15 @@ class LawlessApp(ExtensionApp):
         self.supabase = mirror
         self.log.info("Supabase mirror on: %s", self.supabase_url)
 
+    def transcripts_for(self, user_id: str) -> Any:
+        """A Claude Agent SDK ``SessionStore`` for ``user_id``'s Claude Code transcripts
+        (``ClaudeAgentOptions(session_store=...)``): kept in SQLite, mirrored to Supabase
+        when it is on, and loaded from there on a server that never saw them."""
+        from .store.transcripts import TranscriptStore
+
+        remote = self.supabase.fetch_transcript if self.supabase is not None else None
+        return TranscriptStore(self.store, user_id, remote=remote)
+
     async def supabase_status(self) -> dict[str, Any]:
         from .store.supabase_mirror import outbox_status
 

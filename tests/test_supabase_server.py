@@ -243,3 +243,13 @@ def test_a_killed_server_sends_its_outbox_after_a_restart(tmp_path, supabase):
             server.wait()
     with pytest.raises(urllib.error.URLError):
         _call(port, token, "GET", "health")
+
+
+async def test_the_app_hands_out_transcript_stores(api, lawless_app, supabase):
+    await lawless_app.ready()
+    transcripts = lawless_app.transcripts_for("alice")
+    key = {"project_key": "p", "session_id": "s"}
+    await transcripts.append(key, [{"type": "user", "uuid": "u1"}])
+    assert await lawless_app.supabase.wait_drained(10)
+    assert [r["uuid"] for r in supabase.rows("transcript_entries")] == ["u1"]
+    assert transcripts.remote is not None

@@ -9,12 +9,15 @@ import itertools
 import time
 
 import pytest
+from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient
 from claude_agent_sdk.testing import run_session_store_conformance
 
 from lawless_jupyter.store import Store
 from lawless_jupyter.store.supabase_mirror import MirrorSettings, SupabaseMirror
 from lawless_jupyter.store.transcripts import TranscriptStore
 
+from .fake_anthropic import text
+from .test_fake_anthropic import in_order, request_texts, result_of, run_turn
 from .test_supabase_mirror import FAST
 
 pytestmark = pytest.mark.timeout(120)
@@ -152,3 +155,54 @@ async def test_another_users_transcript_is_not_loaded(tmp_path, supabase):
     finally:
         await mirror.stop()
         await store.close()
+
+
+async def test_claude_resumes_on_a_server_that_shares_only_supabase(fake, tmp_path, supabase):
+    """The real Claude Code CLI through the SDK: a conversation held on server A (its own
+    SQLite, its own Claude config dir) resumes on server B, whose config dir is empty and
+    whose database never saw it; the model gets the earlier turns."""
+    fake.add(text("first answer"), text("second answer"))
+    work = tmp_path / "work"
+    work.mkdir()
+
+    async def server(name: str):
+        store = Store(tmp_path / f"{name}.db", mirror=True)
+        await store.open()
+        mirror = SupabaseMirror(store, MirrorSettings(supabase.url, supabase.service_key, **FAST))
+        await mirror.start()
+        return store, mirror, TranscriptStore(store, "alice", remote=mirror.fetch_transcript)
+
+    def options(name: str, transcripts: TranscriptStore, **kw) -> ClaudeAgentOptions:
+        env = fake.env(
+            CLAUDE_CONFIG_DIR=str(tmp_path / f"claude-config-{name}"),
+            CLAUDE_CODE_TMPDIR=str(tmp_path / f"claude-tmp-{name}"),
+            CLAUDE_CODE_MAX_RETRIES="0",
+        )
+        return ClaudeAgentOptions(cwd=str(work), env=env, session_store=transcripts, **kw)
+
+    a, mirror_a, on_a = await server("a")
+    b, mirror_b, on_b = await server("b")
+    try:
+        async with ClaudeSDKClient(options("a", on_a)) as client:
+            one = await run_turn(client, "question one")
+        session_id = result_of(one).session_id
+        for _ in range(100):  # the SDK hands the transcript over when the turn ends
+            if await a._fetchall("SELECT 1 FROM transcript_entries LIMIT 1"):
+                break
+            await asyncio.sleep(0.05)
+        assert await mirror_a.wait_drained(10)
+        stored = supabase.rows("transcript_entries")
+        assert stored and {r["session_id"] for r in stored} == {session_id}
+
+        assert not (tmp_path / "claude-config-b").exists()
+        async with ClaudeSDKClient(options("b", on_b, resume=session_id)) as client:
+            two = await run_turn(client, "question two")
+        assert result_of(two).result == "second answer"
+        history = request_texts(fake.main_requests[1])
+        assert in_order(history, "question one", "first answer"), history
+        assert history[-1] == "question two"
+    finally:
+        for mirror in (mirror_a, mirror_b):
+            await mirror.stop()
+        for store in (a, b):
+            await store.close()
