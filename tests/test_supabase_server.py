@@ -37,7 +37,7 @@ def lawless_config(supabase) -> dict[str, Any]:
     return {
         "supabase_url": supabase.url,
         "supabase_key": supabase.service_key,
-        "supabase_timeout": 1.0,
+        "supabase_timeout": 2.0,
         "supabase_retry_max_delay": 0.4,
         "supabase_pull_interval": 3600.0,
     }
@@ -109,7 +109,7 @@ async def test_an_outage_loses_nothing_and_blocks_nothing(api, lawless_app, repo
         assert body["reachable"] is False and body["outbox"]["depth"] > 400
         # back, but unwell
         for kind, times in (("503", 4), ("502-html", 2), ("timeout", 2), ("429", 1)):
-            fake.inject(kind, times=times, seconds=1.5)
+            fake.inject(kind, times=times, seconds=2.5)
         fake.up()
         for i in range(400, 700):
             await write(i, conversations)
@@ -121,10 +121,14 @@ async def test_an_outage_loses_nothing_and_blocks_nothing(api, lawless_app, repo
         stop.set()
         await clicking
 
-    # no request failed, none waited on Supabase (its timeout is 1 s, its faults 1.5 s)
+    # no request failed, none waited on Supabase (its timeout is 2 s, its faults 2.5 s)
     assert latencies and all(code in (200, 201) for _, code, _ in latencies), latencies
     slowest = max(latencies, key=lambda x: x[2])
-    assert slowest[2] < 1.0, slowest
+    print(
+        f"\n{len(latencies)} requests during the outage, slowest {slowest[2] * 1000:.0f} ms "
+        f"({slowest[0]}); 1,000 writes, slowest {max(writes) * 1000:.1f} ms"
+    )
+    assert slowest[2] < 1.5, slowest
     assert max(writes) < 0.5
 
     stats = await store.outbox.stats()
