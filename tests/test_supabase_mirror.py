@@ -436,3 +436,20 @@ async def test_a_pulled_version_is_not_sent_back(tmp_path):
         assert pending.payload["claude_session_id"] == "mine"
     finally:
         await store.close()
+
+
+async def test_big_rows_make_smaller_batches(tmp_path, supabase):
+    store = await open_store(tmp_path / "a.db")
+    conversation = await store.conversation_for("alice", None)
+    for i in range(6):
+        await store.append_message(
+            conversation["id"], "t", "tool_result", {"i": i, "x": "y" * 5000}
+        )
+    mirror = await start_mirror(store, supabase, batch_bytes=12_000)
+    try:
+        assert await mirror.wait_drained(10)
+        sizes = [len(rows) for method, table, rows in supabase.fake.writes if table == "messages"]
+        assert sum(sizes) == 6 and max(sizes) <= 2, sizes
+    finally:
+        await mirror.stop()
+        await store.close()

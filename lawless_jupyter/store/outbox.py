@@ -177,6 +177,7 @@ class OutboxRow:
     payload: dict[str, Any]
     created_at: str
     attempts: int
+    size: int = 0  # bytes of the payload's JSON
 
 
 class Outbox:
@@ -188,7 +189,8 @@ class Outbox:
     async def pending(self, limit: int) -> list[OutboxRow]:
         """The oldest rows still to send, in the order they were written."""
         rows = await self._store._fetchall(
-            "SELECT seq, table_name, op, row_id, payload, created_at, attempts FROM outbox "
+            "SELECT seq, table_name, op, row_id, payload, created_at, attempts, "
+            "length(payload) AS size FROM outbox "
             "WHERE parked_at IS NULL ORDER BY seq LIMIT ?",
             (limit,),
         )
@@ -201,6 +203,7 @@ class Outbox:
                 json.loads(r["payload"]),
                 r["created_at"],
                 r["attempts"],
+                r["size"],
             )
             for r in rows
         ]

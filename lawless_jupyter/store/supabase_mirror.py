@@ -55,6 +55,7 @@ class MirrorSettings:
     url: str
     key: str
     batch_size: int = 200
+    batch_bytes: int = 4 * 1024 * 1024  # a batch stops growing here (one row always goes)
     timeout: float = 10.0  # seconds per request
     retry_base: float = 0.5  # first backoff, doubled per failure
     retry_max: float = 60.0  # longest backoff
@@ -91,6 +92,7 @@ class SupabaseMirror:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._watermarks: dict[str, str] = {}
+        self._more = False  # the last drain left rows it could have sent
         # health, as the status route shows it
         self.reachable: bool | None = None
         self.last_contact_at: str | None = None
@@ -145,9 +147,9 @@ class SupabaseMirror:
             try:
                 # cleared before looking, so a write made while we drain or pull is not missed
                 self._wake.clear()
-                sent = await self.drain_once()
-                if sent >= self.settings.batch_size:
-                    continue  # a backlog: on at once
+                await self.drain_once()
+                if self._more:
+                    continue  # a backlog: on at once (new writes wait for the linger)
                 if time.monotonic() >= next_pull:
                     await self.pull()
                     next_pull = time.monotonic() + self.settings.pull_interval
@@ -177,8 +179,16 @@ class SupabaseMirror:
         """Send the oldest batch of the outbox. Returns how many outbox rows were handled
         (sent or parked); raises ``Retryable`` when Supabase could not take them now."""
         rows = await self.store.outbox.pending(self.settings.batch_size)
+        self._more = len(rows) == self.settings.batch_size
         if not rows:
             return 0
+        total = 0
+        for i, row in enumerate(rows):  # big rows (long transcripts) make smaller batches
+            total += row.size
+            if i and total > self.settings.batch_bytes:
+                rows = rows[:i]
+                self._more = True
+                break
         start = 0
         while start < len(rows):  # runs of one table and one operation, in order
             end = start
