@@ -276,6 +276,7 @@ class LawlessApp(ExtensionApp):
             ),
             root,
             self.log,
+            transcripts_for=self.transcripts_for,
         )
         self.terminals = TerminalService(
             self.store,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from pathlib import Path
 
 import psutil
@@ -253,11 +254,16 @@ async def test_a_second_turn_while_one_runs_is_refused(api, sse, session, fake):
     await stream.rest()
 
 
-async def test_the_conversation_resumes_after_a_restart(api, sse, session, fake, lawless_app):
+async def test_the_conversation_resumes_after_a_restart(
+    api, sse, session, fake, lawless_app, claude_env
+):
     fake.add(text("The secret word is pelican."))
     await (await chat(sse, session, "Remember pelican")).rest()
     # a restart of the extension: every Claude process and in-memory turn is gone
     await lawless_app.stop_extension()
+    # and Claude Code's own transcript folder is gone (a new pod, a wiped home): the
+    # transcript comes back from the extension's store
+    shutil.rmtree(Path(claude_env["CLAUDE_CONFIG_DIR"]) / "projects")
     lawless_app.initialize_settings()
     await lawless_app.ready()
     fake.add(text("You said pelican."))

@@ -50,7 +50,9 @@ class LiveClaude:
         settings: ClaudeSettings,
         ask_person: AskPerson,
         resume: str | None,
+        session_store: Any = None,
     ):
+        self.session_store = session_store  # where Claude Code's transcripts are kept
         self.cwd = cwd
         self.policy = policy
         self.settings = settings
@@ -67,6 +69,7 @@ class LiveClaude:
             cwd=str(self.cwd),
             model=self.model,
             resume=self.resume,
+            session_store=self.session_store,
             include_partial_messages=True,
             # "default": the CLI asks us (can_use_tool) for every edit and command, so our
             # policy is the one place that decides

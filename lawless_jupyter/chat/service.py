@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,9 @@ class ChatService:
         settings: ChatSettings,
         root_dir: Path,
         log: logging.Logger | None = None,
+        transcripts_for: Callable[[str], Any] | None = None,
     ):
+        self.transcripts_for = transcripts_for  # user id -> an SDK SessionStore
         self.store = store
         self.workspace = workspace
         self.settings = settings
@@ -173,7 +176,12 @@ class ChatService:
             return await self._ask_person(holder["live"], tool, tool_input, tool_use_id)
 
         claude = LiveClaude(
-            cwd, policy, self.settings.claude, ask_person, conversation["claude_session_id"]
+            cwd,
+            policy,
+            self.settings.claude,
+            ask_person,
+            conversation["claude_session_id"],
+            self.transcripts_for(user_id) if self.transcripts_for else None,
         )
         live = LiveChat(key, user_id, session_id, conversation, claude, policy)
         holder["live"] = live
