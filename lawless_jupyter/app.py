@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import getpass
 import os
 import platform
@@ -405,18 +406,14 @@ class LawlessApp(ExtensionApp):
         }
 
 
-_COMMIT: list[str] = []
-
-
+@functools.cache
 def _source_commit() -> str:
     """The git commit of the source tree this package runs from ("unknown" for a wheel)."""
-    if not _COMMIT:
-        here = Path(__file__).resolve().parent
-        try:
-            out = subprocess.run(
-                ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
-            )
-            _COMMIT.append(out.stdout.strip() if out.returncode == 0 else "unknown")
-        except (OSError, subprocess.SubprocessError):
-            _COMMIT.append("unknown")
-    return _COMMIT[0]
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 else "unknown"

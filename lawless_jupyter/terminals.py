@@ -42,9 +42,15 @@ class OutputRecorder:
     size = (None, None)  # take no part in sizing the terminal
 
     def __init__(
-        self, store: Store, terminal_id: str, settings: TerminalSettings, log: logging.Logger
+        self,
+        store: Store,
+        terminal_id: str,
+        user_id: str,
+        settings: TerminalSettings,
+        log: logging.Logger,
     ):
         self.store = store
+        self.user_id = user_id  # whose terminal (for the per-user limit)
         self.terminal_id = terminal_id
         self.settings = settings
         self.log = log
@@ -121,7 +127,6 @@ class TerminalService:
         self.settings = settings
         self.log = log or logging.getLogger(__name__)
         self._recorders: dict[str, OutputRecorder] = {}  # terminal id -> recorder
-        self._owners: dict[str, str] = {}  # terminal id -> user id
         workspace.before_delete.append(self.close_session_terminals)
 
     def manager(self) -> Any:
@@ -168,8 +173,8 @@ class TerminalService:
             )
         running = sum(
             1
-            for terminal_id, recorder in self._recorders.items()
-            if not recorder.closed.is_set() and self._owners[terminal_id] == user_id
+            for recorder in self._recorders.values()
+            if not recorder.closed.is_set() and recorder.user_id == user_id
         )
         if running >= self.settings.max_per_user:
             raise QuotaExceeded(
@@ -181,7 +186,7 @@ class TerminalService:
                 retry_after=60,
             )
         for gone in [t for t, r in self._recorders.items() if r.closed.is_set()]:
-            del self._recorders[gone], self._owners[gone]
+            del self._recorders[gone]
         model = manager.create(
             cwd=str(worktree),
             extra_env={
@@ -192,10 +197,9 @@ class TerminalService:
         )
         name = model["name"]
         terminal_id = str(uuid.uuid4())
-        recorder = OutputRecorder(self.store, terminal_id, self.settings, self.log)
+        recorder = OutputRecorder(self.store, terminal_id, user_id, self.settings, self.log)
         manager.get_terminal(name).clients.append(recorder)
         self._recorders[terminal_id] = recorder
-        self._owners[terminal_id] = user_id
         row = await self.store.add_terminal(
             {
                 "id": terminal_id,
