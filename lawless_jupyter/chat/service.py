@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,8 +67,10 @@ class ChatService:
         root_dir: Path,
         log: logging.Logger | None = None,
         transcripts_for: Callable[[str], Any] | None = None,
+        defaults_for: Callable[[str], Awaitable[dict[str, Any]]] | None = None,
     ):
         self.transcripts_for = transcripts_for  # user id -> an SDK SessionStore
+        self.defaults_for = defaults_for  # user id -> their preferred model / permission_mode
         self.store = store
         self.workspace = workspace
         self.settings = settings
@@ -107,7 +109,13 @@ class ChatService:
         model: object = None,
         permission_mode: object = None,
     ) -> Turn:
-        """Start a turn in a workspace session (409 if one is running)."""
+        """Start a turn in a workspace session (409 if one is running). ``model`` and
+        ``permission_mode`` default to the person's preferences."""
+        if self.defaults_for is not None and (model is None or permission_mode is None):
+            preferred = await self.defaults_for(user_id)
+            model = preferred.get("model") if model is None else model
+            if permission_mode is None:
+                permission_mode = preferred.get("permission_mode")
         self._check_options(message, model, permission_mode)
         async with self._start_locks.setdefault(session_id, asyncio.Lock()):
             session = await self.workspace.get(user_id, session_id)

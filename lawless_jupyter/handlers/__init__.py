@@ -11,7 +11,7 @@ from .chat import (
     MessagesHandler,
 )
 from .health import HealthHandler, VersionHandler
-from .integrations import SupabaseStatusHandler
+from .integrations import SupabaseRetryHandler, SupabaseStatusHandler
 from .sessions import (
     GitCommitHandler,
     GitDiffHandler,
@@ -27,7 +27,7 @@ from .terminals import (
     TerminalConfigHandler,
     TerminalOutputHandler,
 )
-from .user import ActivityHandler, QuotaHandler
+from .user import ActivityHandler, PreferencesHandler, QuotaHandler
 
 PREFIX = "lawless"
 _SESSION = r"api/workspace/sessions/(?P<session_id>[^/]+)"
@@ -55,7 +55,9 @@ ROUTES = [
     ("api/chat", FreeChatHandler),
     ("api/user/activity", ActivityHandler),
     ("api/user/quota", QuotaHandler),
+    ("api/user/preferences", PreferencesHandler),
     ("api/integrations/supabase/status", SupabaseStatusHandler),
+    ("api/integrations/supabase/retry", SupabaseRetryHandler),
 ]
 
 

@@ -182,6 +182,9 @@ class Store:
                 if theirs <= ours:
                     continue
                 updates = {c: remote[c] for c in columns if c in remote and c != "id"}
+                for c in spec.json_columns:  # jsonb arrives parsed; SQLite keeps the text
+                    if c in updates and not isinstance(updates[c], str):
+                        updates[c] = json.dumps(updates[c])
                 assignments = ", ".join(f"{c} = ?" for c in updates)
                 await db.execute(
                     f"UPDATE {table} SET {assignments} WHERE id = ?",
@@ -559,3 +562,43 @@ class Store:
         for r in rows:
             r["detail"] = json.loads(r["detail"])
         return rows
+
+    # -- preferences ------------------------------------------------------------------------
+
+    async def get_preferences(self, user_id: str) -> dict[str, Any] | None:
+        row = await self._fetchone("SELECT * FROM preferences WHERE id = ?", (user_id,))
+        if row is not None:
+            row["data"] = json.loads(row["data"])
+        return row
+
+    async def put_preferences(self, user_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Replace a user's preferences (one document), as this database's latest version."""
+        now = utcnow()
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO preferences (id, user_id, data, created_at, updated_at, origin) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, "
+                "updated_at = excluded.updated_at, origin = excluded.origin",
+                (user_id, user_id, json.dumps(data), now, now, self.origin),
+            )
+        return await self.get_preferences(user_id)
+
+    async def adopt_preferences(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Keep a copy of preferences another server wrote (fetched from Supabase) when this
+        database has none yet; a local version, if one appeared meanwhile, wins here and
+        last-write-wins settles it in Supabase."""
+        data = row["data"] if isinstance(row["data"], str) else json.dumps(row["data"])
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO preferences (id, user_id, data, created_at, updated_at, origin) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    row["user_id"],
+                    row["user_id"],
+                    data,
+                    row["created_at"],
+                    row["updated_at"],
+                    row.get("origin") or None,
+                ),
+            )
+        return await self.get_preferences(row["user_id"])
