@@ -72,13 +72,13 @@ class PreferencesService:
                 f"Unknown preferences: {', '.join(unknown)}.", details={"allowed": KNOWN}
             )
         mode = document.get("permission_mode")
-        if mode is not None and mode not in self.rules.permission_modes:
+        if "permission_mode" in document and mode not in self.rules.permission_modes:
             raise InvalidInput(
                 f"'permission_mode' must be one of: {', '.join(self.rules.permission_modes)}.",
                 details={"allowed": self.rules.permission_modes},
             )
         model = document.get("model")
-        if model is not None and (
+        if "model" in document and (
             not isinstance(model, str)
             or not model
             or (self.rules.models and model not in self.rules.models)

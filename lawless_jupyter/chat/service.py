@@ -90,7 +90,11 @@ class ChatService:
             raise InvalidInput(f"'message' is longer than {MAX_MESSAGE_CHARS} characters.")
         if model is not None:
             allowed = self.settings.allowed_models
-            if not isinstance(model, str) or (allowed and model not in allowed):
+            if (
+                not isinstance(model, str)
+                or not model.strip()
+                or (allowed and model not in allowed)
+            ):
                 raise InvalidInput(
                     f"The model {model!r} is not allowed here.", details={"allowed": allowed}
                 )
@@ -199,12 +203,17 @@ class ChatService:
     async def _launch(
         self, live: LiveChat, message: str, model: object, permission_mode: object
     ) -> Turn:
+        if model is not None and model != live.claude.model:
+            if live.claude.client is not None:
+                try:
+                    await live.claude.client.set_model(str(model))
+                except CLIConnectionError:
+                    raise
+                except Exception as e:  # the CLI refuses names it does not know
+                    raise InvalidInput(f"Claude Code does not know the model {model!r}.") from e
+            live.claude.model = str(model)
         if permission_mode is not None:
             live.policy.mode = str(permission_mode)
-        if model is not None and model != live.claude.model:
-            live.claude.model = str(model)
-            if live.claude.client is not None:
-                await live.claude.client.set_model(live.claude.model)
         conversation_id = live.conversation["id"]
         if live.turns_so_far is None:  # counted once; this process then keeps count
             live.turns_so_far = await self.store.count_messages(conversation_id, "user")
