@@ -193,15 +193,18 @@ class Store:
                 changed += 1
         return changed
 
+    # Reads share one connection. Each runs to its end in one call on its thread: a statement
+    # left open between awaits would hold its snapshot, and a read queued meanwhile would not
+    # see a write committed just before it (found under load: a conversation made and then
+    # not found).
+
     async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         assert self._reader is not None, "Store.open() was not awaited"
-        async with self._reader.execute(sql, tuple(params)) as cur:
-            return [dict(r) for r in await cur.fetchall()]
+        return [dict(r) for r in await self._reader.execute_fetchall(sql, tuple(params))]
 
     async def _fetchone(self, sql: str, params: Iterable[Any] = ()) -> dict[str, Any] | None:
-        assert self._reader is not None, "Store.open() was not awaited"
-        async with self._reader.execute(sql, tuple(params)) as cur:
-            return _row(await cur.fetchone())
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def integrity_check(self) -> str:
         row = await self._fetchone("PRAGMA integrity_check")
