@@ -38,7 +38,12 @@ function turnEvents(
   const events: IChatEvent[] = [
     { type: 'start', turn_id: 'T2', turn: 2 },
     { type: 'tool_use', id: 'tu1', name: 'Bash', input: { command: 'ls' } },
-    { type: 'tool_result', tool_use_id: 'tu1', content: 'a\nb', is_error: false },
+    {
+      type: 'tool_result',
+      tool_use_id: 'tu1',
+      content: 'a\nb',
+      is_error: false
+    },
     ...words.map(w => ({ type: 'text', delta: `${w} ` })),
     { type: 'usage', usage: { input_tokens: 5, output_tokens: 7 } },
     { type: 'done', stop_reason: 'end_turn' }
