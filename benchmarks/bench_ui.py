@@ -30,7 +30,9 @@ Run: ``.venv/bin/python benchmarks/bench_ui.py`` (``--json`` for machine output)
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -40,8 +42,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-import itertools
 
 from tests.fake_anthropic import INHERITED_ENV, FakeAnthropic, text  # noqa: E402
 from tests.lab_server import TOKEN, launch_chromium, running_lab  # noqa: E402
@@ -200,9 +200,7 @@ def big_turn(page, panel, fake, args) -> dict[str, Any]:
     stream_frames = [t for t in frames if r["firstText"] <= t <= r["lastPaint"]]
     gaps = [b - a for a, b in itertools.pairwise(stream_frames)]
     long_tasks = [d for s, d in r["longTasks"] if s >= t0]
-    text_now = (
-        panel.locator(".jp-lawless-assistant .jp-lawless-markdown").last.inner_text().strip()
-    )
+    text_now = panel.locator(".jp-lawless-assistant .jp-lawless-markdown").last.inner_text().strip()
     return {
         "deltas": args.big_deltas,
         "bytes": r["bytes"],
@@ -231,8 +229,6 @@ def main() -> None:
     parser.add_argument("--big-deltas", type=int, default=5000, help="deltas of the long answer")
     parser.add_argument("--json", action="store_true", help="JSON on stdout")
     args = parser.parse_args()
-
-    import os
 
     from playwright.sync_api import sync_playwright
 
