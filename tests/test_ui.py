@@ -273,7 +273,7 @@ def test_reload_resumes_after_the_last_rendered_event(lab, fake, page, shots):
     panel = open_panel(lab, page)
     create_session(lab, panel, "resume")
     answer = " ".join(f"word{i}" for i in range(80)) + " THE END"
-    fake.add(text(answer, chunks=80, delay=0.2))
+    fake.add(text(answer, chunks=80, delay=0.25))  # 20 s: time to reload
     attached: list[str | None] = []
 
     def on_request(request):
