@@ -353,8 +353,13 @@ def test_worker_status_in_the_status_bar(lab, page, shots):
         assert item.get_attribute("data-state") == "unavailable"
         assert "does not report worker status" in item.get_attribute("title")
         details = "does not report worker status"
+    elif not body["workers"]:
+        # served, with no worker registered (e.g. a server without a worker pool)
+        assert item.get_attribute("data-state") == "down"
+        assert item.inner_text().strip() == "Workers: none"
+        details = "No worker is registered"
     else:
-        # once the route is served: the state follows the workers, each one in the details
+        # served: the state follows the workers, each one named in the details
         state = expected_worker_state(body["workers"])
         assert item.get_attribute("data-state") == state
         assert item.inner_text().strip().startswith(f"Workers: {state}")
