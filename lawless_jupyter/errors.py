@@ -6,6 +6,7 @@ Services raise these; the base handler turns them into an HTTP status and the JS
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -87,3 +88,36 @@ class Unavailable(LawlessError):
 class OperationTimeout(LawlessError):
     status = 504
     code = "timeout"
+
+
+class StorageUnavailable(LawlessError):
+    """The disk under the worktrees, a repository or the database is full or read-only."""
+
+    status = 507
+    code = "storage_unavailable"
+
+
+_STORAGE_ERRNOS = {errno.ENOSPC: "full", errno.EDQUOT: "full", errno.EROFS: "read-only"}
+_STORAGE_TEXTS = {
+    "no space left on device": "full",
+    "database or disk is full": "full",
+    "disk quota exceeded": "full",
+    "read-only file system": "read-only",
+    "attempt to write a readonly database": "read-only",
+}
+
+
+def storage_problem(error: BaseException, where: str) -> StorageUnavailable | None:
+    """``StorageUnavailable`` when ``error`` says a disk is full or read-only, else None."""
+    kind = _STORAGE_ERRNOS.get(getattr(error, "errno", None) or -1)
+    if kind is None:
+        text = f"{error} {getattr(error, 'stderr', '') or ''}".lower()
+        kind = next((k for t, k in _STORAGE_TEXTS.items() if t in text), None)
+    if kind is None:
+        return None
+    advice = "free some space" if kind == "full" else "make it writable"
+    return StorageUnavailable(
+        f"The disk holding {where} is {kind}; nothing was changed. Ask the administrator to "
+        f"{advice}, then try again.",
+        details={"storage": kind},
+    )

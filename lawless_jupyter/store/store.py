@@ -7,6 +7,7 @@ another reads; WAL lets reads run while a write is in progress.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import time
@@ -19,7 +20,7 @@ from typing import Any
 
 import aiosqlite
 
-from ..errors import Conflict, QuotaExceeded
+from ..errors import Conflict, QuotaExceeded, storage_problem
 from .outbox import TABLES, Outbox, backfill, install_triggers
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -116,18 +117,25 @@ class Store:
         """The single writer: one write transaction at a time, taken up front (IMMEDIATE)."""
         assert self._writer is not None, "Store.open() was not awaited"
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield self._writer
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            else:
+                await self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._writer
+                except BaseException:
+                    with contextlib.suppress(sqlite3.OperationalError):  # may be gone already
+                        await self._writer.execute("ROLLBACK")
+                    raise
                 await self._writer.execute("COMMIT")
-                # the mirror looks at the outbox (a commit may have added rows to it); telling
-                # it costs less than finding out, per write, whether one did
-                for listener in self._outbox_listeners:
-                    listener()
+            except sqlite3.OperationalError as e:
+                if problem := storage_problem(e, "the extension's database"):
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        await self._writer.execute("ROLLBACK")
+                    raise problem from e
+                raise
+        # the mirror looks at the outbox (a commit may have added rows to it); telling it
+        # costs less than finding out, per write, whether one did
+        for listener in self._outbox_listeners:
+            listener()
 
     # -- the outbox (store/outbox.py) -------------------------------------------------------
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import git
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound, storage_problem
 from ..store import Store
 from .gitrepo import Author, Deadline, GitFailed, GitRepository, WorktreeDirty
 from .refs import slugify, validate_ref, validate_relative_path, validate_session_name
@@ -61,7 +61,13 @@ class WorkspaceService:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except git.GitCommandError as e:
             self.logger.warning("git failed: %s", e)
+            if problem := storage_problem(e, "the repository or its worktrees"):
+                raise problem from e
             raise GitFailed(f"git failed: {(e.stderr or '').strip()[-500:] or e.status}") from e
+        except OSError as e:
+            if problem := storage_problem(e, "the repository or its worktrees"):
+                raise problem from e
+            raise
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         return self._locks.setdefault(session_id, asyncio.Lock())
@@ -185,7 +191,7 @@ class WorkspaceService:
             max_live_per_repo=self.settings.max_sessions_per_repo,
         )
         try:
-            worktree.parent.mkdir(parents=True, exist_ok=True)
+            await self._git(worktree.parent.mkdir, parents=True, exist_ok=True)
             await self._git(
                 gitrepo.add_worktree,
                 worktree,
