@@ -73,7 +73,7 @@ ROUTES = [
     ("api/user/quota", QuotaHandler),
     ("api/integrations/supabase/status", SupabaseStatusHandler),
     ("api/auth/status", AuthStatusHandler),
-    ("api/auth/(?P<provider>github|vercel)", ProviderAuthHandler),
+    ("api/auth/(?P<provider>[^/]+)", ProviderAuthHandler),  # after api/auth/status
     ("api/auth/github/callback", GitHubCallbackHandler),
     ("api/auth/github/device", GitHubDeviceHandler),
     ("api/auth/github/device/poll", GitHubDevicePollHandler),

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..errors import InvalidInput, Unavailable
+from ..errors import InvalidInput, NotFound, Unavailable
 from .base import LawlessHandler
 
 CALLBACK_PATH = "lawless/api/auth/github/callback"
@@ -48,8 +48,10 @@ class ProviderAuthHandler(ConnectionsHandler):
     @authorized
     async def get(self, provider: str) -> None:
         """Start GitHub's OAuth web flow: redirect to GitHub with a fresh state and PKCE."""
-        if provider != "github":
+        if provider == "vercel":
             raise InvalidInput("Vercel is connected with a token: PUT api/integrations/vercel.")
+        if provider != "github":
+            raise NotFound(f"There is no provider {provider[:40]!r}; use github or vercel.")
         return_to = self.get_query_argument("next", None) or f"{self.base_url}lab"
         parsed = urlparse(return_to)
         if (
