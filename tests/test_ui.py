@@ -98,6 +98,7 @@ def lab(tmp_path, fake):
                 CLAUDE_CODE_TMPDIR=str(tmp_path / "claude-tmp"),
             ),
             "claude_max_retries": 0,
+            "vault_key_file": str(tmp_path / "state" / "vault.key"),  # not in the home
         },
     }
     # no "Jupyter news?" question in the screenshots
