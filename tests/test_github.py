@@ -168,13 +168,13 @@ async def test_a_forged_replayed_expired_or_foreign_state_is_refused_and_stores_
     assert db_rows(lawless_app, "SELECT COUNT(*) FROM integrations") == [(0,)]
 
 
-async def test_without_an_oauth_app_the_flows_say_what_to_configure(api, lawless_app):
-    lawless_app.connections.github.settings = type(lawless_app.connections.github.settings)(
-        web_url="http://127.0.0.1:9", client_id=""
-    )
+@pytest.mark.parametrize("lawless_config", [{"github_client_id": ""}])
+async def test_without_an_oauth_app_the_flows_say_what_to_configure(api):
     for method, path in (("GET", "api/auth/github"), ("POST", "api/auth/github/device")):
         code, body, _ = await api(method, path)
         assert code == 409 and "github_client_id" in body["error"]
+    _, status, _ = await api("GET", "api/auth/status")
+    assert status["github"]["oauth_configured"] is False
 
 
 # -- the device flow ------------------------------------------------------------------------

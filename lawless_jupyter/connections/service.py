@@ -70,6 +70,7 @@ class ConnectionsService:
         self.vercel = Vercel(settings.vercel_api_url, self.http)
         self._refresh_locks: dict[str, asyncio.Lock] = {}
         self._hub_account: str | None = None
+        self._hub_retry_at = 0.0
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -136,11 +137,14 @@ class ConnectionsService:
         return self.environ.get(self.settings.hub_token_env) or None
 
     async def _hub_login(self) -> str | None:
-        if self._hub_account is None:
+        """Whose the hub's token is (asked once; after a failure, again in 5 minutes, so a
+        status request does not wait on an unreachable GitHub every time)."""
+        if self._hub_account is None and time.monotonic() >= self._hub_retry_at:
             token = self.environ.get(self.settings.hub_token_env)
             try:
                 self._hub_account = (await self.github.user(token))["login"]
             except Exception as e:  # status must answer even when GitHub does not
+                self._hub_retry_at = time.monotonic() + 300
                 self.logger.info("GitHub did not say whose the hub's token is: %s", e)
         return self._hub_account
 
