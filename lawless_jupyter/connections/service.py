@@ -437,9 +437,18 @@ class ConnectionsService:
     # -- Vercel ----------------------------------------------------------------------------------
 
     async def connect_vercel(self, user_id: str, token: object, team_id: object) -> dict:
-        if not isinstance(token, str) or not token.strip() or len(token) > 500:
-            raise InvalidInput("'token' must be a Vercel access token.")
-        if team_id is not None and (not isinstance(team_id, str) or not team_id.strip()):
+        if (
+            not isinstance(token, str)
+            or not token.strip()
+            or len(token) > 500
+            or not token.strip().isascii()
+            or not token.strip().isprintable()
+            or " " in token.strip()
+        ):
+            raise InvalidInput("'token' must be a Vercel access token (one word, no spaces).")
+        if team_id is not None and (
+            not isinstance(team_id, str) or not team_id.strip() or len(team_id) > 200
+        ):
             raise InvalidInput("'team_id' must be a Vercel team id when given.")
         token = token.strip()
         try:

@@ -25,7 +25,7 @@ from .connections import (
     VercelProjectsHandler,
 )
 from .health import HealthHandler, VersionHandler
-from .integrations import SupabaseStatusHandler
+from .integrations import SupabaseRetryHandler, SupabaseStatusHandler
 from .sessions import (
     GitCommitHandler,
     GitDiffHandler,
@@ -41,7 +41,7 @@ from .terminals import (
     TerminalConfigHandler,
     TerminalOutputHandler,
 )
-from .user import ActivityHandler, QuotaHandler
+from .user import ActivityHandler, PreferencesHandler, QuotaHandler
 
 PREFIX = "lawless"
 _SESSION = r"api/workspace/sessions/(?P<session_id>[^/]+)"
@@ -71,7 +71,9 @@ ROUTES = [
     ("api/chat", FreeChatHandler),
     ("api/user/activity", ActivityHandler),
     ("api/user/quota", QuotaHandler),
+    ("api/user/preferences", PreferencesHandler),
     ("api/integrations/supabase/status", SupabaseStatusHandler),
+    ("api/integrations/supabase/retry", SupabaseRetryHandler),
     ("api/auth/status", AuthStatusHandler),
     ("api/auth/(?P<provider>[^/]+)", ProviderAuthHandler),  # after api/auth/status
     ("api/auth/github/callback", GitHubCallbackHandler),

@@ -30,7 +30,7 @@ class ConnectionsHandler(LawlessHandler):
 
     def int_argument(self, name: str, default: int) -> int:
         value = self.get_query_argument(name, str(default))
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise InvalidInput(f"'{name}' must be a whole number.")
         return int(value)
 

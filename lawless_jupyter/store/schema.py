@@ -144,7 +144,19 @@ MIGRATIONS: list[str] = [
     CREATE INDEX transcript_entries_key
         ON transcript_entries (project_key, session_id, subpath, seq);
     """,
-    # 6: connections to GitHub and Vercel (local only, never mirrored): tokens sealed by the
+    # 6: each user's preferences (api/user/preferences): one JSON document per user, mirrored
+    # to Supabase so they follow the person to another server
+    """
+    CREATE TABLE preferences (
+        id          TEXT PRIMARY KEY,       -- the user id (one document per user)
+        user_id     TEXT NOT NULL,
+        data        TEXT NOT NULL,          -- JSON object
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        origin      TEXT
+    );
+    """,
+    # 7: connections to GitHub and Vercel (local only, never mirrored): tokens sealed by the
     # vault (vault.py; the key id is kept to re-encrypt on rotation), and OAuth flows in
     # progress (web flow state, device flow), bound to a user and expiring
     """
