@@ -21,12 +21,14 @@ from traitlets import Dict, Enum, Float, Int, List, TraitError, Unicode, default
 from ._version import __version__
 from .chat import ChatService, ChatSettings, ClaudeSettings
 from .chat.permissions import MODES as PERMISSION_MODES
+from .connections import ConnectionSettings, ConnectionsService, GitHubSettings
 from .errors import Conflict
 from .handlers import handlers
 from .preferences import PreferenceRules, PreferencesService
 from .ratelimit import SlidingWindowLimit
 from .store import Store
 from .terminals import TerminalService, TerminalSettings
+from .vault import Vault, VaultError, VaultKeyError, load_or_create_key_file, parse_keys
 from .workspace import WorkspaceService, WorkspaceSettings
 from .workspace.refs import ref_format_error
 
@@ -175,6 +177,79 @@ class LawlessApp(ExtensionApp):
             raise TraitError("supabase_url must start with https:// (or http://)")
         return value
 
+    # -- connections (GitHub, Vercel) and the token vault ------------------------------------
+
+    vault_keys = Unicode(
+        config=True,
+        help="Keys of the token vault (AES-256-GCM), newest first: '<id>:<base64 of 32 "
+        "bytes>', comma separated. The newest encrypts, all decrypt; tokens sealed with an "
+        "older key are re-encrypted at start-up. Default: $LAWLESS_VAULT_KEYS; with neither, "
+        "a key file is made once (vault_key_file).",
+    )
+    vault_key_file = Unicode(
+        "",
+        config=True,
+        help="The key file used when no vault_keys are set (made once, mode 0600). Default: "
+        "lawless_jupyter/vault.key in the Jupyter data dir.",
+    )
+    github_client_id = Unicode(
+        config=True,
+        help="Client id of the GitHub OAuth app (web and device flow). Default: "
+        "$LAWLESS_GITHUB_CLIENT_ID.",
+    )
+    github_client_secret = Unicode(
+        config=True,
+        help="Client secret of the GitHub OAuth app (the web flow needs it; the device flow "
+        "does not). Default: $LAWLESS_GITHUB_CLIENT_SECRET. Never logged or shown.",
+    )
+    github_url = Unicode(
+        "https://github.com",
+        config=True,
+        help="GitHub's web address: OAuth endpoints and git remotes (GitHub Enterprise: "
+        "https://<host>). Tokens are only ever sent to this host and github_api_url.",
+    )
+    github_api_url = Unicode(
+        "https://api.github.com",
+        config=True,
+        help="GitHub's REST API (GitHub Enterprise: https://<host>/api/v3).",
+    )
+    github_scopes = Unicode("repo read:user", config=True, help="OAuth scopes asked for.")
+    github_redirect_uri = Unicode(
+        "",
+        config=True,
+        help="The OAuth callback URL registered with the GitHub app. Default: made from the "
+        "request, <scheme>://<host><base_url>lawless/api/auth/github/callback (set it behind a "
+        "proxy that changes the host or scheme).",
+    )
+    github_token_env = Unicode(
+        "GITHUB_ACCESS_TOKEN",
+        config=True,
+        help="Environment variable holding a GitHub token handed to the server (JupyterHub's "
+        "GitHub OAuthenticator auth state); used for the server's owner when they have not "
+        "connected GitHub themselves. Empty: never.",
+    )
+    vercel_api_url = Unicode("https://api.vercel.com", config=True, help="Vercel's REST API.")
+    connections_timeout = Float(20.0, config=True, help="Seconds per request to GitHub or Vercel.")
+
+    @default("vault_keys")
+    def _default_vault_keys(self) -> str:
+        return os.environ.get("LAWLESS_VAULT_KEYS", "")
+
+    @default("github_client_id")
+    def _default_github_client_id(self) -> str:
+        return os.environ.get("LAWLESS_GITHUB_CLIENT_ID", "")
+
+    @default("github_client_secret")
+    def _default_github_client_secret(self) -> str:
+        return os.environ.get("LAWLESS_GITHUB_CLIENT_SECRET", "")
+
+    @validate("github_url", "github_api_url", "vercel_api_url")
+    def _check_service_url(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"].strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise TraitError(f"{proposal['trait'].name} must start with https:// (or http://)")
+        return value
+
     # -- identity ------------------------------------------------------------------------------
 
     owner = Unicode(
@@ -224,6 +299,7 @@ class LawlessApp(ExtensionApp):
         "supabase_timeout",
         "supabase_retry_max_delay",
         "supabase_pull_interval",
+        "connections_timeout",
     )
     def _check_timeout(self, proposal: dict[str, Any]) -> float:
         if proposal["value"] <= 0:
@@ -300,11 +376,60 @@ class LawlessApp(ExtensionApp):
             ),
             self.log,
         )
+        self.connections, self.connections_error = self._make_connections()
         self.chat_quota = SlidingWindowLimit("chat messages", self.chat_messages_per_hour)
         self.api_quota = SlidingWindowLimit("API requests", self.api_requests_per_hour)
         self._startup: asyncio.Future[None] | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self.log.info("lawless_jupyter %s: database %s", __version__, db_path)
+
+    def _make_connections(self) -> tuple[ConnectionsService | None, str | None]:
+        """The GitHub and Vercel connections with their vault; (None, why) when the vault
+        keys are unusable (the rest of the extension works; those routes answer 503)."""
+        try:
+            if self.vault_keys.strip():
+                keys = parse_keys(self.vault_keys)
+                if not keys:
+                    raise VaultKeyError("vault_keys is set but holds no key.")
+            else:
+                path = Path(
+                    self.vault_key_file
+                    or Path(jupyter_data_dir()) / "lawless_jupyter" / "vault.key"
+                )
+                keys, created = load_or_create_key_file(path)
+                if created:
+                    self.log.warning(
+                        "Token vault: no key configured (LawlessApp.vault_keys or "
+                        "$LAWLESS_VAULT_KEYS), so a new key was generated in %s (mode 0600). "
+                        "Back it up: tokens stored with it cannot be read without it.",
+                        path,
+                    )
+                else:
+                    self.log.info("Token vault: key file %s", path)
+        except (VaultError, OSError) as e:
+            message = e.message if isinstance(e, VaultError) else f"the key file: {e}"
+            self.log.error("Token vault unusable, GitHub and Vercel are off: %s", message)
+            return None, f"The token vault has no usable key: {message}"
+        service = ConnectionsService(
+            self.store,
+            Vault(keys),
+            self.workspace,
+            ConnectionSettings(
+                github=GitHubSettings(
+                    web_url=self.github_url,
+                    api_url=self.github_api_url,
+                    client_id=self.github_client_id,
+                    client_secret=self.github_client_secret,
+                    scopes=self.github_scopes,
+                ),
+                vercel_api_url=self.vercel_api_url,
+                hub_token_env=self.github_token_env,
+                hub_user=self.owner,  # the hub's token is its server owner's, nobody else's
+                timeout=self.connections_timeout,
+            ),
+            self.log,
+        )
+        return service, None
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(handlers())
@@ -333,6 +458,10 @@ class LawlessApp(ExtensionApp):
             await self._start_mirror()
         elif self.supabase_url or self.supabase_key:
             self.log.warning("Supabase mirror off: it needs both supabase_url and supabase_key")
+        if self.connections is not None:
+            resealed = await self.connections.reseal_all()
+            if resealed:
+                self.log.info("Token vault: %d tokens re-encrypted with the newest key", resealed)
         self._housekeeping = asyncio.ensure_future(self._close_idle_chats())
 
     async def _start_mirror(self) -> None:
@@ -405,6 +534,8 @@ class LawlessApp(ExtensionApp):
             self._housekeeping.cancel()
         await self.chat.shutdown()
         await self.terminals.shutdown()
+        if self.connections is not None:
+            await self.connections.close()
         if self._startup is not None:
             try:
                 await self._startup

@@ -75,9 +75,36 @@ class QuotaExceeded(LawlessError):
         }
 
 
+class UpstreamRateLimited(QuotaExceeded):
+    """An outside service (GitHub) says its rate limit is used up; ``reset`` is its own."""
+
+    code = "upstream_rate_limited"
+
+
 class Upstream(LawlessError):
     status = 502
     code = "upstream_error"
+
+
+class UpstreamUnauthorized(LawlessError):
+    """An outside service no longer accepts the stored token (expired or revoked)."""
+
+    status = 401
+    code = "upstream_unauthorized"
+
+
+class UpstreamRejected(LawlessError):
+    """An outside service refused the request as invalid (GitHub's 422), with its message."""
+
+    status = 422
+    code = "upstream_rejected"
+
+
+class NotConnected(LawlessError):
+    """The person has not connected the outside service this needs."""
+
+    status = 409
+    code = "not_connected"
 
 
 class Unavailable(LawlessError):

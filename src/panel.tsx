@@ -29,6 +29,7 @@ import {
   IChatState,
   shortInput
 } from './chat';
+import { ConnectionsView, GitHubActions } from './connections';
 import { age, ISession, parsePatch, sessionLabel } from './format';
 import { continues, IStorageLike, resumeState, TurnKeeper } from './reattach';
 import { FollowResult } from './sse';
@@ -1249,6 +1250,7 @@ function ChangesView(props: {
               </button>
             </div>
           </div>
+          <GitHubActions session={session} />
         </>
       )}
       {diff && (
@@ -1375,17 +1377,6 @@ function TerminalView(props: {
           {error}
         </div>
       )}
-    </div>
-  );
-}
-
-function ConnectionsView(): JSX.Element {
-  return (
-    <div className="jp-lawless-connections">
-      <div className="jp-lawless-notice" role="note">
-        Not available yet: connections to GitHub, Vercel and Supabase, and the
-        status of workers, come in a later version of the server.
-      </div>
     </div>
   );
 }

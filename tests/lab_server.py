@@ -91,6 +91,7 @@ def running_lab(
                 CLAUDE_CODE_TMPDIR=str(tmp_path / "claude-tmp"),
             ),
             "claude_max_retries": 0,
+            "vault_key_file": str(tmp_path / "state" / "vault.key"),  # not in the home
             **(lawless or {}),
         },
     }

@@ -19,6 +19,8 @@ import pytest
 import lawless_jupyter
 
 from .conftest import make_repo
+from .fake_github import FakeGitHub
+from .fake_vercel import FakeVercel
 from .servers import JupyterServer
 
 SPEC = Path(lawless_jupyter.__file__).parent / "openapi.yaml"
@@ -65,14 +67,35 @@ def report(output: str) -> str:
     return "\n".join(case[:3000] for case in cases) + summary
 
 
-def test_every_route_survives_fuzzing(tmp_path):
+@pytest.fixture
+def github(tmp_path):
+    with FakeGitHub(tmp_path / "github-git") as server:
+        yield server
+
+
+@pytest.fixture
+def vercel():
+    server = FakeVercel().start()
+    yield server
+    server.stop()
+
+
+def test_every_route_survives_fuzzing(tmp_path, github, vercel):
     root = tmp_path / "root"
     make_repo(root / "project", {"README.md": "# fuzz\n", "src/app.py": "print('hi')\n"})
     server = JupyterServer(
         root,
         tmp_path / "server",
         # the fuzzer sends thousands of requests; the quota is tested elsewhere
-        args=["--LawlessApp.api_requests_per_hour=1000000", "--LawlessApp.chat_idle_timeout=5"],
+        args=[
+            "--LawlessApp.api_requests_per_hour=1000000",
+            "--LawlessApp.chat_idle_timeout=5",
+            # GitHub and Vercel are fakes on loopback (no network here): a fuzzed token is
+            # refused by the fake as Vercel refuses it, never a 502 for lack of a network
+            f"--LawlessApp.github_url={github.url}",
+            f"--LawlessApp.github_api_url={github.api_url}",
+            f"--LawlessApp.vercel_api_url={vercel.url}",
+        ],
         # no Claude credentials: chat turns end at once with a clear error event
         env={"ANTHROPIC_API_KEY": "", "CLAUDE_CONFIG_DIR": str(tmp_path / "claude")},
     ).start()
@@ -121,7 +144,8 @@ def test_every_route_survives_fuzzing(tmp_path):
         (tmp_path / "schemathesis.out").write_text(result.stdout + result.stderr)
         assert result.returncode == 0, report(result.stdout) + result.stderr[-5000:]
         # the fuzzer reached past "no such session" everywhere but where 404 is the answer
-        # (a session deleted once is gone; approvals exist only while Claude waits on one)
+        # (a session deleted once is gone; approvals exist only while Claude waits on one; a
+        # device flow id exists only once GitHub started one, which needs an OAuth app)
         missing = result.stdout.partition("Missing test data")[2].partition(
             "\N{ELECTRIC LIGHT BULB}"
         )[0]
@@ -130,6 +154,7 @@ def test_every_route_survives_fuzzing(tmp_path):
             "DELETE /api/workspace/sessions/{session_id}",
             "DELETE /api/workspace/sessions/{session_id}/terminals/{name}",
             "POST /api/workspace/sessions/{session_id}/chat/approvals/{request_id}",
+            "POST /api/auth/github/device/poll",
         }, result.stdout[-5000:]
         assert "Tested: 0" not in result.stdout
         # and the server is still whole afterwards

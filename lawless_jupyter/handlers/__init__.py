@@ -10,6 +10,20 @@ from .chat import (
     FreeChatHandler,
     MessagesHandler,
 )
+from .connections import (
+    AuthStatusHandler,
+    GitHubCallbackHandler,
+    GitHubCloneHandler,
+    GitHubDeviceHandler,
+    GitHubDevicePollHandler,
+    GitHubReposHandler,
+    GitPushHandler,
+    ProviderAuthHandler,
+    PullRequestHandler,
+    VercelDeploymentsHandler,
+    VercelHandler,
+    VercelProjectsHandler,
+)
 from .health import HealthHandler, VersionHandler
 from .integrations import SupabaseRetryHandler, SupabaseStatusHandler
 from .sessions import (
@@ -43,6 +57,8 @@ ROUTES = [
     (f"{_SESSION}/git/log", GitLogHandler),
     (f"{_SESSION}/git/commit", GitCommitHandler),
     (f"{_SESSION}/git/merge", GitMergeHandler),
+    (f"{_SESSION}/git/push", GitPushHandler),
+    (f"{_SESSION}/git/pull-request", PullRequestHandler),
     (f"{_SESSION}/chat", ChatHandler),
     (f"{_SESSION}/chat/stream", ChatStreamHandler),
     (f"{_SESSION}/chat/cancel", ChatCancelHandler),
@@ -58,6 +74,16 @@ ROUTES = [
     ("api/user/preferences", PreferencesHandler),
     ("api/integrations/supabase/status", SupabaseStatusHandler),
     ("api/integrations/supabase/retry", SupabaseRetryHandler),
+    ("api/auth/status", AuthStatusHandler),
+    ("api/auth/(?P<provider>[^/]+)", ProviderAuthHandler),  # after api/auth/status
+    ("api/auth/github/callback", GitHubCallbackHandler),
+    ("api/auth/github/device", GitHubDeviceHandler),
+    ("api/auth/github/device/poll", GitHubDevicePollHandler),
+    ("api/integrations/github/repos", GitHubReposHandler),
+    ("api/integrations/github/clone", GitHubCloneHandler),
+    ("api/integrations/vercel", VercelHandler),
+    ("api/integrations/vercel/projects", VercelProjectsHandler),
+    ("api/integrations/vercel/deployments", VercelDeploymentsHandler),
 ]
 
 

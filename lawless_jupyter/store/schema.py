@@ -156,6 +156,38 @@ MIGRATIONS: list[str] = [
         origin      TEXT
     );
     """,
+    # 7: connections to GitHub and Vercel (local only, never mirrored): tokens sealed by the
+    # vault (vault.py; the key id is kept to re-encrypt on rotation), and OAuth flows in
+    # progress (web flow state, device flow), bound to a user and expiring
+    """
+    CREATE TABLE integrations (
+        user_id            TEXT NOT NULL,
+        provider           TEXT NOT NULL,     -- github | vercel
+        account            TEXT,              -- who the token acts as (login, username)
+        account_id         TEXT,
+        scopes             TEXT,
+        secret             TEXT NOT NULL,     -- sealed JSON: access and refresh tokens
+        key_id             TEXT NOT NULL,     -- the vault key that sealed it
+        expires_at         REAL,              -- unix time the access token expires (NULL: never)
+        refresh_expires_at REAL,
+        extra              TEXT,              -- JSON: provider specifics (a Vercel team)
+        created_at         TEXT NOT NULL,
+        updated_at         TEXT NOT NULL,
+        PRIMARY KEY (user_id, provider)
+    );
+
+    CREATE TABLE oauth_flows (
+        id          TEXT PRIMARY KEY,         -- sha256 of the web flow's state; device flow id
+        user_id     TEXT NOT NULL,
+        provider    TEXT NOT NULL,
+        kind        TEXT NOT NULL,            -- web | device
+        secret      TEXT NOT NULL,            -- sealed: the PKCE verifier or the device code
+        redirect_to TEXT,                     -- where the web flow returns into JupyterLab
+        poll_interval REAL,                   -- device flow: seconds between polls
+        expires_at  REAL NOT NULL,            -- unix time
+        created_at  TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

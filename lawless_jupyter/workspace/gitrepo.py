@@ -18,7 +18,14 @@ from typing import Any
 
 import git
 
-from ..errors import Conflict, InvalidInput, LawlessError, OperationTimeout
+from ..errors import (
+    Conflict,
+    InvalidInput,
+    LawlessError,
+    NotFound,
+    OperationTimeout,
+    UpstreamUnauthorized,
+)
 
 _LOG_FORMAT = "%H%x1f%h%x1f%an%x1f%ae%x1f%aI%x1f%s%x1e"
 MERGE_STRATEGIES = ("merge", "squash", "rebase")
@@ -512,6 +519,71 @@ class GitRepository:
             "previous_base_commit": old_base,
             "merged_commit": merged,
         }
+
+    # -- remotes ------------------------------------------------------------------------------
+
+    def remote_url(self, name: str = "origin") -> str | None:
+        try:
+            return self.run("remote", "get-url", "--", name).strip() or None
+        except git.GitCommandError:
+            return None
+
+    def push(
+        self, worktree: Path, remote: str, branch: str, env: dict[str, str], deadline: Deadline
+    ) -> None:
+        """Push ``branch`` to the same name on ``remote``. ``env`` carries the credentials for
+        this one command (never written to any config)."""
+        try:
+            self.run(
+                "push",
+                "--porcelain",
+                remote,
+                f"refs/heads/{branch}:refs/heads/{branch}",
+                cwd=worktree,
+                env=env,
+                deadline=deadline,
+            )
+        except git.GitCommandError as e:
+            raise push_error(e) from e
+
+
+def clone(url: str, dest: Path, env: dict[str, str], deadline: Deadline) -> None:
+    """Clone ``url`` into ``dest`` (which must not exist). ``env`` carries credentials for
+    this one command; ``url`` is what ``origin`` is set to, so it holds none. A failed clone
+    leaves nothing behind."""
+    try:
+        git.Git(str(dest.parent)).execute(
+            ["git", "clone", "--quiet", "--", url, str(dest)],
+            kill_after_timeout=deadline.remaining(),
+            env={"GIT_TERMINAL_PROMPT": "0", **env},
+        )
+    except git.GitCommandError as e:
+        shutil.rmtree(dest, ignore_errors=True)
+        if deadline.passed():
+            raise deadline.error() from e
+        raise push_error(e, "clone") from e
+
+
+def push_error(e: git.GitCommandError, what: str = "push") -> LawlessError:
+    """What git said when talking to a remote failed, as an error a person understands."""
+    message = _git_message(e)
+    lowered = message.lower()
+    if any(
+        sign in lowered
+        for sign in ("authentication failed", "could not read username", " 401", " 403")
+    ):
+        return UpstreamUnauthorized(
+            f"The git server refused the credentials for the {what}; connect GitHub again.",
+            details={"git": message},
+        )
+    if "not found" in lowered or "does not appear to be a git repository" in lowered:
+        return NotFound(f"The remote repository was not found: {message}")
+    if "rejected" in lowered or "non-fast-forward" in lowered or "fetch first" in lowered:
+        return Conflict(
+            f"The remote refused the {what}: {message}. Pull or merge the remote changes first.",
+            details={"git": message},
+        )
+    return GitFailed(f"git {what} failed: {message}", details={"git": message})
 
 
 def _describe(x: str, y: str) -> str:

@@ -21,7 +21,7 @@ import git
 
 from ..errors import Conflict, InvalidInput, NotFound, storage_problem
 from ..store import Store
-from .gitrepo import Author, Deadline, GitFailed, GitRepository, WorktreeDirty
+from .gitrepo import Author, Deadline, GitFailed, GitRepository, WorktreeDirty, clone
 from .refs import slugify, validate_ref, validate_relative_path, validate_session_name
 from .states import SessionState, check_transition
 
@@ -359,6 +359,49 @@ class WorkspaceService:
             )
             await self.store.update_session(session_id, merged_head=branch_tip)
             return result
+
+    # -- remotes ------------------------------------------------------------------------------
+
+    async def origin_url(self, user_id: str, session_id: str) -> str | None:
+        """The URL of the session repository's ``origin`` remote (None without one)."""
+        row = await self._owned(user_id, session_id)
+        gitrepo, _ = await self._git(self._live, row)
+        return await self._git(gitrepo.remote_url, "origin")
+
+    async def push(self, user_id: str, session_id: str, env: dict[str, str]) -> dict[str, Any]:
+        """Push the session's branch to ``origin``; ``env`` carries the credentials for this
+        one git command."""
+        async with self._updating(user_id, session_id) as row:
+            gitrepo, worktree = await self._git(self._live, row)
+            await self._git(
+                gitrepo.push, worktree, "origin", row["branch"], env, self._long("The push")
+            )
+            head = await self._git(gitrepo.resolve_commit, f"refs/heads/{row['branch']}")
+        await self.store.record_activity(
+            user_id, "session.pushed", {"session_id": session_id, "head": head}
+        )
+        return {"branch": row["branch"], "base": row["base"], "head": head}
+
+    async def clone(self, user_id: str, url: str, path: object, env: dict[str, str]) -> dict:
+        """Clone ``url`` into ``path`` (relative to the Jupyter root, not there yet)."""
+        if not isinstance(path, str) or not path.strip():
+            raise InvalidInput("'path' must be a folder name under the Jupyter root.")
+        rel = validate_relative_path(path.strip())
+        root = self.settings.root_dir.resolve()
+        dest = (root / rel).resolve()
+        if root not in dest.parents:
+            raise InvalidInput("'path' points outside the Jupyter root.", details={"path": rel})
+        worktrees = self.settings.worktrees_dir.resolve()
+        if dest == worktrees or worktrees in dest.parents:
+            raise InvalidInput("'path' is inside the session worktrees folder; pick another.")
+        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+            raise Conflict(f"{rel!r} already exists under the Jupyter root; pick another folder.")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.exists():
+            dest.rmdir()  # git clones into an empty folder only if it makes it itself
+        await self._git(clone, url, dest, env, self._long("The clone"))
+        await self.store.record_activity(user_id, "repo.cloned", {"repo": rel, "url": url})
+        return {"repo": dest.relative_to(root).as_posix()}
 
     @asynccontextmanager
     async def _updating(self, user_id: str, session_id: str) -> AsyncIterator[dict[str, Any]]:
