@@ -22,6 +22,7 @@ from .fake_anthropic import FakeAnthropic, text
 from .hub_env import DEPLOY_CONFIG, PASSWORD, ROOT, Hub, running_hub, sse_events
 
 USERS = ("alice", "bob")
+CHROMIUM = "/usr/bin/chromium"
 SESSIONS = "lawless/api/workspace/sessions"
 
 
@@ -149,10 +150,16 @@ def test_the_login_github_token_reaches_each_server_environment(users, hub):
         assert tokens == [f"GITHUB_ACCESS_TOKEN=gho_fake_{name}".encode()]
 
 
-def test_a_named_server_works_under_its_own_prefix(users, hub, fake_model):
-    alice = users["alice"]
-    hub.spawn("alice", "second", token=alice.token)  # a user may start their own named server
+@pytest.fixture(scope="module")
+def second(users, hub) -> str:
+    """alice's named server "second", started with her own token (a user may)."""
+    hub.spawn("alice", "second", token=users["alice"].token)
     hub.wait_ready("alice", "second")
+    return "second"
+
+
+def test_a_named_server_works_under_its_own_prefix(users, hub, fake_model, second):
+    alice = users["alice"]
     assert hub.routes()["/user/alice/second/"]["target"] != hub.routes()["/user/alice/"]["target"]
 
     make_repo(alice.home / "other", {"README.md": "# other\n"})
@@ -188,6 +195,48 @@ def test_a_named_server_works_under_its_own_prefix(users, hub, fake_model):
         "GET", hub.user_url("alice", "second") + SESSIONS, token=users["bob"].token
     )
     assert other.status_code == 403
+
+
+def test_the_panel_works_in_a_browser_under_the_named_server(users, hub, fake_model, second):
+    """Log in through the hub's form in Chromium, open JupyterLab on /user/alice/second/,
+    create a session and chat in the panel: every URL it builds carries the prefix."""
+    from playwright.sync_api import sync_playwright
+
+    alice = users["alice"]
+    make_repo(alice.home / "browsed", {"README.md": "# browsed\n"})
+    fake_model.add(text("Hello in the browser, through the hub.", chunks=3))
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = chromium.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(90_000)
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("#username_input", "alice")
+            page.fill("#password_input", PASSWORD)
+            page.click("#login_submit")
+            page.wait_for_url("**/user/alice/**")
+            page.goto(hub.user_url("alice", second) + "lab")
+            page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
+            panel = page.locator("#jp-lawless-panel")
+            panel.get_by_label("Repository").fill("browsed")
+            panel.get_by_label("Name").fill("in-browser")
+            panel.get_by_role("button", name="Create session").click()
+            composer = panel.get_by_label("Message to Claude")
+            composer.fill("Say hello")
+            composer.press("Enter")
+            panel.get_by_text("Hello in the browser, through the hub.").wait_for()
+            assert not errors, errors
+        except Exception:
+            page.screenshot(path=hub.tmp / "browser-failure.png")
+            raise
+        finally:
+            chromium.close()
+    listed = alice.lawless("GET", SESSIONS, server=second).json()["sessions"]
+    assert "in-browser" in [s["name"] for s in listed]
 
 
 def test_the_deploy_config_sets_up_github_login_with_the_token_kept(monkeypatch):
