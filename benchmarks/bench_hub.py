@@ -130,6 +130,8 @@ def main() -> None:
         proxy = statistics.median(results["proxy"][key]) * 1000
         direct = statistics.median(results["direct"][key]) * 1000
         summary[key] = {
+            "proxy_values_ms": sorted(round(v * 1000, 1) for v in results["proxy"][key]),
+            "direct_values_ms": sorted(round(v * 1000, 1) for v in results["direct"][key]),
             "proxy_ms": round(proxy, 1),
             "direct_ms": round(direct, 1),
             "ratio": round(proxy / direct, 2),

@@ -6,7 +6,7 @@ as repo2docker's assemble steps do. Then JupyterLab starts from that venv and mu
 extension's API and its panel.
 
 Slow (a wheel build with the panel's jlpm build). To keep it quicker without skipping a step,
-the copy gets the npm packages already downloaded into node_modules (hard links): jlpm still
+the copy gets a copy of the npm packages already downloaded into node_modules: jlpm still
 runs its install, then builds the panel from the sources.
 """
 
@@ -49,7 +49,8 @@ def checkout_copy(dest: Path) -> Path:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
     if (ROOT / "node_modules").is_dir():  # downloaded packages only; see the module docstring
-        subprocess.run(["cp", "-al", str(ROOT / "node_modules"), str(dest)], check=True)
+        # a copy, not hard links: jlpm rewrites files of node_modules in place
+        subprocess.run(["cp", "-a", str(ROOT / "node_modules"), str(dest)], check=True)
     return dest
 
 
