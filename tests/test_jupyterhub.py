@@ -280,5 +280,13 @@ def test_the_kubernetes_values_file_wires_the_secrets():
         "ANTHROPIC_API_KEY",
     ):
         assert server_env[name]["valueFrom"]["secretKeyRef"]["key"], name
-    assert "GITHUB_ACCESS_TOKEN" in values["hub"]["extraConfig"]["lawless-github-token"]
+    # the hub's extra config, run as the chart runs it: the login's token reaches the pod env
+    from jupyterhub.spawner import Spawner
+    from traitlets.config import Config
+
+    namespace = {"c": Config()}
+    exec(values["hub"]["extraConfig"]["lawless-github-token"], namespace)
+    spawner = Spawner()
+    namespace["c"].KubeSpawner.auth_state_hook(spawner, {"access_token": "gho_k8s"})
+    assert spawner.environment == {"GITHUB_ACCESS_TOKEN": "gho_k8s"}
     assert values["singleuser"]["defaultUrl"] == "/lab"
