@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import requests
 
 from .fake_anthropic import INHERITED_ENV
@@ -45,13 +44,6 @@ def find_proxy() -> str:
             "in package.json) or `npm install -g configurable-http-proxy`"
         )
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def free_port() -> int:
@@ -91,6 +83,7 @@ c.Spawner.args = ["--allow-root"]
 c.Spawner.environment.update({server_env!r})
 c.Spawner.start_timeout = {int(START_TIMEOUT)}
 c.Spawner.http_timeout = {int(START_TIMEOUT)}
+c.Spawner.poll_interval = 2  # notice a server that ended at once
 
 c.JupyterHub.bind_url = {url!r}
 c.JupyterHub.hub_bind_url = "http://127.0.0.1:{free_port()}"
@@ -135,22 +128,14 @@ class Hub:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._wait(lambda: self.api("GET", "").status_code == 200, "the hub to answer")
+        self.wait_until(lambda: self.api("GET", "").status_code == 200, "the hub to answer")
         return self
 
     def stop(self) -> None:
         if self.process is None:
             return
-        # The servers first, each with SIGTERM: the hub's own clean-up starts with SIGINT,
-        # which a Jupyter server without a terminal answers only after its interrupt timeout.
-        for pid in self._server_pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and any(map(_alive, self._server_pids)):
-            time.sleep(0.1)
         with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)  # the hub stops the proxy
+            self.process.send_signal(signal.SIGTERM)  # the hub stops its servers and proxy
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -165,7 +150,7 @@ class Hub:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:]
 
-    def _wait(self, ready, what: str, timeout: float = START_TIMEOUT) -> None:
+    def wait_until(self, ready, what: str, timeout: float = START_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
@@ -217,12 +202,15 @@ class Hub:
             model = self.server_model(user, server)
             return bool(model and model["ready"])
 
-        self._wait(ready, f"the server {user}/{server} to be ready")
+        self.wait_until(ready, f"the server {user}/{server} to be ready")
         model = self.server_model(user, server)
         assert model is not None
         if model.get("state", {}).get("pid"):
             self._server_pids.add(model["state"]["pid"])
         return model
+
+    def wait_stopped(self, user: str, server: str = "") -> None:
+        self.wait_until(lambda: self.server_model(user, server) is None, f"{user}/{server} to stop")
 
     def user_url(self, user: str, server: str = "") -> str:
         """The server's URL through the hub's proxy: /user/<name>/ or /user/<name>/<server>/."""

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import requests
 import yaml
@@ -237,6 +239,23 @@ def test_the_panel_works_in_a_browser_under_the_named_server(users, hub, fake_mo
             chromium.close()
     listed = alice.lawless("GET", SESSIONS, server=second).json()["sessions"]
     assert "in-browser" in [s["name"] for s in listed]
+
+
+def test_a_server_ends_on_the_hubs_sigint(users, hub, second):
+    """JupyterHub's spawner stops a server with SIGINT first. With no terminal that is a
+    KeyboardInterrupt out of the event loop, extensions never stopped: the process must still
+    end (no worker thread of the extension keeps it alive), and the hub sees it gone."""
+    server = psutil.Process(hub.server_model("alice", second)["state"]["pid"])
+    server.send_signal(signal.SIGINT)
+    hub.wait_until(lambda: ended(server), "the server process to end after SIGINT")
+    hub.wait_stopped("alice", second)
+
+
+def ended(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE  # ended; its parent (the hub) reaps it
+    except psutil.NoSuchProcess:
+        return True
 
 
 def test_the_deploy_config_sets_up_github_login_with_the_token_kept(monkeypatch):
