@@ -115,14 +115,17 @@ class Hub:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> Hub:
-        env = {k: v for k, v in os.environ.items() if k not in INHERITED_ENV}
+        # nothing of this machine's Claude, Supabase or vault set-up reaches the servers
+        passed_on = {"SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_KEY"}
+        passed_on |= {"LAWLESS_VAULT_KEYS", "GITHUB_ACCESS_TOKEN"}
+        env = {k: v for k, v in os.environ.items() if k not in {*INHERITED_ENV, *passed_on}}
         env["JUPYTERHUB_CRYPT_KEY"] = secrets.token_hex(32)
         env.pop("JUPYTERHUB_API_TOKEN", None)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "jupyterhub", "-f", str(self.config)],
                 cwd=self.tmp,
-                stdin=subprocess.DEVNULL,  # a server asks on stdin whether to stop on SIGINT
+                stdin=subprocess.DEVNULL,  # no terminal, as under systemd
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

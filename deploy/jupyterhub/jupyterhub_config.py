@@ -46,10 +46,11 @@ def pass_github_token(spawner, auth_state):
     """The person's GitHub token, from the hub login, as the server's GITHUB_ACCESS_TOKEN:
     lawless-jupyter connects GitHub with it, without a second login."""
     token = (auth_state or {}).get("access_token")
+    # a new dict for this spawner: nothing shared with another person's server
+    environment = {k: v for k, v in spawner.environment.items() if k != "GITHUB_ACCESS_TOKEN"}
     if token:
-        spawner.environment["GITHUB_ACCESS_TOKEN"] = token
-    else:
-        spawner.environment.pop("GITHUB_ACCESS_TOKEN", None)
+        environment["GITHUB_ACCESS_TOKEN"] = token
+    spawner.environment = environment
 
 
 c.Spawner.auth_state_hook = pass_github_token
