@@ -46,6 +46,12 @@ class TurnStreamMixin(LawlessHandler):
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")  # no proxy buffering
+        # Small writes go out at once: with Nagle's algorithm an event written right after the
+        # headers waits for their ACK, which a proxy in between (JupyterHub's) may delay
+        # ~40 ms (benchmarks/bench_hub.py). Tornado turns Nagle back on when the request ends.
+        stream = getattr(self.request.connection, "stream", None)
+        if stream is not None:
+            stream.set_nodelay(True)
         self._follow = asyncio.ensure_future(self._write_events(turn, after))
         keepalive = asyncio.ensure_future(self._keepalive())
         try:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -82,7 +83,14 @@ class Store:
 
     async def _connect(self) -> aiosqlite.Connection:
         # isolation_level=None: we issue BEGIN ourselves, so every transaction is explicit.
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        pending = aiosqlite.connect(self.path, isolation_level=None)
+        # A daemon thread: a server that ends without stopping its extensions (SIGINT with no
+        # terminal, as JupyterHub's spawner stops it, is a KeyboardInterrupt out of the event
+        # loop) must not hang at exit waiting for it. Every write is already committed.
+        worker = getattr(pending, "_thread", None)
+        if isinstance(worker, threading.Thread):
+            worker.daemon = True
+        conn = await pending
         conn.row_factory = aiosqlite.Row
         await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
         await conn.execute("PRAGMA journal_mode = WAL")

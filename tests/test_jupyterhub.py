@@ -1,0 +1,311 @@
+"""lawless-jupyter under a real JupyterHub: two users, their own servers, the hub's proxy.
+
+The hub is started from deploy/jupyterhub/jupyterhub_config.py with test pieces on top
+(tests/hub_env.py): DummyAuthenticator with a password, SimpleLocalProcessSpawner, the npm
+configurable-http-proxy. Claude Code in each server talks to the scripted fake Messages API.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import requests
+import yaml
+
+from .conftest import make_repo
+from .fake_anthropic import FakeAnthropic, text
+from .hub_env import DEPLOY_CONFIG, PASSWORD, ROOT, Hub, running_hub, sse_events
+
+USERS = ("alice", "bob")
+CHROMIUM = "/usr/bin/chromium"
+SESSIONS = "lawless/api/workspace/sessions"
+
+
+@pytest.fixture(scope="module")
+def fake_model():
+    with FakeAnthropic(default_text="Hello from the fake model") as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, fake_model) -> Hub:
+    with running_hub(tmp_path_factory.mktemp("hub"), fake_model.env()) as hub:
+        yield hub
+
+
+class User:
+    def __init__(self, hub: Hub, name: str, token: str, browser: requests.Session):
+        self.hub, self.name, self.token, self.browser = hub, name, token, browser
+        self.home = hub.tmp / "home" / name
+        self.session: dict[str, Any] = {}
+
+    def request(self, method: str, url: str, token: str | None = None, **kw: Any):
+        headers = {"Authorization": f"token {token or self.token}"}
+        return requests.request(method, url, headers=headers, timeout=120, **kw)
+
+    def lawless(self, method: str, path: str, server: str = "", **kw: Any):
+        return self.request(method, self.hub.user_url(self.name, server) + path, **kw)
+
+
+@pytest.fixture(scope="module")
+def users(hub) -> dict[str, User]:
+    """Both users log in through the form, get an API token, start their server (at once) and
+    create a workspace session on a repository in their own home."""
+    logged_in = {}
+    for name in USERS:
+        browser, answer = hub.login(name, PASSWORD)
+        assert answer.status_code == 302, answer.text
+        logged_in[name] = User(hub, name, hub.user_token(name), browser)
+    for name in USERS:
+        hub.spawn(name)
+    for name, user in logged_in.items():
+        hub.wait_ready(name)
+        make_repo(user.home / "project", {"README.md": f"# {name}'s project\n"})
+        response = user.lawless("POST", SESSIONS, json={"repo": "project", "name": "hub"})
+        assert response.status_code == 201, response.text
+        user.session = response.json()["session"]
+    return logged_in
+
+
+def chat(user: User, session_id: str, message: str, server: str = "") -> list[dict[str, Any]]:
+    path = f"{SESSIONS}/{session_id}/chat"
+    with user.lawless("POST", path, server=server, json={"message": message}, stream=True) as r:
+        assert r.status_code == 200, r.text
+        assert r.headers["Content-Type"].startswith("text/event-stream")
+        return list(sse_events(r))
+
+
+def answer_text(events: list[dict[str, Any]]) -> str:
+    return "".join(e["delta"] for e in events if e["type"] == "text")
+
+
+def test_a_wrong_password_does_not_log_in(hub):
+    browser, answer = hub.login("alice", "not-the-password")
+    assert answer.status_code == 403
+    assert browser.get(f"{hub.url}/hub/api/user", timeout=60).status_code == 403
+
+
+def test_each_user_chats_with_the_model_through_the_proxy(users, fake_model):
+    for name, user in users.items():
+        fake_model.add(text(f"Hello {name}, from the fake model.", chunks=3))
+        events = chat(user, user.session["id"], f"Hi, I am {name}")
+        types = [e["type"] for e in events]
+        assert types[0] == "start" and types[-1] == "done", types
+        assert answer_text(events) == f"Hello {name}, from the fake model."
+        messages = user.lawless("GET", f"{SESSIONS}/{user.session['id']}/messages").json()
+        assert [m["role"] for m in messages["messages"]][:2] == ["user", "assistant"]
+
+
+def test_rows_are_kept_under_the_hub_user_name(users):
+    for name, user in users.items():
+        # the session's worktree is in the user's own Jupyter root (their home)
+        assert Path(user.session["worktree_path"]).is_relative_to(user.home)
+        database = user.home / ".local/share/jupyter/lawless_jupyter/lawless.db"
+        with sqlite3.connect(database) as db:
+            owners = {row[0] for row in db.execute("SELECT user_id FROM workspace_sessions")}
+            owners |= {row[0] for row in db.execute("SELECT user_id FROM activity")}
+        assert owners == {name}
+        listed = user.lawless("GET", SESSIONS).json()["sessions"]
+        assert [s["id"] for s in listed] == [user.session["id"]]
+
+
+def test_a_user_cannot_reach_another_users_server_or_sessions(users, hub):
+    alice, bob = users["alice"], users["bob"]
+    bob_session = f"{SESSIONS}/{bob.session['id']}"
+    as_alice = {"token": alice.token}
+    for method, path, body in [
+        ("GET", SESSIONS, None),
+        ("GET", bob_session, None),
+        ("GET", f"{bob_session}/messages", None),
+        ("POST", f"{bob_session}/chat", {"message": "let me in"}),
+        ("DELETE", bob_session, None),
+        ("GET", "lawless/version", None),
+    ]:
+        url = hub.user_url("bob") + path
+        response = bob.request(method, url, json=body, allow_redirects=False, **as_alice)
+        assert response.status_code == 403, (method, path, response.status_code)
+    # alice's own login cookie does not open bob's server either
+    page = alice.browser.get(hub.user_url("bob") + SESSIONS, allow_redirects=False, timeout=60)
+    assert page.status_code in (302, 403) and "sessions" not in page.text
+    # nor may she start or stop it through the hub (which does not even show her that bob exists)
+    assert hub.api("POST", "users/bob/server", token=alice.token).status_code == 404
+    assert hub.api("DELETE", "users/bob/server", token=alice.token).status_code == 404
+    assert hub.server_model("bob")["ready"]
+    # bob's session is untouched
+    response = bob.lawless("GET", bob_session)
+    assert response.status_code == 200 and response.json()["session"]["state"] == "active"
+
+
+def test_the_login_github_token_reaches_each_server_environment(users, hub):
+    """The deploy config's auth_state_hook: GITHUB_ACCESS_TOKEN from the user's own login."""
+    for name in users:
+        pid = hub.server_model(name)["state"]["pid"]
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        tokens = [v for v in environ if v.startswith(b"GITHUB_ACCESS_TOKEN=")]
+        assert tokens == [f"GITHUB_ACCESS_TOKEN=gho_fake_{name}".encode()]
+
+
+@pytest.fixture(scope="module")
+def second(users, hub) -> str:
+    """alice's named server "second", started with her own token (a user may)."""
+    hub.spawn("alice", "second", token=users["alice"].token)
+    hub.wait_ready("alice", "second")
+    return "second"
+
+
+def test_a_named_server_works_under_its_own_prefix(users, hub, fake_model, second):
+    alice = users["alice"]
+    assert hub.routes()["/user/alice/second/"]["target"] != hub.routes()["/user/alice/"]["target"]
+
+    make_repo(alice.home / "other", {"README.md": "# other\n"})
+    response = alice.lawless("POST", SESSIONS, server="second", json={"repo": "other"})
+    assert response.status_code == 201, response.text
+    session = response.json()["session"]
+    fake_model.add(text("Named server answer.", chunks=2))
+    assert answer_text(chat(alice, session["id"], "Hello", server="second")) == (
+        "Named server answer."
+    )
+
+    # JupyterLab under the prefix: its page config gives the panel that base URL, and the
+    # panel's prebuilt bundle is served from there.
+    page = alice.lawless("GET", "lab", server="second")
+    assert page.status_code == 200, page.text
+    config = json.loads(
+        re.search(
+            r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+            page.text,
+            re.S,
+        ).group(1)
+    )
+    assert config["baseUrl"] == "/user/alice/second/"
+    panel = [e for e in config["federated_extensions"] if e["name"] == "lawless-jupyter"]
+    assert panel, "the panel is not among JupyterLab's extensions"
+    bundle = alice.lawless(
+        "GET", f"lab/extensions/lawless-jupyter/{panel[0]['load']}", server="second"
+    )
+    assert bundle.status_code == 200 and b"lawless" in bundle.content
+
+    # bob's token does not open alice's named server
+    other = alice.request(
+        "GET", hub.user_url("alice", "second") + SESSIONS, token=users["bob"].token
+    )
+    assert other.status_code == 403
+
+
+def test_the_panel_works_in_a_browser_under_the_named_server(users, hub, fake_model, second):
+    """Log in through the hub's form in Chromium, open JupyterLab on /user/alice/second/,
+    create a session and chat in the panel: every URL it builds carries the prefix."""
+    from playwright.sync_api import sync_playwright
+
+    alice = users["alice"]
+    make_repo(alice.home / "browsed", {"README.md": "# browsed\n"})
+    fake_model.add(text("Hello in the browser, through the hub.", chunks=3))
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = chromium.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(90_000)
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("#username_input", "alice")
+            page.fill("#password_input", PASSWORD)
+            page.click("#login_submit")
+            page.wait_for_url("**/user/alice/**")
+            page.goto(hub.user_url("alice", second) + "lab")
+            page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
+            panel = page.locator("#jp-lawless-panel")
+            panel.get_by_label("Repository").fill("browsed")
+            panel.get_by_label("Name").fill("in-browser")
+            panel.get_by_role("button", name="Create session").click()
+            composer = panel.get_by_label("Message to Claude")
+            composer.fill("Say hello")
+            composer.press("Enter")
+            panel.get_by_text("Hello in the browser, through the hub.").wait_for()
+            assert not errors, errors
+        except Exception:
+            page.screenshot(path=hub.tmp / "browser-failure.png")
+            raise
+        finally:
+            chromium.close()
+    listed = alice.lawless("GET", SESSIONS, server=second).json()["sessions"]
+    assert "in-browser" in [s["name"] for s in listed]
+
+
+def test_a_server_ends_on_the_hubs_sigint(users, hub, second):
+    """JupyterHub's spawner stops a server with SIGINT first. With no terminal that is a
+    KeyboardInterrupt out of the event loop, extensions never stopped: the process must still
+    end (no worker thread of the extension keeps it alive), and the hub sees it gone."""
+    server = psutil.Process(hub.server_model("alice", second)["state"]["pid"])
+    server.send_signal(signal.SIGINT)
+    hub.wait_until(lambda: ended(server), "the server process to end after SIGINT")
+    hub.wait_stopped("alice", second)
+
+
+def ended(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE  # ended; its parent (the hub) reaps it
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_the_deploy_config_sets_up_github_login_with_the_token_kept(monkeypatch):
+    """The one-machine config, loaded as JupyterHub loads it, configures the real GitHub
+    OAuthenticator: encrypted auth state, the repo scope, and the hook that passes the token."""
+    from jupyterhub.spawner import Spawner
+    from oauthenticator.github import LocalGitHubOAuthenticator
+    from traitlets.config import PyFileConfigLoader
+
+    monkeypatch.setenv("LAWLESS_HUB_USERS", "alice, bob")
+    monkeypatch.setenv("SUPABASE_URL", "https://example.supabase.co")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    config = PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
+    assert config.JupyterHub.authenticator_class == "local-github"
+    authenticator = LocalGitHubOAuthenticator(config=config)
+    assert authenticator.enable_auth_state and "repo" in authenticator.scope
+    assert authenticator.allowed_users == {"alice", "bob"}
+    assert authenticator.create_system_users
+
+    spawner = Spawner(config=config)
+    assert spawner.environment == {"SUPABASE_URL": "https://example.supabase.co"}
+    spawner.auth_state_hook(spawner, {"access_token": "gho_x"})
+    assert spawner.environment["GITHUB_ACCESS_TOKEN"] == "gho_x"
+    spawner.auth_state_hook(spawner, None)
+    assert "GITHUB_ACCESS_TOKEN" not in spawner.environment
+
+
+def test_the_kubernetes_values_file_wires_the_secrets():
+    values = yaml.safe_load((ROOT / "deploy/jupyterhub/values.yaml").read_text())
+    hub_config = values["hub"]["config"]
+    assert hub_config["JupyterHub"]["authenticator_class"] == "github"
+    assert hub_config["Authenticator"]["enable_auth_state"] is True
+    assert "repo" in hub_config["GitHubOAuthenticator"]["scope"]
+    hub_env = values["hub"]["extraEnv"]
+    assert hub_env["JUPYTERHUB_CRYPT_KEY"]["valueFrom"]["secretKeyRef"]["name"]
+    server_env = values["singleuser"]["extraEnv"]
+    for name in (
+        "SUPABASE_URL",
+        "SUPABASE_SERVICE_ROLE_KEY",
+        "LAWLESS_VAULT_KEYS",
+        "ANTHROPIC_API_KEY",
+    ):
+        assert server_env[name]["valueFrom"]["secretKeyRef"]["key"], name
+    # the hub's extra config, run as the chart runs it: the login's token reaches the pod env
+    from jupyterhub.spawner import Spawner
+    from traitlets.config import Config
+
+    namespace = {"c": Config()}
+    exec(values["hub"]["extraConfig"]["lawless-github-token"], namespace)
+    spawner = Spawner()
+    namespace["c"].KubeSpawner.auth_state_hook(spawner, {"access_token": "gho_k8s"})
+    assert spawner.environment == {"GITHUB_ACCESS_TOKEN": "gho_k8s"}
+    assert values["singleuser"]["defaultUrl"] == "/lab"
