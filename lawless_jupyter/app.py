@@ -16,7 +16,7 @@ from typing import Any
 import psutil
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Dict, Enum, Float, Int, List, TraitError, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, Unicode, default, validate
 
 from ._version import __version__
 from .chat import ChatService, ChatSettings, ClaudeSettings
@@ -25,6 +25,7 @@ from .handlers import handlers
 from .ratelimit import SlidingWindowLimit
 from .store import Store
 from .terminals import TerminalService, TerminalSettings
+from .workers import WorkerRegistry, WorkerSettings, parse_workers
 from .workspace import WorkspaceService, WorkspaceSettings
 from .workspace.refs import ref_format_error
 
@@ -173,6 +174,70 @@ class LawlessApp(ExtensionApp):
             raise TraitError("supabase_url must start with https:// (or http://)")
         return value
 
+    # -- workers -------------------------------------------------------------------------------
+
+    workers = List(
+        Dict(),
+        config=True,
+        help="Remote workers: other Jupyter servers running this extension in worker mode, "
+        "where sessions can run. Each is a dict {id, name, url, region, features, "
+        "api_key_env}: url is the worker's base URL (https, or http on loopback), "
+        "api_key_env the environment variable holding its worker API key. The local "
+        "worker (id 'local', this server) is always there.",
+    )
+    worker_check_timeout = Float(
+        5.0, config=True, help="Seconds a worker has to answer a health check."
+    )
+    worker_status_cache_seconds = Float(
+        3.0, config=True, help="Seconds worker health is cached (shared by every caller)."
+    )
+    worker_degraded_latency = Float(
+        2.0, config=True, help="A worker answering slower than this (seconds) is 'degraded'."
+    )
+    worker_retry_delays = List(
+        Float(),
+        [1.0, 2.0, 4.0],
+        config=True,
+        help="Seconds between retries of an idempotent request a worker answered with "
+        "502/503 or did not answer at all.",
+    )
+    prefer_remote_workers = Bool(
+        False,
+        config=True,
+        help="New sessions with no worker chosen go to the first usable worker: this server "
+        "first (default), or with this on the configured workers in order, this server last.",
+    )
+    allow_insecure_workers = Bool(
+        False,
+        config=True,
+        help="Allow plain HTTP to a non-loopback worker (the API key travels in the clear).",
+    )
+    worker_api_key = Unicode(
+        config=True,
+        help="Worker mode: the API key a frontend server sends as X-API-Key (with the user "
+        "in X-Lawless-User). Empty: worker mode off, such headers grant nothing. "
+        "Default: $LAWLESS_WORKER_API_KEY. Never logged or shown.",
+    )
+
+    @default("worker_api_key")
+    def _default_worker_api_key(self) -> str:
+        return os.environ.get("LAWLESS_WORKER_API_KEY", "")
+
+    @validate("workers")
+    def _check_workers(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            parse_workers(proposal["value"], environ={})
+        except ValueError as e:
+            raise TraitError(str(e)) from e
+        return proposal["value"]
+
+    @validate("worker_api_key")
+    def _check_worker_api_key(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"].strip()
+        if value and len(value) < 16:
+            raise TraitError("worker_api_key must be at least 16 characters")
+        return value
+
     # -- identity ------------------------------------------------------------------------------
 
     owner = Unicode(
@@ -222,6 +287,9 @@ class LawlessApp(ExtensionApp):
         "supabase_timeout",
         "supabase_retry_max_delay",
         "supabase_pull_interval",
+        "worker_check_timeout",
+        "worker_status_cache_seconds",
+        "worker_degraded_latency",
     )
     def _check_timeout(self, proposal: dict[str, Any]) -> float:
         if proposal["value"] <= 0:
@@ -291,6 +359,24 @@ class LawlessApp(ExtensionApp):
         )
         self.chat_quota = SlidingWindowLimit("chat messages", self.chat_messages_per_hour)
         self.api_quota = SlidingWindowLimit("API requests", self.api_requests_per_hour)
+        self.workers_registry = WorkerRegistry(
+            parse_workers(self.workers),
+            WorkerSettings(
+                check_timeout=self.worker_check_timeout,
+                cache_seconds=self.worker_status_cache_seconds,
+                degraded_latency=self.worker_degraded_latency,
+                allow_insecure=self.allow_insecure_workers,
+                retry_delays=tuple(self.worker_retry_delays),
+                prefer_remote=self.prefer_remote_workers,
+            ),
+            self.version_info,
+            self.log,
+        )
+        if self.worker_api_key:
+            from . import worker_auth
+
+            worker_auth.install(self.settings, self.worker_api_key, self.serverapp.base_url)
+            self.log.info("lawless_jupyter: worker mode on (X-API-Key)")
         self._startup: asyncio.Future[None] | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self.log.info("lawless_jupyter %s: database %s", __version__, db_path)
@@ -384,6 +470,7 @@ class LawlessApp(ExtensionApp):
             self._housekeeping.cancel()
         await self.chat.shutdown()
         await self.terminals.shutdown()
+        await self.workers_registry.close()
         if self._startup is not None:
             try:
                 await self._startup

@@ -28,6 +28,7 @@ from .terminals import (
     TerminalOutputHandler,
 )
 from .user import ActivityHandler, QuotaHandler
+from .workers import WorkersStatusHandler
 
 PREFIX = "lawless"
 _SESSION = r"api/workspace/sessions/(?P<session_id>[^/]+)"
@@ -36,6 +37,7 @@ _SESSION = r"api/workspace/sessions/(?P<session_id>[^/]+)"
 ROUTES = [
     ("health", HealthHandler),
     ("version", VersionHandler),
+    ("api/workers/status", WorkersStatusHandler),
     ("api/workspace/sessions", SessionsHandler),
     (_SESSION, SessionHandler),
     (f"{_SESSION}/git/status", GitStatusHandler),

@@ -34,7 +34,7 @@ class LawlessHandler(ExtensionHandlerMixin, APIHandler):
             self.request.body or b""
         ) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-        if self.current_user is not None:
+        if self.current_user is not None and not self.identity.frontend:
             self.lawless.api_quota.hit(self.identity.user_id)
         await self.lawless.ready()
 
