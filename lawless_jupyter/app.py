@@ -18,6 +18,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, Unicode, default, validate
 
+from . import metrics
 from ._version import __version__
 from .chat import ChatService, ChatSettings, ClaudeSettings
 from .chat.permissions import MODES as PERMISSION_MODES
@@ -238,6 +239,15 @@ class LawlessApp(ExtensionApp):
             raise TraitError("worker_api_key must be at least 16 characters")
         return value
 
+    # -- monitoring ----------------------------------------------------------------------------
+
+    metrics_interval = Float(
+        15.0,
+        config=True,
+        help="Seconds between refreshes of the gauges on Jupyter's /metrics (sessions, "
+        "terminals, outbox depth, worker status).",
+    )
+
     # -- identity ------------------------------------------------------------------------------
 
     owner = Unicode(
@@ -290,6 +300,7 @@ class LawlessApp(ExtensionApp):
         "worker_check_timeout",
         "worker_status_cache_seconds",
         "worker_degraded_latency",
+        "metrics_interval",
     )
     def _check_timeout(self, proposal: dict[str, Any]) -> float:
         if proposal["value"] <= 0:
@@ -372,6 +383,9 @@ class LawlessApp(ExtensionApp):
             self.version_info,
             self.log,
         )
+        self.workers_registry.on_status.append(metrics.record_worker_statuses)
+        self.chat.on_turn_done.append(metrics.record_turn)
+        self._metrics: asyncio.Task[None] | None = None
         if self.worker_api_key:
             from . import worker_auth
 
@@ -409,6 +423,7 @@ class LawlessApp(ExtensionApp):
         elif self.supabase_url or self.supabase_key:
             self.log.warning("Supabase mirror off: it needs both supabase_url and supabase_key")
         self._housekeeping = asyncio.ensure_future(self._close_idle_chats())
+        self._metrics = asyncio.ensure_future(self._refresh_metrics())
 
     async def _start_mirror(self) -> None:
         """Start the Supabase sync task; it resumes the outbox where the last run stopped.
@@ -465,9 +480,19 @@ class LawlessApp(ExtensionApp):
             except Exception:  # housekeeping must never die
                 self.log.exception("closing idle chats failed")
 
+    async def _refresh_metrics(self) -> None:
+        while True:
+            try:
+                metrics.record_counts(await self.store.counts())
+                await self.workers_registry.statuses()  # records worker status when checked
+            except Exception:  # monitoring must never die
+                self.log.exception("refreshing the metrics failed")
+            await asyncio.sleep(self.metrics_interval)
+
     async def stop_extension(self) -> None:
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
+        for task in (self._housekeeping, self._metrics):
+            if task is not None:
+                task.cancel()
         await self.chat.shutdown()
         await self.terminals.shutdown()
         await self.workers_registry.close()

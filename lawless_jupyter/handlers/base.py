@@ -11,6 +11,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
+from .. import metrics
 from ..errors import InvalidInput, LawlessError, PayloadTooLarge, QuotaExceeded
 from .identity import Identity, identify
 
@@ -79,6 +80,7 @@ class LawlessHandler(ExtensionHandlerMixin, APIHandler):
             body = exc.body()
             if isinstance(exc, QuotaExceeded):
                 self.set_header("Retry-After", str(exc.retry_after))
+                metrics.record_quota_rejection(exc.quota)
         elif isinstance(exc, web.HTTPError):
             message = exc.log_message or exc.reason or self._reason
             if exc.args and exc.log_message:

@@ -234,6 +234,7 @@ class Store:
                     remaining=0,
                     reset=time.time() + 60,
                     retry_after=60,
+                    quota="sessions per repository",
                 )
             columns = ", ".join(row)
             marks = ", ".join("?" for _ in row)
@@ -542,6 +543,18 @@ class Store:
         return "".join(r["data"] for r in rows)
 
     # -- activity -------------------------------------------------------------------------
+
+    async def counts(self) -> dict[str, int]:
+        """What the monitoring gauges show: live sessions, open terminals, outbox rows."""
+        row = await self._fetchone(
+            "SELECT "
+            f"(SELECT COUNT(*) FROM workspace_sessions WHERE state NOT IN {_ENDED_STATES}) "
+            "AS active_sessions, "
+            "(SELECT COUNT(*) FROM terminals WHERE closed_at IS NULL) AS open_terminals, "
+            "(SELECT COUNT(*) FROM outbox WHERE parked_at IS NULL) AS outbox_depth"
+        )
+        assert row is not None
+        return row
 
     async def record_activity(self, user_id: str, kind: str, detail: dict[str, Any]) -> None:
         async with self._transaction() as db:
