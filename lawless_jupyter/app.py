@@ -24,6 +24,7 @@ from .chat import ChatService, ChatSettings, ClaudeSettings
 from .chat.permissions import MODES as PERMISSION_MODES
 from .handlers import handlers
 from .ratelimit import SlidingWindowLimit
+from .remote import RemoteSessions
 from .store import Store
 from .terminals import TerminalService, TerminalSettings
 from .workers import WorkerRegistry, WorkerSettings, parse_workers
@@ -382,6 +383,14 @@ class LawlessApp(ExtensionApp):
             ),
             self.version_info,
             self.log,
+        )
+        self.remote = RemoteSessions(
+            self.store,
+            self.workers_registry,
+            root_dir=root,
+            timeout=self.long_operation_timeout + 60,  # chat streams keep alive more often
+            logger=self.log,
+            github_token_for=None,  # the token vault (issue 6) plugs in here
         )
         self.workers_registry.on_status.append(metrics.record_worker_statuses)
         self.chat.on_turn_done.append(metrics.record_turn)

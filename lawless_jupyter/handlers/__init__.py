@@ -12,6 +12,7 @@ from .chat import (
 )
 from .health import HealthHandler, VersionHandler
 from .integrations import SupabaseStatusHandler
+from .proxy import TerminalSocketHandler
 from .sessions import (
     GitCommitHandler,
     GitDiffHandler,
@@ -53,6 +54,7 @@ ROUTES = [
     (f"{_SESSION}/terminals", SessionTerminalsHandler),
     (f"{_SESSION}/terminals/(?P<name>[^/]+)", SessionTerminalHandler),
     (f"{_SESSION}/terminals/(?P<name>[^/]+)/output", TerminalOutputHandler),
+    (f"{_SESSION}/terminals/(?P<name>[^/]+)/websocket", TerminalSocketHandler),
     ("api/terminal/config", TerminalConfigHandler),
     ("api/chat", FreeChatHandler),
     ("api/user/activity", ActivityHandler),

@@ -14,12 +14,14 @@ from tornado import web
 from .. import metrics
 from ..errors import InvalidInput, LawlessError, PayloadTooLarge, QuotaExceeded
 from .identity import Identity, identify
+from .proxy import ForwardMixin
 
 AUTH_RESOURCE = "lawless"
 
 
-class LawlessHandler(ExtensionHandlerMixin, APIHandler):
-    """Handlers stay thin: parse and check input, call one service, write the answer."""
+class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):
+    """Handlers stay thin: parse and check input, call one service, write the answer.
+    A request for a session pinned to a remote worker is answered by that worker."""
 
     auth_resource = AUTH_RESOURCE
 
@@ -38,6 +40,7 @@ class LawlessHandler(ExtensionHandlerMixin, APIHandler):
         if self.current_user is not None and not self.identity.frontend:
             self.lawless.api_quota.hit(self.identity.user_id)
         await self.lawless.ready()
+        await self.forward_if_pinned()
 
     @property
     def identity(self) -> Identity:

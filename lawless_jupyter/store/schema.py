@@ -144,6 +144,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX transcript_entries_key
         ON transcript_entries (project_key, session_id, subpath, seq);
     """,
+    # 6: the worker a session runs on (NULL: this server); a remote one's row is a copy
+    """
+    ALTER TABLE workspace_sessions ADD COLUMN worker TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

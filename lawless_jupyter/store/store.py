@@ -252,6 +252,27 @@ class Store:
             await self._append_session_event(db, row["id"], None, "creating", None, now)
         return row
 
+    async def pin_session(self, row: dict[str, Any]) -> None:
+        """Keep a copy of a session that runs on a remote worker (``row["worker"]``), in the
+        state the worker gave it."""
+        row = {**row, "origin": self.origin}
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        async with self._transaction() as db:
+            try:
+                await db.execute(
+                    f"INSERT INTO workspace_sessions ({columns}) VALUES ({marks})",
+                    tuple(row.values()),
+                )
+            except sqlite3.IntegrityError as e:
+                raise Conflict(
+                    f"A live session with this name already exists in {row['repo']}.",
+                    details={"name": row.get("name")},
+                ) from e
+            await self._append_session_event(
+                db, row["id"], None, row["state"], f"on worker {row['worker']}", utcnow()
+            )
+
     async def _append_session_event(
         self,
         db: aiosqlite.Connection,
