@@ -87,6 +87,9 @@ class ForwardMixin:
             self.finish()  # type: ignore[attr-defined]
 
     async def _stream(self, answer: httpx.Response) -> None:
+        # each chunk leaves at once: with Nagle on, a chunk written right after the headers
+        # would wait for the client's delayed ACK (up to 40 ms); tornado resets it at finish
+        self.request.connection.stream.set_nodelay(True)  # type: ignore[attr-defined]
         await self.flush()  # type: ignore[attr-defined]  # headers now: the SSE has begun
         async for chunk in answer.aiter_raw():
             self.write(chunk)  # type: ignore[attr-defined]
@@ -130,6 +133,8 @@ class TerminalSocketHandler(
     @ws_authenticated
     async def get(self, session_id: str, name: str) -> None:
         user = self.current_user
+        if not self.authorizer.is_authorized(self, user, "read", AUTH_RESOURCE):
+            raise web.HTTPError(403, f"You are not allowed to read {AUTH_RESOURCE}.")
         if not self.authorizer.is_authorized(self, user, "execute", "terminals"):
             raise web.HTTPError(403, "You are not allowed to use terminals on this server.")
         await self.lawless.ready()
@@ -171,6 +176,13 @@ class TerminalSocketHandler(
         )
         if name not in names:
             raise NotFound(f"This session has no terminal {name[:64]!r}.")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """The API's JSON error shape, not Jupyter's HTML page (before the upgrade)."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = (exc.log_message if isinstance(exc, web.HTTPError) else None) or self._reason
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": message, "code": f"http_{status_code}", "details": {}}))
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)
