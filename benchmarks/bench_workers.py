@@ -13,7 +13,8 @@ Sides, same HTTP client (httpx, streaming), same worker, same user:
 
 Each round runs one turn on each side (alternating which goes first); the answer has
 ``--deltas`` text deltas, sent all at once (the worst case for a proxy: nothing to hide its
-cost behind) or ``--delay`` seconds apart (a model streams tens of tokens a second). Measured per turn: request sent to the first SSE event (``start``),
+cost behind) or ``--delay`` seconds apart (a model streams tens of tokens a second).
+Measured per turn: request sent to the first SSE event (``start``),
 to the first ``text`` event, and to ``done``. Reported: medians, the ratios proxy/direct
 (target <= 1.1x), and the per-event overhead ((proxy - direct) total / events).
 
@@ -115,7 +116,7 @@ async def run(
                 "direct": (f"{worker.url}{sessions}/{own}/chat", keyed),
             }
             results: dict[str, list[dict[str, Any]]] = {"proxy": [], "direct": []}
-            for side, (url, headers) in sides.items():  # warm-up: Claude Code started
+            for url, headers in sides.values():  # warm-up: Claude Code started
                 fake.add(text("warm", chunks=1))
                 await turn(client, url, headers)
             for i in range(rounds):
