@@ -96,6 +96,36 @@ async def test_a_killed_worker_shows_down_and_up_again_once_back(api, worker):
     assert up["error"] is None
 
 
+class TestDegraded:
+    @pytest.fixture
+    def lawless_config(self, worker, monkeypatch):
+        monkeypatch.setenv("LAWLESS_TEST_WRONG_KEY", "not-the-key-" + "z" * 20)
+        return {
+            "workers": [
+                worker.worker_entry(),
+                worker.worker_entry(id="wrongkey", api_key_env="LAWLESS_TEST_WRONG_KEY"),
+                worker.worker_entry(id="nokey", api_key_env="LAWLESS_TEST_UNSET_KEY"),
+            ],
+            "worker_degraded_latency": 0.000001,  # every real answer is "slow"
+        }
+
+    async def test_slow_or_refusing_workers_are_degraded(self, api, worker):
+        got = await statuses(api)
+        assert got["w1"]["status"] == "degraded" and got["w1"]["error"].startswith("slow: ")
+        assert got["w1"]["version"] == got["local"]["version"]
+        for refused in ("wrongkey", "nokey"):
+            assert got[refused]["status"] == "degraded"
+            assert got[refused]["error"] == "refused the API key (403)"
+            assert got[refused]["version"] is None
+
+    async def test_sessions_go_to_slow_workers_but_not_to_refusing_ones(self, api, worker, repo):
+        session = await api.create(worker="w1")
+        assert session["worker"] == "w1"
+        # the next usable worker after wrongkey (then nokey, local, w1) is this server
+        session = await api.create(worker="wrongkey")
+        assert session["worker"] == "local"
+
+
 class SilentServer:
     """Accepts connections and never answers: a hung worker. Counts connections."""
 
