@@ -169,11 +169,11 @@ class TerminalSocketHandler(
         path = f"lawless/api/workspace/sessions/{session_id}/terminals"
         async with self.lawless.remote.open(worker, user_id, "GET", path) as answer:
             body = await answer.aread()
-        names = (
-            [t.get("name") for t in json.loads(body).get("terminals", [])]
-            if (answer.status_code == 200)
-            else []
-        )
+        try:
+            terminals = json.loads(body)["terminals"] if answer.status_code == 200 else []
+            names = [t["name"] for t in terminals]
+        except (ValueError, KeyError, TypeError):
+            names = []
         if name not in names:
             raise NotFound(f"This session has no terminal {name[:64]!r}.")
 
