@@ -235,15 +235,11 @@ class WorkerRegistry:
 
     # -- health ------------------------------------------------------------------------
 
-    async def statuses(self, *, fresh: bool = False) -> list[WorkerStatus]:
+    async def statuses(self) -> list[WorkerStatus]:
         """Every worker's status: cached for ``cache_seconds``; one check at a time, shared
         by everyone who asks meanwhile."""
         now = time.monotonic()
-        if (
-            not fresh
-            and self._cached is not None
-            and now - self._cached[0] < self.settings.cache_seconds
-        ):
+        if self._cached is not None and now - self._cached[0] < self.settings.cache_seconds:
             return self._cached[1]
         if self._inflight is None:
             self._inflight = asyncio.ensure_future(self._check_all())

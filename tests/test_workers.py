@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -235,6 +236,17 @@ class TestWorkerMode:
         # bob, through the same frontend key, does not see alice's session
         r = worker_get(worker, f"lawless/api/workspace/sessions/{session['id']}", **as_user("bob"))
         assert r.status_code == 404
+
+    def test_a_user_id_beyond_ascii_travels_percent_encoded(self, worker):
+        zoe = {"X-API-Key": WORKER_KEY, "X-Lawless-User": quote("zoë müller", safe="")}
+        r = worker_post(worker, "lawless/api/workspace/sessions", {"repo": "project"}, **zoe)
+        assert r.status_code == 201, r.text
+        r = worker_get(worker, "lawless/api/workspace/sessions", **zoe)
+        assert len(r.json()["sessions"]) == 1
+        r = worker_get(worker, "lawless/api/workspace/sessions", **as_user("zoë"[:2]))
+        assert r.json()["sessions"] == []
+        r = worker_get(worker, "lawless/api/user/activity", **zoe)
+        assert r.status_code == 200 and r.json()["activity"][0]["kind"] == "session.created"
 
     def test_quotas_count_per_forwarded_user(self, worker):
         for _ in range(3):
