@@ -78,6 +78,9 @@ class RemoteSessions:
         #: the person's GitHub token for a worker that pushes for them: the token vault
         #: plugs in here (user id -> decrypted token, or None)
         self.github_token_for = github_token_for
+        #: session id -> (owner, remote worker id or None): where a session runs never
+        #: changes, so every request after the first skips the lookup
+        self._pins: dict[str, tuple[str, str | None]] = {}
 
     # -- pinning --------------------------------------------------------------------------
 
@@ -85,25 +88,28 @@ class RemoteSessions:
         """The remote worker ``session_id`` is pinned to, if it is one of ``user_id``'s
         sessions on a remote worker (None: it is here, or not theirs: the local code
         answers that)."""
-        row = await self.store.get_session(session_id)
-        if (
-            row is None
-            or row["user_id"] != user_id
-            or row.get("worker") in (None, LOCAL)
-            or row["state"] == "deleted"
-        ):
+        pin = self._pins.get(session_id)
+        if pin is None:
+            row = await self.store.get_session(session_id)
+            if row is None:
+                return None
+            remote = row.get("worker") not in (None, LOCAL) and row["state"] != "deleted"
+            pin = self._pins[session_id] = (row["user_id"], row["worker"] if remote else None)
+        owner, worker_id = pin
+        if owner != user_id or worker_id is None:
             return None
-        worker = self.registry.get(row["worker"])
+        worker = self.registry.get(worker_id)
         if worker is None:
             raise Unavailable(
-                f"This session runs on the worker {row['worker']!r}, which is no longer "
+                f"This session runs on the worker {worker_id!r}, which is no longer "
                 "configured on this server.",
-                details={"worker": row["worker"]},
+                details={"worker": worker_id},
             )
         return worker
 
     async def forgotten(self, session_id: str) -> None:
         """The worker deleted the session: so does this server's copy."""
+        self._pins.pop(session_id, None)
         row = await self.store.get_session(session_id)
         if row is not None and row["state"] != "deleted":
             await self.store.transition_session(
