@@ -13,6 +13,7 @@ from tornado import web
 
 from .. import metrics
 from ..errors import InvalidInput, LawlessError, PayloadTooLarge, QuotaExceeded
+from ..worker_auth import ForwardedUser
 from .identity import Identity, identify
 from .proxy import ForwardMixin
 
@@ -37,6 +38,11 @@ class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):
             self.request.body or b""
         ) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        if isinstance(self.current_user, ForwardedUser):
+            # a frontend passes this answer on as it comes: with Nagle on, the first SSE
+            # event written right after the headers waits for the frontend's delayed ACK
+            # (~40 ms per chat turn, benchmarks/bench_workers.py); tornado resets it at finish
+            self.request.connection.stream.set_nodelay(True)
         if self.current_user is not None and not self.identity.frontend:
             self.lawless.api_quota.hit(self.identity.user_id)
         await self.lawless.ready()
