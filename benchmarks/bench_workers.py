@@ -142,7 +142,7 @@ async def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--deltas", type=int, default=500)
     parser.add_argument(
         "--delay", type=float, default=0.0, help="seconds between deltas (0: all at once)"
