@@ -22,7 +22,9 @@ from . import metrics
 from ._version import __version__
 from .chat import ChatService, ChatSettings, ClaudeSettings
 from .chat.permissions import MODES as PERMISSION_MODES
+from .errors import Conflict
 from .handlers import handlers
+from .preferences import PreferenceRules, PreferencesService
 from .ratelimit import SlidingWindowLimit
 from .remote import RemoteSessions
 from .store import Store
@@ -358,6 +360,15 @@ class LawlessApp(ExtensionApp):
             root,
             self.log,
             transcripts_for=self.transcripts_for,
+            defaults_for=lambda user_id: self.preferences.chat_defaults(user_id),
+        )
+        self.preferences = PreferencesService(
+            self.store,
+            PreferenceRules(
+                permission_modes=tuple(self.allowed_permission_modes),
+                models=tuple(self.allowed_models),
+            ),
+            fetch_remote=lambda: self.supabase.fetch_row if self.supabase else None,
         )
         self.terminals = TerminalService(
             self.store,
@@ -480,6 +491,16 @@ class LawlessApp(ExtensionApp):
             configured=self.store.mirroring,
             start_error=self._mirror_error,
         )
+
+    async def retry_parked(self) -> dict[str, Any]:
+        """Queue the parked outbox rows again (``POST api/integrations/supabase/retry``)."""
+        if not self.store.mirroring:
+            raise Conflict("Supabase is not configured on this server; nothing is mirrored.")
+        unparked = await self.store.outbox.unpark()
+        if self.supabase is not None:
+            self.supabase.wake()
+        self.log.info("Supabase mirror: %d parked rows queued again", unparked)
+        return {"requeued": unparked}
 
     async def _close_idle_chats(self) -> None:
         while True:

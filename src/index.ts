@@ -15,6 +15,7 @@ import { IStateDB } from '@jupyterlab/statedb';
 
 import { lawlessIcon } from './icon';
 import { DEFAULT_SETTINGS, LawlessPanel, PanelController } from './panel';
+import { workersPlugin } from './statusbar';
 
 const PLUGIN_ID = 'lawless-jupyter:plugin';
 
@@ -114,4 +115,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, workersPlugin];

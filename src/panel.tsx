@@ -30,6 +30,8 @@ import {
   shortInput
 } from './chat';
 import { age, ISession, parsePatch, sessionLabel } from './format';
+import { continues, IStorageLike, resumeState, TurnKeeper } from './reattach';
+import { FollowResult } from './sse';
 
 export const STATE_KEY = 'lawless-jupyter:panel';
 
@@ -597,6 +599,15 @@ function SessionView(props: {
 
 // -- chat -------------------------------------------------------------------------------------
 
+/** The browser's localStorage, or null where it is disabled. */
+function storage(): IStorageLike | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
 function ChatView(props: {
   ctx: IPanelContext;
   session: ISession;
@@ -631,13 +642,21 @@ function ChatView(props: {
     signal: abort.current?.signal
   });
 
-  const runStream = async (start: () => Promise<unknown>) => {
+  // the running turn's rendered part, kept so a reload resumes after its last event
+  const keeper = useRef<TurnKeeper | null>(null);
+  useEffect(() => keeper.current?.update(chat), [chat]);
+
+  const runStream = async (start: () => Promise<FollowResult>) => {
     setSending(true);
     try {
-      await start();
+      const { outcome } = await start();
+      if (outcome === 'done') {
+        keeper.current?.clear();
+      }
     } catch (error) {
       batcher.current.flush();
       if (!abort.current?.signal.aborted) {
+        keeper.current?.clear();
         setChat(state => addError(state, message(error)));
       }
     } finally {
@@ -655,6 +674,9 @@ function ChatView(props: {
   useEffect(() => {
     abort.current = new AbortController();
     const signal = abort.current.signal;
+    keeper.current = new TurnKeeper(storage(), session.id);
+    const save = () => keeper.current?.flush();
+    window.addEventListener('pagehide', save);
     void (async () => {
       try {
         const rows: any[] = [];
@@ -670,12 +692,35 @@ function ChatView(props: {
         if (signal.aborted) {
           return;
         }
-        setChat({ ...emptyChat(), items: fromHistory(rows) });
+        const history = fromHistory(rows);
         const { session: fresh } = await api.getSession(session.id);
-        if (fresh.state === 'connected' && !signal.aborted) {
-          setLoading(false);
-          await runStream(() => attachTurn(session.id, null, callbacks()));
+        if (signal.aborted) {
+          return;
         }
+        if (fresh.state !== 'connected') {
+          keeper.current?.clear(); // the turn ended while no page followed it
+          setChat(resumeState(history, null));
+          return;
+        }
+        // resume after the last event rendered before the reload, not from the start
+        const saved = keeper.current?.load() ?? null;
+        setChat(resumeState(history, saved));
+        setLoading(false);
+        let first = true;
+        const follow = callbacks();
+        await runStream(() =>
+          attachTurn(session.id, saved?.lastEventId ?? null, {
+            ...follow,
+            onEvent: (event, id) => {
+              if (first && saved && !continues(saved, id)) {
+                // another turn is replayed from its start: history has the saved one
+                setChat({ ...resumeState(history, null), running: true });
+              }
+              first = false;
+              follow.onEvent(event, id);
+            }
+          })
+        );
       } catch (error) {
         if (!signal.aborted) {
           setChat(state => addError(state, message(error)));
@@ -687,6 +732,8 @@ function ChatView(props: {
     const off = ctx.controller.on('stop', () => void stop());
     return () => {
       off();
+      window.removeEventListener('pagehide', save);
+      save();
       abort.current?.abort();
     };
   }, [session.id]);

@@ -30,7 +30,14 @@ from .fake_postgrest import FakePostgrest
 HERE = Path(__file__).parent
 MIGRATIONS = sorted((HERE.parent / "supabase" / "migrations").glob("*.sql"))
 STUBS = HERE / "supabase_stubs.sql"
-MIRRORED = ("workspace_sessions", "conversations", "messages", "activity", "transcript_entries")
+MIRRORED = (
+    "workspace_sessions",
+    "conversations",
+    "messages",
+    "activity",
+    "transcript_entries",
+    "preferences",
+)
 
 ADMIN_ROLE = "lawless_test_admin"
 AUTHENTICATOR = "lawless_test_authenticator"

@@ -147,3 +147,9 @@ async def test_bad_query_and_git_arguments(api, repo):
         assert code == 400, (path, body, params, answer)
     code, answer, _ = await api("GET", f"api/workspace/sessions/{sid}")
     assert answer["session"]["state"] == "active", "bad requests change nothing"
+
+
+async def test_a_method_a_route_does_not_have_says_which_it_has(api):
+    code, body, response = await api("DELETE", "api/user/preferences")
+    assert code == 405 and body["code"] == "http_405"
+    assert response.headers["Allow"] == "GET, PUT"

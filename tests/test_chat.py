@@ -333,10 +333,14 @@ async def test_chat_on_bad_input(api, session, repo):
     assert code == 404, "no turn has run yet"
     code, _, _ = await api("POST", chat_path(session, "/approvals/unknown"), {"decision": "allow"})
     assert code == 404
-    code, _, _ = await api(
-        "GET", chat_path(session, "/stream"), headers={"Last-Event-ID": "garbage"}
-    )
-    assert code == 400
+    for last in ("garbage", ""):  # a header sent empty wins over the query, and is wrong
+        code, _, _ = await api(
+            "GET",
+            chat_path(session, "/stream"),
+            headers={"Last-Event-ID": last},
+            params={"last_event_id": "1-1"},
+        )
+        assert code == 400, last
 
 
 async def test_a_chat_without_a_worktree_is_read_only(sse, fake, jp_root_dir):
@@ -427,3 +431,22 @@ async def test_a_missing_claude_cli_is_explained(api, sse, session, fake):
     assert events[-1][1] == {"type": "done", "stop_reason": "error"}
     _, body, _ = await api("GET", f"api/workspace/sessions/{session['id']}")
     assert body["session"]["state"] == "active"
+
+
+async def test_a_blank_model_is_a_400_and_changes_nothing(api, sse, session, fake):
+    """Found by the fuzzer: Claude Code fails on a blank model name (a 500 before)."""
+    fake.add(text("First."))
+    await (await chat(sse, session, "one")).rest()  # the CLI now runs; a model change asks it
+    for model in ("", " "):
+        code, body, _ = await api(
+            "POST", chat_path(session), {"message": "two", "model": model, "permission_mode": "ask"}
+        )
+        assert code == 400 and "not allowed" in body["error"], body
+    fake.add(text("Still here."))
+    events = await (await chat(sse, session, "three")).rest()
+    assert "".join(d["delta"] for _, d in events if d["type"] == "text") == "Still here."
+    _, body, _ = await api("GET", chat_path(session).replace("/chat", "/messages"))
+    assert [m["content"]["text"] for m in body["messages"] if m["role"] == "user"] == [
+        "one",
+        "three",
+    ]

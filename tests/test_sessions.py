@@ -147,3 +147,19 @@ async def test_an_existing_worktree_folder_is_not_touched(api, repo, jp_root_dir
     assert git_snapshot(repo) == before
     code, body, _ = await api("GET", "api/workspace/sessions")
     assert body["sessions"] == []
+
+
+async def test_many_sessions_come_and_go_at_once_in_one_repository(api, repo):
+    """Found by benchmarks/load.py: git has no lock on its worktree records, so a create
+    racing another create or a delete in the same repository could fail."""
+
+    async def come_and_go(i: int) -> None:
+        session = await api.create(name=f"busy-{i}")
+        code, body, _ = await api("DELETE", f"api/workspace/sessions/{session['id']}")
+        assert code == 200, body
+
+    for _ in range(5):
+        await asyncio.gather(*(come_and_go(i) for i in range(10)))
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    _, body, _ = await api("GET", "api/workspace/sessions")
+    assert body["sessions"] == []

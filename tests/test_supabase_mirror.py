@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from lawless_jupyter.preferences import PreferenceRules, PreferencesService
 from lawless_jupyter.store import Store
 from lawless_jupyter.store import store as store_module
 from lawless_jupyter.store.supabase_mirror import (
@@ -453,3 +454,51 @@ async def test_big_rows_make_smaller_batches(tmp_path, supabase):
     finally:
         await mirror.stop()
         await store.close()
+
+
+async def test_preferences_follow_the_person_to_another_server(tmp_path, supabase):
+    """Saved on one server; a second server (its own SQLite, the same Supabase) that never saw
+    them reads them; a later change on either wins everywhere; with Supabase down the second
+    server still answers (with what it has)."""
+    a = await open_store(tmp_path / "a.db")
+    b = await open_store(tmp_path / "b.db")
+    mirror_a = await start_mirror(a, supabase)
+    mirror_b = await start_mirror(b, supabase)
+    rules = PreferenceRules(permission_modes=("default", "ask"))
+    prefs_a = PreferencesService(a, rules, lambda: mirror_a.fetch_row)
+    prefs_b = PreferencesService(b, rules, lambda: mirror_b.fetch_row)
+    try:
+        await prefs_a.put("alice", {"permission_mode": "ask", "panel": {"width": 400}})
+        assert await mirror_a.wait_drained(10)
+        [row] = supabase.rows("preferences")
+        assert row["user_id"] == "alice" and row["data"]["panel"] == {"width": 400}
+        assert (await prefs_b.get("bob"))["preferences"] == {}
+        got = await prefs_b.get("alice")
+        assert got["preferences"] == {"permission_mode": "ask", "panel": {"width": 400}}
+        # b changes them; a pulls the newer version
+        await prefs_b.put("alice", {"permission_mode": "default"})
+        assert await mirror_b.wait_drained(10)
+        await mirror_a.pull()
+        assert (await prefs_a.get("alice"))["preferences"] == {"permission_mode": "default"}
+        assert supabase.rows("preferences")[0]["data"] == {"permission_mode": "default"}
+        # a third database, Supabase down: an empty answer, at once, not an error
+        c = await open_store(tmp_path / "c.db")
+        mirror_c = await start_mirror(c, supabase)
+        supabase.fake.down()
+        try:
+            prefs_c = PreferencesService(c, rules, lambda: mirror_c.fetch_row)
+            assert (await prefs_c.get("alice"))["preferences"] == {}
+        finally:
+            supabase.fake.up()
+            await mirror_c.stop()
+            await c.close()
+    finally:
+        await mirror_a.stop()
+        await mirror_b.stop()
+        await a.close()
+        await b.close()
+
+
+async def test_retrying_parked_rows_without_supabase_says_so(api, lawless_app):
+    code, body, _ = await api("POST", "api/integrations/supabase/retry", {})
+    assert code == 409 and "not configured" in body["error"]

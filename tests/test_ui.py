@@ -9,51 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
+import re
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .conftest import GIT_IDENTITY, git, make_repo
-from .fake_anthropic import FakeAnthropic, text, tool_use
-
-CHROMIUM = "/usr/bin/chromium"
-TOKEN = "lawless-ui-test-token"
-INHERITED_ENV = (
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
-    "ANTHROPIC_BASE_URL",
-    "ANTHROPIC_MODEL",
-    "CLAUDE_CODE_OAUTH_TOKEN",
-    "CLAUDE_CODE_USE_BEDROCK",
-    "CLAUDE_CODE_USE_VERTEX",
-    "CLAUDECODE",
-)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Lab:
-    def __init__(self, url: str, root: Path):
-        self.url, self.root = url, root
-
-    def api(self, method: str, path: str, body: dict | None = None):
-        request = urllib.request.Request(
-            f"{self.url}lawless/{path}",
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"{}")
+from .conftest import git
+from .fake_anthropic import INHERITED_ENV, FakeAnthropic, text, tool_use
+from .lab_server import TOKEN, launch_chromium, running_lab
 
 
 @pytest.fixture
@@ -65,114 +31,19 @@ def fake(monkeypatch):
 
 
 @pytest.fixture
-def lab(tmp_path, fake):
-    labextension = Path(sys.prefix) / "share/jupyter/labextensions/lawless-jupyter/package.json"
-    assert labextension.exists(), (
-        "the lab extension is not installed: run `make test` (pip install -e . builds it)"
-    )
-    root = tmp_path / "root"
-    repo = make_repo(root / "project", {"README.md": "# demo\n", "src/app.py": "x = 1\n"})
-    git(repo, "config", "user.name", "Test Person")
-    git(repo, "config", "user.email", "test@example.com")
-    port = free_port()
-    config = {
-        "ServerApp": {
-            "ip": "127.0.0.1",
-            "port": port,
-            "port_retries": 0,
-            "open_browser": False,
-            "allow_root": True,
-            "root_dir": str(root),
-            "jpserver_extensions": {"lawless_jupyter": True},
-        },
-        "IdentityProvider": {"token": TOKEN},
-        "LabApp": {
-            "workspaces_dir": str(tmp_path / "workspaces"),
-            "extension_manager": "readonly",
-            "news_url": None,
-        },
-        "LawlessApp": {
-            "db_path": str(tmp_path / "state" / "lawless.db"),
-            "claude_env": fake.env(
-                CLAUDE_CONFIG_DIR=str(tmp_path / "claude-config"),
-                CLAUDE_CODE_TMPDIR=str(tmp_path / "claude-tmp"),
-            ),
-            "claude_max_retries": 0,
-        },
-    }
-    # no "Jupyter news?" question in the screenshots
-    labconfig = tmp_path / "jupyter-config" / "labconfig"
-    labconfig.mkdir(parents=True)
-    (labconfig / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
-    config_file = tmp_path / "lab_config.json"
-    config_file.write_text(json.dumps(config))
-    env = {
-        **os.environ,
-        **GIT_IDENTITY,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "SHELL": "/bin/bash",
-    }
-    log = (tmp_path / "lab.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", f"--config={config_file}"],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}lawless/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(
-                "jupyter lab did not start:\n" + (tmp_path / "lab.log").read_text()
-            )
-        time.sleep(0.3)
-    try:
-        yield Lab(url, root)
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+def lab(request, tmp_path, fake):
+    """A running `jupyter lab`; ``@pytest.mark.parametrize("lab", [{...}], indirect=True)``
+    adds LawlessApp settings (e.g. a low chat quota)."""
+    with running_lab(tmp_path, fake, getattr(request, "param", None)) as lab:
+        yield lab
 
 
 @pytest.fixture
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the UI test needs Debian's Chromium "
-            "(`apt-get install -y chromium`, which .ci/run does)."
-        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--headless",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        chromium = launch_chromium(p)
         try:
             yield chromium
         finally:
@@ -345,3 +216,201 @@ def scenario(lab, fake, page, shots):
     panel.get_by_text("No sessions yet").wait_for()
     assert not worktree.exists()
     assert not errors, errors
+
+
+# -- the panel's parts, one lab each -----------------------------------------------------------
+
+
+def open_panel(lab, page):
+    """The page with the panel open; returns the panel."""
+    page.set_default_timeout(60_000)
+    page.goto(f"{lab.url}lab?token={TOKEN}")
+    page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
+    panel = page.locator("#jp-lawless-panel")
+    panel.get_by_role("button", name="Create session").wait_for()
+    return panel
+
+
+def create_session(lab, panel, name):
+    panel.get_by_label("Repository").fill("project")
+    panel.get_by_label("Name").fill(name)
+    panel.get_by_role("button", name="Create session").click()
+    panel.get_by_role("tab", name="Chat").wait_for()
+    sessions = lab.api("GET", "api/workspace/sessions")["sessions"]
+    return next(s for s in sessions if s["name"] == name)
+
+
+def panel_after_reload(page):
+    """The panel once the layout restorer has reopened it (or opened by hand)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    panel = page.locator("#jp-lawless-panel")
+    page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').wait_for()
+    try:
+        panel.get_by_role("tab", name="Chat").wait_for(timeout=10_000)
+    except PlaywrightTimeout:
+        page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
+        panel.get_by_role("tab", name="Chat").wait_for()
+    return panel
+
+
+def send(panel, message):
+    composer = panel.get_by_label("Message to Claude")
+    composer.fill(message)
+    composer.press("Enter")
+
+
+@pytest.fixture
+def page(browser, shots):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    assert not errors, errors
+
+
+def test_reload_resumes_after_the_last_rendered_event(lab, fake, page, shots):
+    panel = open_panel(lab, page)
+    create_session(lab, panel, "resume")
+    answer = " ".join(f"word{i}" for i in range(80)) + " THE END"
+    fake.add(text(answer, chunks=80, delay=0.25))  # 20 s: time to reload
+    attached: list[str | None] = []
+
+    def on_request(request):
+        if "/chat/stream" in request.url:
+            attached.append(request.headers.get("last-event-id"))
+
+    page.on("request", on_request)
+    send(panel, "Count slowly")
+    markdown = panel.locator(".jp-lawless-assistant .jp-lawless-markdown").last
+    markdown.get_by_text("word12", exact=False).wait_for()
+    page.reload()
+
+    panel = panel_after_reload(page)
+    markdown = panel.locator(".jp-lawless-assistant .jp-lawless-markdown").last
+    markdown.get_by_text("word12", exact=False).wait_for()
+    # what was on screen is back at once, and what follows is added, never repeated
+    seen: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        current = markdown.inner_text().strip()
+        if not seen or seen[-1] != current:
+            seen.append(current)
+        if current.endswith("THE END"):
+            break
+        time.sleep(0.05)
+    not_prefixes = [t for t in seen if not answer.startswith(t)]
+    assert not not_prefixes, f"a delta appeared twice or out of order: {not_prefixes[:2]}"
+    assert seen[-1] == answer, "the whole answer, each delta once"
+    assert len(seen) >= 3, f"the rest still streamed in after the reload: {len(seen)} states"
+    # re-attached after the last event rendered (`<turn>-<seq>`), not from the start
+    assert len(attached) == 1 and attached[0], attached
+    turn, seq = map(int, attached[0].split("-"))
+    assert turn == 1 and seq > 12, attached
+    panel.get_by_role("button", name="Send the message").wait_for()
+    assert panel.locator(".jp-lawless-assistant").count() == 1
+
+    # and after the turn ended, a reload shows the stored answer without re-attaching
+    page.reload()
+    panel = panel_after_reload(page)
+    panel.get_by_text("THE END").wait_for()
+    last = panel.locator(".jp-lawless-assistant .jp-lawless-markdown").last
+    assert last.inner_text().strip() == answer
+    assert len(attached) == 1, attached
+
+
+def worker_status_item(page):
+    item = page.locator("#jp-main-statusbar .jp-lawless-workers")
+    item.wait_for()
+    page.wait_for_function(
+        "document.querySelector('.jp-lawless-workers').dataset.state"
+        " !== 'unknown' || document.querySelector('.jp-lawless-workers')"
+        ".textContent !== 'Workers: …'"
+    )
+    return item
+
+
+def expected_worker_state(workers: list[dict]) -> str:
+    """The panel's mapping: all up -> up; all down (or unreachable) -> down; else degraded."""
+    up = sum(w["status"] == "up" for w in workers)
+    down = sum(w["status"] not in ("up", "degraded") for w in workers)
+    if workers and up == len(workers):
+        return "up"
+    return "down" if down == len(workers) else "degraded"
+
+
+def test_worker_status_in_the_status_bar(lab, page, shots):
+    open_panel(lab, page)
+    item = worker_status_item(page)
+    try:
+        body = lab.api("GET", "api/workers/status")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404, e
+        body = None
+    if body is None:
+        # the server has no worker status (yet): the item says so, plainly
+        assert item.inner_text().strip() == "Workers: not available"
+        assert item.get_attribute("data-state") == "unavailable"
+        assert "does not report worker status" in item.get_attribute("title")
+        details = "does not report worker status"
+    elif not body["workers"]:
+        # served, with no worker registered (e.g. a server without a worker pool)
+        assert item.get_attribute("data-state") == "down"
+        assert item.inner_text().strip() == "Workers: none"
+        details = "No worker is registered"
+    else:
+        # served: the state follows the workers, each one named in the details
+        state = expected_worker_state(body["workers"])
+        assert item.get_attribute("data-state") == state
+        assert item.inner_text().strip().startswith(f"Workers: {state}")
+        for worker in body["workers"]:
+            assert (worker.get("name") or worker["id"]) in item.get_attribute("title")
+        details = body["workers"][0].get("name") or body["workers"][0]["id"]
+    item.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text(details).first.wait_for()
+    page.screenshot(path=shots / "workers.png")
+    dialog.get_by_role("button", name="Close").click()
+    dialog.wait_for(state="detached")
+
+
+@pytest.mark.parametrize("lab", [{"chat_messages_per_hour": 1}], indirect=True)
+def test_merge_back_and_the_chat_quota(lab, fake, page, shots):
+    panel = open_panel(lab, page)
+    session = create_session(lab, panel, "merging")
+    worktree = Path(session["worktree_path"])
+
+    # the one message an hour allowed, answered
+    fake.add(text("First and only answer."))
+    send(panel, "Hello")
+    panel.get_by_text("First and only answer.").wait_for()
+    panel.get_by_role("button", name="Send the message").wait_for()
+    # the next one hits the quota: the limit and the reset time, in plain words
+    send(panel, "One more")
+    error = panel.locator(".jp-lawless-messages .jp-lawless-error").last
+    error.wait_for()
+    said = error.inner_text()
+    assert "The limit is 1." in said, said
+    assert re.search(r"It resets at .*\d{1,2}:\d{2}.* \(in (60 min|1 h)\)\.", said), said
+    page.screenshot(path=shots / "quota.png")
+
+    # a change, committed in Changes and merged back into the base branch
+    (worktree / "notes.md").write_text("merged from the panel\n")
+    panel.get_by_role("tab", name="Changes").click()
+    panel.locator(".jp-lawless-files").get_by_text("notes.md").wait_for()
+    panel.get_by_label("Commit message").fill("Add notes")
+    panel.get_by_role("button", name="Commit all").click()
+    panel.locator(".jp-lawless-notice", has_text="Committed").wait_for()
+    commit = git(worktree, "rev-parse", "HEAD").strip()
+    panel.get_by_role("button", name="Merge", exact=True).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text(f"go into {session['base']}").wait_for()
+    dialog.get_by_role("button", name="Merge").click()
+    notice = panel.locator(".jp-lawless-notice", has_text="Merged into")
+    notice.wait_for()
+    page.screenshot(path=shots / "merged.png")
+    repo = lab.root / "project"
+    merged = git(repo, "rev-parse", session["base"]).strip()
+    assert merged[:8] in notice.inner_text()
+    assert git(repo, "merge-base", "--is-ancestor", commit, session["base"]) == ""
+    assert git(repo, "show", f"{session['base']}:notes.md") == "merged from the panel\n"

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,8 +67,10 @@ class ChatService:
         root_dir: Path,
         log: logging.Logger | None = None,
         transcripts_for: Callable[[str], Any] | None = None,
+        defaults_for: Callable[[str], Awaitable[dict[str, Any]]] | None = None,
     ):
         self.transcripts_for = transcripts_for  # user id -> an SDK SessionStore
+        self.defaults_for = defaults_for  # user id -> their preferred model / permission_mode
         self.store = store
         self.workspace = workspace
         self.settings = settings
@@ -90,7 +92,11 @@ class ChatService:
             raise InvalidInput(f"'message' is longer than {MAX_MESSAGE_CHARS} characters.")
         if model is not None:
             allowed = self.settings.allowed_models
-            if not isinstance(model, str) or (allowed and model not in allowed):
+            if (
+                not isinstance(model, str)
+                or not model.strip()
+                or (allowed and model not in allowed)
+            ):
                 raise InvalidInput(
                     f"The model {model!r} is not allowed here.", details={"allowed": allowed}
                 )
@@ -109,7 +115,13 @@ class ChatService:
         model: object = None,
         permission_mode: object = None,
     ) -> Turn:
-        """Start a turn in a workspace session (409 if one is running)."""
+        """Start a turn in a workspace session (409 if one is running). ``model`` and
+        ``permission_mode`` default to the person's preferences."""
+        if self.defaults_for is not None and (model is None or permission_mode is None):
+            preferred = await self.defaults_for(user_id)
+            model = preferred.get("model") if model is None else model
+            if permission_mode is None:
+                permission_mode = preferred.get("permission_mode")
         self._check_options(message, model, permission_mode)
         async with self._start_locks.setdefault(session_id, asyncio.Lock()):
             session = await self.workspace.get(user_id, session_id)
@@ -193,12 +205,17 @@ class ChatService:
     async def _launch(
         self, live: LiveChat, message: str, model: object, permission_mode: object
     ) -> Turn:
+        if model is not None and model != live.claude.model:
+            if live.claude.client is not None:
+                try:
+                    await live.claude.client.set_model(str(model))
+                except CLIConnectionError:
+                    raise
+                except Exception as e:  # the CLI refuses names it does not know
+                    raise InvalidInput(f"Claude Code does not know the model {model!r}.") from e
+            live.claude.model = str(model)
         if permission_mode is not None:
             live.policy.mode = str(permission_mode)
-        if model is not None and model != live.claude.model:
-            live.claude.model = str(model)
-            if live.claude.client is not None:
-                await live.claude.client.set_model(live.claude.model)
         conversation_id = live.conversation["id"]
         if live.turns_so_far is None:  # counted once; this process then keeps count
             live.turns_so_far = await self.store.count_messages(conversation_id, "user")

@@ -11,7 +11,7 @@ from .chat import (
     MessagesHandler,
 )
 from .health import HealthHandler, VersionHandler
-from .integrations import SupabaseStatusHandler
+from .integrations import SupabaseRetryHandler, SupabaseStatusHandler
 from .proxy import TerminalSocketHandler
 from .sessions import (
     GitCommitHandler,
@@ -28,7 +28,7 @@ from .terminals import (
     TerminalConfigHandler,
     TerminalOutputHandler,
 )
-from .user import ActivityHandler, QuotaHandler
+from .user import ActivityHandler, PreferencesHandler, QuotaHandler
 from .workers import WorkersStatusHandler
 
 PREFIX = "lawless"
@@ -59,7 +59,9 @@ ROUTES = [
     ("api/chat", FreeChatHandler),
     ("api/user/activity", ActivityHandler),
     ("api/user/quota", QuotaHandler),
+    ("api/user/preferences", PreferencesHandler),
     ("api/integrations/supabase/status", SupabaseStatusHandler),
+    ("api/integrations/supabase/retry", SupabaseRetryHandler),
 ]
 
 

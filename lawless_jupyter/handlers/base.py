@@ -102,8 +102,18 @@ class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):
                 "code": "internal_error",
                 "details": {},
             }
+        if status_code == 405:  # RFC 9110: say which methods would have worked
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        return [
+            method.upper()
+            for method in ("get", "post", "put", "delete", "patch")
+            if getattr(cls, method) is not getattr(web.RequestHandler, method)
+        ]
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
         if isinstance(value, LawlessError) and value.status < 500:

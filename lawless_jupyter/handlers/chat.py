@@ -86,10 +86,10 @@ class ChatStreamHandler(TurnStreamMixin):
 
     def _last_seen(self) -> tuple[int, int] | None:
         """(turn, event) from ``Last-Event-ID`` (or ``?last_event_id=``), if given."""
-        last = self.request.headers.get("Last-Event-ID") or self.get_query_argument(
-            "last_event_id", ""
-        )
-        if not last:
+        last = self.request.headers.get("Last-Event-ID")  # when sent (even empty), it wins
+        if last is None:
+            last = self.get_query_argument("last_event_id", None)
+        if last is None:
             return None
         number, _, seq = last.partition("-")
         if not (number.isdigit() and seq.isdigit()):

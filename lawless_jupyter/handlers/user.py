@@ -32,3 +32,19 @@ class QuotaHandler(LawlessHandler):
                 "sessions_per_repo": {"limit": self.lawless.max_sessions_per_repo},
             }
         )
+
+
+class PreferencesHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.lawless.preferences.get(self.identity.user_id))
+
+    @web.authenticated
+    @authorized
+    async def put(self) -> None:
+        """Replace the whole document: ``{"preferences": {...}}``."""
+        body = self.json_body("preferences")
+        if "preferences" not in body:
+            raise InvalidInput('Send the preferences as {"preferences": {...}}.')
+        self.reply(await self.lawless.preferences.put(self.identity.user_id, body["preferences"]))

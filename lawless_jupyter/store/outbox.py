@@ -85,6 +85,12 @@ TABLES: dict[str, MirroredTable] = {
             computed={"origin": "coalesce({row}.origin, {origin})"},
             mirror_deletes=True,  # a deleted transcript is deleted there too
         ),
+        MirroredTable(
+            "preferences",
+            mutable=True,
+            json_columns=("data",),
+            computed={"origin": "coalesce({row}.origin, {origin})"},
+        ),
     )
 }
 

@@ -144,7 +144,19 @@ MIGRATIONS: list[str] = [
     CREATE INDEX transcript_entries_key
         ON transcript_entries (project_key, session_id, subpath, seq);
     """,
-    # 6: the worker a session runs on (NULL: this server); a remote one's row is a copy
+    # 6: each user's preferences (api/user/preferences): one JSON document per user, mirrored
+    # to Supabase so they follow the person to another server
+    """
+    CREATE TABLE preferences (
+        id          TEXT PRIMARY KEY,       -- the user id (one document per user)
+        user_id     TEXT NOT NULL,
+        data        TEXT NOT NULL,          -- JSON object
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        origin      TEXT
+    );
+    """,
+    # 7: the worker a session runs on (NULL: this server); a remote one's row is a copy
     """
     ALTER TABLE workspace_sessions ADD COLUMN worker TEXT;
     """,

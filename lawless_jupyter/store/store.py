@@ -182,6 +182,9 @@ class Store:
                 if theirs <= ours:
                     continue
                 updates = {c: remote[c] for c in columns if c in remote and c != "id"}
+                for c in spec.json_columns:  # jsonb arrives parsed; SQLite keeps the text
+                    if c in updates and not isinstance(updates[c], str):
+                        updates[c] = json.dumps(updates[c])
                 assignments = ", ".join(f"{c} = ?" for c in updates)
                 await db.execute(
                     f"UPDATE {table} SET {assignments} WHERE id = ?",
@@ -190,15 +193,18 @@ class Store:
                 changed += 1
         return changed
 
+    # Reads share one connection. Each runs to its end in one call on its thread: a statement
+    # left open between awaits would hold its snapshot, and a read queued meanwhile would not
+    # see a write committed just before it (found under load: a conversation made and then
+    # not found).
+
     async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         assert self._reader is not None, "Store.open() was not awaited"
-        async with self._reader.execute(sql, tuple(params)) as cur:
-            return [dict(r) for r in await cur.fetchall()]
+        return [dict(r) for r in await self._reader.execute_fetchall(sql, tuple(params))]
 
     async def _fetchone(self, sql: str, params: Iterable[Any] = ()) -> dict[str, Any] | None:
-        assert self._reader is not None, "Store.open() was not awaited"
-        async with self._reader.execute(sql, tuple(params)) as cur:
-            return _row(await cur.fetchone())
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def integrity_check(self) -> str:
         row = await self._fetchone("PRAGMA integrity_check")
@@ -593,3 +599,43 @@ class Store:
         for r in rows:
             r["detail"] = json.loads(r["detail"])
         return rows
+
+    # -- preferences ------------------------------------------------------------------------
+
+    async def get_preferences(self, user_id: str) -> dict[str, Any] | None:
+        row = await self._fetchone("SELECT * FROM preferences WHERE id = ?", (user_id,))
+        if row is not None:
+            row["data"] = json.loads(row["data"])
+        return row
+
+    async def put_preferences(self, user_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Replace a user's preferences (one document), as this database's latest version."""
+        now = utcnow()
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO preferences (id, user_id, data, created_at, updated_at, origin) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, "
+                "updated_at = excluded.updated_at, origin = excluded.origin",
+                (user_id, user_id, json.dumps(data), now, now, self.origin),
+            )
+        return await self.get_preferences(user_id)
+
+    async def adopt_preferences(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Keep a copy of preferences another server wrote (fetched from Supabase) when this
+        database has none yet; a local version, if one appeared meanwhile, wins here and
+        last-write-wins settles it in Supabase."""
+        data = row["data"] if isinstance(row["data"], str) else json.dumps(row["data"])
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO preferences (id, user_id, data, created_at, updated_at, origin) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    row["user_id"],
+                    row["user_id"],
+                    data,
+                    row["created_at"],
+                    row["updated_at"],
+                    row.get("origin") or None,
+                ),
+            )
+        return await self.get_preferences(row["user_id"])

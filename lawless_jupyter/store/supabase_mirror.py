@@ -353,6 +353,23 @@ class SupabaseMirror:
             row["created_at"] = _pg_time(row["created_at"])
         return rows
 
+    async def fetch_row(self, table: str, user_id: str, row_id: str) -> dict[str, Any] | None:
+        """One row of ``user_id`` in Supabase, or None when it is not there or Supabase is not
+        reachable now (never raises: the caller has SQLite)."""
+        if self.client is None or self.reachable is False:
+            return None
+        query = self.client.table(table).select("*").eq("user_id", user_id).eq("id", row_id)
+        try:
+            rows = (await self._call(query)).data
+        except (Retryable, Rejected):
+            return None
+        if not rows:
+            return None
+        row = rows[0]
+        for column in ("created_at", "updated_at"):
+            row[column] = _pg_time(row.get(column))
+        return row
+
     # -- what the status route shows ------------------------------------------------------
 
     async def wait_drained(self, timeout: float) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,6 +22,19 @@ from ..errors import Conflict, InvalidInput, LawlessError, OperationTimeout
 
 _LOG_FORMAT = "%H%x1f%h%x1f%an%x1f%ae%x1f%aI%x1f%s%x1e"
 MERGE_STRATEGIES = ("merge", "squash", "rebase")
+
+# git keeps no lock on a repository's worktree records (.git/worktrees/*): a `worktree add`
+# reading them while another is half made or half removed fails ("failed to read
+# .../commondir", found by benchmarks/load.py). So commands that read or change them run one
+# at a time per repository (in this process; other processes are git's business).
+_WORKTREE_COMMANDS = ("worktree", "branch")
+_admin_locks: dict[Path, threading.Lock] = {}
+_admin_locks_guard = threading.Lock()
+
+
+def _admin_lock(path: Path) -> threading.Lock:
+    with _admin_locks_guard:
+        return _admin_locks.setdefault(path.resolve(), threading.Lock())
 
 
 @dataclass(frozen=True)
@@ -118,6 +132,24 @@ class GitRepository:
         env: dict[str, str] | None = None,
     ) -> str:
         """Run ``git args`` in ``cwd`` (default: the main checkout) and return stdout."""
+        if args and args[0] in _WORKTREE_COMMANDS:
+            lock = _admin_lock(self.path)
+            remaining = deadline.remaining()
+            if not lock.acquire(timeout=-1 if remaining is None else max(remaining, 0)):
+                raise deadline.error()
+            try:
+                return self._execute(args, deadline, cwd, env)
+            finally:
+                lock.release()
+        return self._execute(args, deadline, cwd, env)
+
+    def _execute(
+        self,
+        args: tuple[str, ...],
+        deadline: Deadline,
+        cwd: str | Path | None,
+        env: dict[str, str] | None,
+    ) -> str:
         runner = git.Git(str(cwd or self.path))
         try:
             return runner.execute(

@@ -1,0 +1,104 @@
+"""Each person's preferences: one small JSON document per user (``api/user/preferences``).
+
+The server acts on two of them, as the defaults of that person's chat turns (a turn that
+names its own ``permission_mode`` or ``model`` still wins): ``permission_mode`` and
+``model``. ``panel`` is the panel's own corner, free-form. The document lives in SQLite and
+is mirrored to Supabase, so it follows the person to another server: when this database has
+none yet, a reachable Supabase is asked (briefly; a read never fails because of it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InvalidInput, PayloadTooLarge
+from .store import Store
+
+#: (table, user id, row id) -> the row in Supabase, or None
+FetchRemote = Callable[[str, str, str], Awaitable[dict[str, Any] | None]]
+
+MAX_BYTES = 16 * 1024  # the whole document, as JSON
+KNOWN = ("permission_mode", "model", "panel")
+
+
+@dataclass(frozen=True)
+class PreferenceRules:
+    permission_modes: tuple[str, ...]
+    models: tuple[str, ...] = ()  # empty: any model name
+    remote_read_timeout: float = 2.0
+
+
+class PreferencesService:
+    def __init__(
+        self,
+        store: Store,
+        rules: PreferenceRules,
+        fetch_remote: Callable[[], FetchRemote | None] = lambda: None,
+    ):
+        self.store = store
+        self.rules = rules
+        self._fetch_remote = fetch_remote  # the mirror's fetch, once the mirror runs
+
+    async def get(self, user_id: str) -> dict[str, Any]:
+        row = await self.store.get_preferences(user_id)
+        if row is None:
+            row = await self._adopt_remote(user_id)
+        if row is None:
+            return {"preferences": {}, "updated_at": None}
+        return {"preferences": row["data"], "updated_at": row["updated_at"]}
+
+    async def put(self, user_id: str, document: Any) -> dict[str, Any]:
+        self.validate(document)
+        row = await self.store.put_preferences(user_id, document)
+        return {"preferences": row["data"], "updated_at": row["updated_at"]}
+
+    async def chat_defaults(self, user_id: str) -> dict[str, Any]:
+        """The ``permission_mode`` and ``model`` this person chose (missing: none chosen)."""
+        prefs = (await self.get(user_id))["preferences"]
+        return {k: prefs[k] for k in ("permission_mode", "model") if k in prefs}
+
+    def validate(self, document: Any) -> None:
+        if not isinstance(document, dict):
+            raise InvalidInput("Preferences must be a JSON object.")
+        if len(json.dumps(document)) > MAX_BYTES:
+            raise PayloadTooLarge(f"Preferences are limited to {MAX_BYTES} bytes of JSON.")
+        unknown = sorted(set(document) - set(KNOWN))
+        if unknown:
+            raise InvalidInput(
+                f"Unknown preferences: {', '.join(unknown)}.", details={"allowed": KNOWN}
+            )
+        mode = document.get("permission_mode")
+        if "permission_mode" in document and mode not in self.rules.permission_modes:
+            raise InvalidInput(
+                f"'permission_mode' must be one of: {', '.join(self.rules.permission_modes)}.",
+                details={"allowed": self.rules.permission_modes},
+            )
+        model = document.get("model")
+        if "model" in document and (
+            not isinstance(model, str)
+            or not model
+            or (self.rules.models and model not in self.rules.models)
+        ):
+            raise InvalidInput(
+                f"The model {model!r} is not allowed here.", details={"allowed": self.rules.models}
+            )
+        if "panel" in document and not isinstance(document["panel"], dict):
+            raise InvalidInput("'panel' must be a JSON object.")
+
+    async def _adopt_remote(self, user_id: str) -> dict[str, Any] | None:
+        fetch = self._fetch_remote()
+        if fetch is None:
+            return None
+        try:
+            remote = await asyncio.wait_for(
+                fetch("preferences", user_id, user_id), self.rules.remote_read_timeout
+            )
+        except asyncio.TimeoutError:
+            return None
+        if remote is None:
+            return None
+        return await self.store.adopt_preferences(remote)

@@ -1,0 +1,119 @@
+/**
+ * The status bar item with worker health: "Workers: up / degraded / down", the details
+ * on hover and, on click, in a dialog. Polls every 30 s, and not while the tab is hidden.
+ */
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { Poll } from '@lumino/polling';
+import { Widget } from '@lumino/widgets';
+
+import { ApiError, request } from './api';
+import { healthOf, healthOfError, IHealth, IWorkersStatus } from './workers';
+
+const POLL_INTERVAL_MS = 30_000;
+
+/** Asks the server once; never throws (a failure is a health state too). */
+export async function fetchHealth(): Promise<IHealth> {
+  try {
+    const body = await request<IWorkersStatus>('api/workers/status', {
+      what: 'the worker status'
+    });
+    return healthOf(body);
+  } catch (error) {
+    const status = error instanceof ApiError ? error.status : 0;
+    return healthOfError(status, (error as Error).message);
+  }
+}
+
+export class WorkerStatusItem extends Widget {
+  private health: IHealth | null = null;
+  private readonly dot = document.createElement('span');
+  private readonly text = document.createElement('span');
+
+  constructor() {
+    super();
+    this.addClass('jp-lawless-workers');
+    this.node.tabIndex = 0;
+    this.node.setAttribute('role', 'button');
+    this.dot.className = 'jp-lawless-workers-dot';
+    this.dot.setAttribute('aria-hidden', 'true');
+    this.node.append(this.dot, this.text);
+    this.show_({
+      state: 'unknown',
+      label: 'Workers: …',
+      details: ['Asking the server…']
+    });
+    this.node.addEventListener('click', () => void this.openDetails());
+    this.node.addEventListener('keydown', event => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        void this.openDetails();
+      }
+    });
+  }
+
+  /** The state shown now (for the details dialog and tests). */
+  get current(): IHealth | null {
+    return this.health;
+  }
+
+  show_(health: IHealth): void {
+    this.health = health;
+    this.node.dataset.state = health.state;
+    this.text.textContent = health.label;
+    this.node.title = [health.label, ...health.details].join('\n');
+    this.node.setAttribute(
+      'aria-label',
+      `${health.label}. Show the worker details.`
+    );
+  }
+
+  private async openDetails(): Promise<void> {
+    const health = this.health;
+    if (!health) {
+      return;
+    }
+    const body = document.createElement('ul');
+    body.className = 'jp-lawless-workers-details';
+    for (const line of health.details) {
+      const li = document.createElement('li');
+      li.textContent = line;
+      body.append(li);
+    }
+    await showDialog({
+      title: health.label,
+      body: new Widget({ node: body }),
+      buttons: [Dialog.okButton({ label: 'Close' })]
+    });
+  }
+}
+
+export const workersPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'lawless-jupyter:workers',
+  description: 'Worker health in the status bar.',
+  autoStart: true,
+  optional: [IStatusBar],
+  activate: (app: JupyterFrontEnd, statusBar: IStatusBar | null) => {
+    if (!statusBar) {
+      return; // e.g. a front end without a status bar
+    }
+    const item = new WorkerStatusItem();
+    statusBar.registerStatusItem('lawless-jupyter:workers', {
+      item,
+      align: 'left',
+      rank: 50
+    });
+    const poll = new Poll({
+      factory: async () => item.show_(await fetchHealth()),
+      frequency: { interval: POLL_INTERVAL_MS, backoff: false },
+      standby: 'when-hidden', // no requests from a tab nobody looks at
+      name: 'lawless-jupyter:workers',
+      auto: false
+    });
+    void app.restored.then(() => poll.start());
+  }
+};
