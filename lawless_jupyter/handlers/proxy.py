@@ -181,6 +181,8 @@ class TerminalSocketHandler(
         """The API's JSON error shape, not Jupyter's HTML page (before the upgrade)."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         message = (exc.log_message if isinstance(exc, web.HTTPError) else None) or self._reason
+        if status_code == 405:  # RFC 9110: say which method would have worked
+            self.set_header("Allow", "GET")
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"error": message, "code": f"http_{status_code}", "details": {}}))
 
