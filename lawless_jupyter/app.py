@@ -16,8 +16,9 @@ from typing import Any
 import psutil
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Dict, Enum, Float, Int, List, TraitError, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, Unicode, default, validate
 
+from . import metrics
 from ._version import __version__
 from .chat import ChatService, ChatSettings, ClaudeSettings
 from .chat.permissions import MODES as PERMISSION_MODES
@@ -26,9 +27,11 @@ from .errors import Conflict
 from .handlers import handlers
 from .preferences import PreferenceRules, PreferencesService
 from .ratelimit import SlidingWindowLimit
+from .remote import RemoteSessions
 from .store import Store
 from .terminals import TerminalService, TerminalSettings
 from .vault import Vault, VaultError, VaultKeyError, load_or_create_key_file, parse_keys
+from .workers import WorkerRegistry, WorkerSettings, parse_workers
 from .workspace import WorkspaceService, WorkspaceSettings
 from .workspace.refs import ref_format_error
 
@@ -250,6 +253,79 @@ class LawlessApp(ExtensionApp):
             raise TraitError(f"{proposal['trait'].name} must start with https:// (or http://)")
         return value
 
+    # -- workers -------------------------------------------------------------------------------
+
+    workers = List(
+        Dict(),
+        config=True,
+        help="Remote workers: other Jupyter servers running this extension in worker mode, "
+        "where sessions can run. Each is a dict {id, name, url, region, features, "
+        "api_key_env}: url is the worker's base URL (https, or http on loopback), "
+        "api_key_env the environment variable holding its worker API key. The local "
+        "worker (id 'local', this server) is always there.",
+    )
+    worker_check_timeout = Float(
+        5.0, config=True, help="Seconds a worker has to answer a health check."
+    )
+    worker_status_cache_seconds = Float(
+        3.0, config=True, help="Seconds worker health is cached (shared by every caller)."
+    )
+    worker_degraded_latency = Float(
+        2.0, config=True, help="A worker answering slower than this (seconds) is 'degraded'."
+    )
+    worker_retry_delays = List(
+        Float(),
+        [1.0, 2.0, 4.0],
+        config=True,
+        help="Seconds between retries of an idempotent request a worker answered with "
+        "502/503 or did not answer at all.",
+    )
+    prefer_remote_workers = Bool(
+        False,
+        config=True,
+        help="New sessions with no worker chosen go to the first usable worker: this server "
+        "first (default), or with this on the configured workers in order, this server last.",
+    )
+    allow_insecure_workers = Bool(
+        False,
+        config=True,
+        help="Allow plain HTTP to a non-loopback worker (the API key travels in the clear).",
+    )
+    worker_api_key = Unicode(
+        config=True,
+        help="Worker mode: the API key a frontend server sends as X-API-Key (with the user "
+        "in X-Lawless-User). Empty: worker mode off, such headers grant nothing. "
+        "Default: $LAWLESS_WORKER_API_KEY. Never logged or shown.",
+    )
+
+    @default("worker_api_key")
+    def _default_worker_api_key(self) -> str:
+        return os.environ.get("LAWLESS_WORKER_API_KEY", "")
+
+    @validate("workers")
+    def _check_workers(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            parse_workers(proposal["value"], environ={})
+        except ValueError as e:
+            raise TraitError(str(e)) from e
+        return proposal["value"]
+
+    @validate("worker_api_key")
+    def _check_worker_api_key(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"].strip()
+        if value and len(value) < 16:
+            raise TraitError("worker_api_key must be at least 16 characters")
+        return value
+
+    # -- monitoring ----------------------------------------------------------------------------
+
+    metrics_interval = Float(
+        15.0,
+        config=True,
+        help="Seconds between refreshes of the gauges on Jupyter's /metrics (sessions, "
+        "terminals, outbox depth, worker status).",
+    )
+
     # -- identity ------------------------------------------------------------------------------
 
     owner = Unicode(
@@ -300,6 +376,10 @@ class LawlessApp(ExtensionApp):
         "supabase_retry_max_delay",
         "supabase_pull_interval",
         "connections_timeout",
+        "worker_check_timeout",
+        "worker_status_cache_seconds",
+        "worker_degraded_latency",
+        "metrics_interval",
     )
     def _check_timeout(self, proposal: dict[str, Any]) -> float:
         if proposal["value"] <= 0:
@@ -379,6 +459,35 @@ class LawlessApp(ExtensionApp):
         self.connections, self.connections_error = self._make_connections()
         self.chat_quota = SlidingWindowLimit("chat messages", self.chat_messages_per_hour)
         self.api_quota = SlidingWindowLimit("API requests", self.api_requests_per_hour)
+        self.workers_registry = WorkerRegistry(
+            parse_workers(self.workers),
+            WorkerSettings(
+                check_timeout=self.worker_check_timeout,
+                cache_seconds=self.worker_status_cache_seconds,
+                degraded_latency=self.worker_degraded_latency,
+                allow_insecure=self.allow_insecure_workers,
+                retry_delays=tuple(self.worker_retry_delays),
+                prefer_remote=self.prefer_remote_workers,
+            ),
+            self.version_info,
+            self.log,
+        )
+        self.remote = RemoteSessions(
+            self.store,
+            self.workers_registry,
+            root_dir=root,
+            timeout=self.long_operation_timeout + 60,  # chat streams keep alive more often
+            logger=self.log,
+            github_token_for=self._github_token_for,
+        )
+        self.workers_registry.on_status.append(metrics.record_worker_statuses)
+        self.chat.on_turn_done.append(metrics.record_turn)
+        self._metrics: asyncio.Task[None] | None = None
+        if self.worker_api_key:
+            from . import worker_auth
+
+            worker_auth.install(self.settings, self.worker_api_key, self.serverapp.base_url)
+            self.log.info("lawless_jupyter: worker mode on (X-API-Key)")
         self._startup: asyncio.Future[None] | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self.log.info("lawless_jupyter %s: database %s", __version__, db_path)
@@ -463,6 +572,7 @@ class LawlessApp(ExtensionApp):
             if resealed:
                 self.log.info("Token vault: %d tokens re-encrypted with the newest key", resealed)
         self._housekeeping = asyncio.ensure_future(self._close_idle_chats())
+        self._metrics = asyncio.ensure_future(self._refresh_metrics())
 
     async def _start_mirror(self) -> None:
         """Start the Supabase sync task; it resumes the outbox where the last run stopped.
@@ -511,6 +621,12 @@ class LawlessApp(ExtensionApp):
             start_error=self._mirror_error,
         )
 
+    async def _github_token_for(self, user_id: str) -> str | None:
+        """The person's GitHub token, forwarded to a worker with a push or pull request."""
+        if self.connections is None:
+            return None
+        return await self.connections.github_token_or_none(user_id)
+
     async def retry_parked(self) -> dict[str, Any]:
         """Queue the parked outbox rows again (``POST api/integrations/supabase/retry``)."""
         if not self.store.mirroring:
@@ -529,13 +645,24 @@ class LawlessApp(ExtensionApp):
             except Exception:  # housekeeping must never die
                 self.log.exception("closing idle chats failed")
 
+    async def _refresh_metrics(self) -> None:
+        while True:
+            try:
+                metrics.record_counts(await self.store.counts())
+                await self.workers_registry.statuses()  # records worker status when checked
+            except Exception:  # monitoring must never die
+                self.log.exception("refreshing the metrics failed")
+            await asyncio.sleep(self.metrics_interval)
+
     async def stop_extension(self) -> None:
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
+        for task in (self._housekeeping, self._metrics):
+            if task is not None:
+                task.cancel()
         await self.chat.shutdown()
         await self.terminals.shutdown()
         if self.connections is not None:
             await self.connections.close()
+        await self.workers_registry.close()
         if self._startup is not None:
             try:
                 await self._startup

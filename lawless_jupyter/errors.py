@@ -56,8 +56,18 @@ class QuotaExceeded(LawlessError):
     status = 429
     code = "quota_exceeded"
 
-    def __init__(self, message: str, *, limit: int, remaining: int, reset: float, retry_after: int):
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: int,
+        remaining: int,
+        reset: float,
+        retry_after: int,
+        quota: str = "",
+    ):
         super().__init__(message)
+        self.quota = quota  # which one, for monitoring
         self.limit = limit
         self.remaining = remaining
         self.reset = reset  # unix time when the quota frees up again (best estimate)

@@ -38,6 +38,7 @@ class SlidingWindowLimit:
                 remaining=0,
                 reset=reset,
                 retry_after=int(reset - now) + 1,
+                quota=self.name,
             )
 
     def hit(self, user_id: str) -> None:

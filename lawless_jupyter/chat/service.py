@@ -79,6 +79,8 @@ class ChatService:
         self.approvals = ApprovalBroker(settings.approval_timeout)
         self._live: dict[str, LiveChat] = {}
         self._start_locks: dict[str, asyncio.Lock] = {}  # per session or conversation
+        #: called with (stop reason, seconds) when a turn is done (monitoring)
+        self.on_turn_done: list[Callable[[str, float], None]] = []
         workspace.before_delete.append(self.forget_session)
 
     # -- starting turns ---------------------------------------------------------------------
@@ -303,6 +305,8 @@ class ChatService:
                 await self.workspace.set_chat_attached(live.session_id, False)
         finally:
             await turn.emit({"type": "done", "stop_reason": stop_reason})
+            for listener in self.on_turn_done:
+                listener(stop_reason, time.monotonic() - turn.started)
 
     async def _remember_claude_session(
         self, live: LiveChat, claude_session_id: str | None, *, forget: bool = False

@@ -8,6 +8,7 @@ the turn is over.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class Turn:
     finished: bool = False
     cancelled: bool = False
     task: asyncio.Task[None] | None = None
+    started: float = field(default_factory=time.monotonic)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def emit(self, data: dict[str, Any]) -> ChatEvent:

@@ -303,6 +303,13 @@ class ConnectionsService:
             )
         return row, json.loads(self.vault.open(row["secret"], user_id=user_id, provider=provider))
 
+    async def github_token_or_none(self, user_id: str) -> str | None:
+        """The token to forward to a worker with this user's request, if there is one."""
+        try:
+            return await self.github_token(user_id)
+        except NotConnected:
+            return None
+
     async def github_token(self, user_id: str) -> str:
         """The user's GitHub access token, refreshed first when it expires soon; else the
         token the hub handed the server; else ``NotConnected``."""
@@ -392,14 +399,24 @@ class ConnectionsService:
         )
         return {**result, "full_name": name}
 
-    async def push(self, user_id: str, session_id: str) -> dict[str, Any]:
+    async def push(
+        self, user_id: str, session_id: str, *, token: str | None = None
+    ) -> dict[str, Any]:
+        """Push the session's branch. ``token``: one a frontend server forwarded with the
+        request (worker mode), used instead of this server's own connection."""
         full_name = await self._session_repo(user_id, session_id)
-        token = await self.github_token(user_id)
+        token = token or await self.github_token(user_id)
         pushed = await self.workspace.push(user_id, session_id, self.git_auth_env(token))
         return {**pushed, "full_name": full_name}
 
     async def pull_request(
-        self, user_id: str, session_id: str, title: object, body: object
+        self,
+        user_id: str,
+        session_id: str,
+        title: object,
+        body: object,
+        *,
+        token: str | None = None,
     ) -> dict[str, Any]:
         if not isinstance(title, str) or not title.strip():
             raise InvalidInput("A pull request needs a non-empty 'title'.")
@@ -411,8 +428,8 @@ class ConnectionsService:
                 "The session was started from a commit, not a branch, so there is no branch "
                 "to open a pull request against."
             )
-        pushed = await self.push(user_id, session_id)
-        token = await self.github_token(user_id)
+        pushed = await self.push(user_id, session_id, token=token)
+        token = token or await self.github_token(user_id)
         pull = await self.github.create_pull(
             token, pushed["full_name"], title.strip(), body or "", pushed["branch"], session["base"]
         )

@@ -26,6 +26,7 @@ from .connections import (
 )
 from .health import HealthHandler, VersionHandler
 from .integrations import SupabaseRetryHandler, SupabaseStatusHandler
+from .proxy import TerminalSocketHandler
 from .sessions import (
     GitCommitHandler,
     GitDiffHandler,
@@ -42,6 +43,7 @@ from .terminals import (
     TerminalOutputHandler,
 )
 from .user import ActivityHandler, PreferencesHandler, QuotaHandler
+from .workers import WorkersStatusHandler
 
 PREFIX = "lawless"
 _SESSION = r"api/workspace/sessions/(?P<session_id>[^/]+)"
@@ -50,6 +52,7 @@ _SESSION = r"api/workspace/sessions/(?P<session_id>[^/]+)"
 ROUTES = [
     ("health", HealthHandler),
     ("version", VersionHandler),
+    ("api/workers/status", WorkersStatusHandler),
     ("api/workspace/sessions", SessionsHandler),
     (_SESSION, SessionHandler),
     (f"{_SESSION}/git/status", GitStatusHandler),
@@ -67,6 +70,7 @@ ROUTES = [
     (f"{_SESSION}/terminals", SessionTerminalsHandler),
     (f"{_SESSION}/terminals/(?P<name>[^/]+)", SessionTerminalHandler),
     (f"{_SESSION}/terminals/(?P<name>[^/]+)/output", TerminalOutputHandler),
+    (f"{_SESSION}/terminals/(?P<name>[^/]+)/websocket", TerminalSocketHandler),
     ("api/terminal/config", TerminalConfigHandler),
     ("api/chat", FreeChatHandler),
     ("api/user/activity", ActivityHandler),

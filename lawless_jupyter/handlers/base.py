@@ -11,14 +11,19 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
+from .. import metrics
 from ..errors import InvalidInput, LawlessError, PayloadTooLarge, QuotaExceeded
+from ..worker_auth import ForwardedUser
+from ..workers import GITHUB_TOKEN_HEADER
 from .identity import Identity, identify
+from .proxy import ForwardMixin
 
 AUTH_RESOURCE = "lawless"
 
 
-class LawlessHandler(ExtensionHandlerMixin, APIHandler):
-    """Handlers stay thin: parse and check input, call one service, write the answer."""
+class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):
+    """Handlers stay thin: parse and check input, call one service, write the answer.
+    A request for a session pinned to a remote worker is answered by that worker."""
 
     auth_resource = AUTH_RESOURCE
 
@@ -34,9 +39,22 @@ class LawlessHandler(ExtensionHandlerMixin, APIHandler):
             self.request.body or b""
         ) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-        if self.current_user is not None:
+        if isinstance(self.current_user, ForwardedUser):
+            # a frontend passes this answer on as it comes: with Nagle on, the first SSE
+            # event written right after the headers waits for the frontend's delayed ACK
+            # (~40 ms per chat turn, benchmarks/bench_workers.py); tornado resets it at finish
+            self.request.connection.stream.set_nodelay(True)
+        if self.current_user is not None and not self.identity.frontend:
             self.lawless.api_quota.hit(self.identity.user_id)
         await self.lawless.ready()
+        await self.forward_if_pinned()
+
+    def forwarded_github_token(self) -> str | None:
+        """The person's GitHub token a frontend server sent along (worker mode only: from
+        anyone else the header means nothing)."""
+        if not isinstance(self.current_user, ForwardedUser):
+            return None
+        return self.request.headers.get(GITHUB_TOKEN_HEADER) or None
 
     @property
     def identity(self) -> Identity:
@@ -79,6 +97,7 @@ class LawlessHandler(ExtensionHandlerMixin, APIHandler):
             body = exc.body()
             if isinstance(exc, QuotaExceeded):
                 self.set_header("Retry-After", str(exc.retry_after))
+                metrics.record_quota_rejection(exc.quota)
         elif isinstance(exc, web.HTTPError):
             message = exc.log_message or exc.reason or self._reason
             if exc.args and exc.log_message:

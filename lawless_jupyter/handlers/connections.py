@@ -144,7 +144,10 @@ class GitPushHandler(ConnectionsHandler):
     @authorized
     async def post(self, session_id: str) -> None:
         self.json_body()
-        self.reply({"push": await self.connections.push(self.identity.user_id, session_id)})
+        pushed = await self.connections.push(
+            self.identity.user_id, session_id, token=self.forwarded_github_token()
+        )
+        self.reply({"push": pushed})
 
 
 class PullRequestHandler(ConnectionsHandler):
@@ -153,7 +156,11 @@ class PullRequestHandler(ConnectionsHandler):
     async def post(self, session_id: str) -> None:
         body = self.json_body("title", "body")
         result = await self.connections.pull_request(
-            self.identity.user_id, session_id, body.get("title"), body.get("body")
+            self.identity.user_id,
+            session_id,
+            body.get("title"),
+            body.get("body"),
+            token=self.forwarded_github_token(),
         )
         self.reply({"pull_request": result}, status=201)
 

@@ -20,11 +20,18 @@ class SessionsHandler(LawlessHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        body = self.json_body("repo", "base", "name")
+        body = self.json_body("repo", "base", "name", "worker")
         if "repo" not in body:
             raise InvalidInput("'repo' is required: the path of a git repository under the root.")
-        session = await self.lawless.workspace.create(
-            self.identity.user_id, body["repo"], body.get("base"), body.get("name")
+        user_id = self.identity.user_id
+        fields = {k: body[k] for k in ("repo", "base", "name") if body.get(k) is not None}
+        session = await self.lawless.remote.create(
+            user_id,
+            fields,
+            body.get("worker"),
+            lambda: self.lawless.workspace.create(
+                user_id, body["repo"], body.get("base"), body.get("name")
+            ),
         )
         self.reply({"session": session}, status=201)
 

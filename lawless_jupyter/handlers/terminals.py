@@ -16,6 +16,11 @@ class TerminalsBase(LawlessHandler):
         if not self.authorizer.is_authorized(self, self.current_user, "execute", "terminals"):
             raise Forbidden("You are not allowed to use terminals on this server.")
 
+    def authorize_forward(self) -> None:
+        super().authorize_forward()
+        if self.request.method == "POST":
+            self.check_terminal_permission()
+
 
 class SessionTerminalsHandler(TerminalsBase):
     @web.authenticated

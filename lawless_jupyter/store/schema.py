@@ -188,6 +188,10 @@ MIGRATIONS: list[str] = [
         created_at  TEXT NOT NULL
     );
     """,
+    # 8: the worker a session runs on (NULL: this server); a remote one's row is a copy
+    """
+    ALTER TABLE workspace_sessions ADD COLUMN worker TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

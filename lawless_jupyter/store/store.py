@@ -256,6 +256,7 @@ class Store:
                     remaining=0,
                     reset=time.time() + 60,
                     retry_after=60,
+                    quota="sessions per repository",
                 )
             columns = ", ".join(row)
             marks = ", ".join("?" for _ in row)
@@ -272,6 +273,27 @@ class Store:
                 ) from e
             await self._append_session_event(db, row["id"], None, "creating", None, now)
         return row
+
+    async def pin_session(self, row: dict[str, Any]) -> None:
+        """Keep a copy of a session that runs on a remote worker (``row["worker"]``), in the
+        state the worker gave it."""
+        row = {**row, "origin": self.origin}
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        async with self._transaction() as db:
+            try:
+                await db.execute(
+                    f"INSERT INTO workspace_sessions ({columns}) VALUES ({marks})",
+                    tuple(row.values()),
+                )
+            except sqlite3.IntegrityError as e:
+                raise Conflict(
+                    f"A live session with this name already exists in {row['repo']}.",
+                    details={"name": row.get("name")},
+                ) from e
+            await self._append_session_event(
+                db, row["id"], None, row["state"], f"on worker {row['worker']}", utcnow()
+            )
 
     async def _append_session_event(
         self,
@@ -564,6 +586,18 @@ class Store:
         return "".join(r["data"] for r in rows)
 
     # -- activity -------------------------------------------------------------------------
+
+    async def counts(self) -> dict[str, int]:
+        """What the monitoring gauges show: live sessions, open terminals, outbox rows."""
+        row = await self._fetchone(
+            "SELECT "
+            f"(SELECT COUNT(*) FROM workspace_sessions WHERE state NOT IN {_ENDED_STATES}) "
+            "AS active_sessions, "
+            "(SELECT COUNT(*) FROM terminals WHERE closed_at IS NULL) AS open_terminals, "
+            "(SELECT COUNT(*) FROM outbox WHERE parked_at IS NULL) AS outbox_depth"
+        )
+        assert row is not None
+        return row
 
     async def record_activity(self, user_id: str, kind: str, detail: dict[str, Any]) -> None:
         async with self._transaction() as db:

@@ -123,6 +123,7 @@ class WorkspaceService:
             "worktree_dir": worktree.relative_to(root).as_posix() if in_root else None,
             "state": row["state"],
             "error": row["error"],
+            "worker": row.get("worker") or "local",
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],
         }
@@ -428,10 +429,14 @@ class WorkspaceService:
         handed out (``creating``) and a branch only if it has no commit of its own."""
         report: dict[str, list[dict[str, Any]]] = {"repaired": [], "failed": [], "orphans": []}
         for row in await self.store.sessions_in_states([S.UPDATING, S.CONNECTED]):
+            if row.get("worker"):  # runs on a remote worker, which looks after it
+                continue
             await self.store.transition_session(
                 row["id"], [row["state"]], S.ACTIVE, detail="reset after restart"
             )
         for row in await self.store.sessions_in_states([S.CREATING, S.DELETING, S.ACTIVE]):
+            if row.get("worker"):
+                continue
             try:
                 outcome = await self._git(self._reconcile_one, row)
             except Exception as e:  # a broken repository must not stop the server starting
