@@ -153,3 +153,15 @@ async def test_a_method_a_route_does_not_have_says_which_it_has(api):
     code, body, response = await api("DELETE", "api/user/preferences")
     assert code == 405 and body["code"] == "http_405"
     assert response.headers["Allow"] == "GET, PUT"
+
+
+async def test_numbers_written_with_other_digits_are_refused_not_a_500(api, repo):
+    session = await api.create()
+    sid = session["id"]
+    for path, params in [
+        ("api/user/activity", {"limit": "²"}),
+        (f"api/workspace/sessions/{sid}/git/log", {"limit": "٣"}),
+        (f"api/workspace/sessions/{sid}/messages", {"after": "²"}),
+    ]:
+        code, body, _ = await api("GET", path, params=params)
+        assert code == 400, (path, body)

@@ -21,6 +21,11 @@ from .proxy import ForwardMixin
 AUTH_RESOURCE = "lawless"
 
 
+def digits(text: str) -> bool:
+    """Only 0-9 (``str.isdigit`` also takes '²', which ``int`` then refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):
     """Handlers stay thin: parse and check input, call one service, write the answer.
     A request for a session pinned to a remote worker is answered by that worker."""
@@ -35,7 +40,7 @@ class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):
         await super().prepare()
         limit = self.lawless.max_body_bytes
         declared = self.request.headers.get("Content-Length")
-        if (declared and declared.isdigit() and int(declared) > limit) or len(
+        if (declared and digits(declared) and int(declared) > limit) or len(
             self.request.body or b""
         ) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")

@@ -12,7 +12,7 @@ from tornado.iostream import StreamClosedError
 
 from ..chat.turn import ChatEvent, Turn
 from ..errors import InvalidInput
-from .base import LawlessHandler
+from .base import LawlessHandler, digits
 
 _DELTAS = ("text", "thinking")
 
@@ -117,7 +117,7 @@ class ChatStreamHandler(TurnStreamMixin):
         if last is None:
             return None
         number, _, seq = last.partition("-")
-        if not (number.isdigit() and seq.isdigit()):
+        if not (digits(number) and digits(seq)):
             raise InvalidInput("Last-Event-ID must look like '<turn>-<event>', e.g. '3-17'.")
         return int(number), int(seq)
 
@@ -164,7 +164,7 @@ class MessagesHandler(LawlessHandler):
     async def get(self, session_id: str) -> None:
         after = self.get_query_argument("after", "0")
         limit = self.get_query_argument("limit", "200")
-        if not (after.isdigit() and limit.isdigit()):
+        if not (digits(after) and digits(limit)):
             raise InvalidInput("'after' and 'limit' must be whole numbers.")
         result = await self.lawless.chat.messages(
             self.identity.user_id, session_id, after=int(after), limit=int(limit)

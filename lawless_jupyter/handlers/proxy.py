@@ -112,7 +112,7 @@ class ForwardMixin:
 def _is_small_json(answer: httpx.Response) -> bool:
     length = answer.headers.get("Content-Length", "")
     return answer.headers.get("Content-Type", "").startswith("application/json") and (
-        length.isdigit() and int(length) <= _JSON_MARK_LIMIT
+        length.isascii() and length.isdigit() and int(length) <= _JSON_MARK_LIMIT
     )
 
 

@@ -6,7 +6,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..errors import InvalidInput
-from .base import LawlessHandler
+from .base import LawlessHandler, digits
 
 
 class SessionsHandler(LawlessHandler):
@@ -72,7 +72,7 @@ class GitLogHandler(LawlessHandler):
     @authorized
     async def get(self, session_id: str) -> None:
         limit = self.get_query_argument("limit", "50")
-        if not limit.isdigit():
+        if not digits(limit):
             raise InvalidInput("'limit' must be a whole number.")
         result = await self.lawless.workspace.log(
             self.identity.user_id, session_id, limit=int(limit), all_history=self.flag("all")

@@ -6,7 +6,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..errors import InvalidInput
-from .base import LawlessHandler
+from .base import LawlessHandler, digits
 
 
 class ActivityHandler(LawlessHandler):
@@ -14,7 +14,7 @@ class ActivityHandler(LawlessHandler):
     @authorized
     async def get(self) -> None:
         limit = self.get_query_argument("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        if not digits(limit) or not 1 <= int(limit) <= 1000:
             raise InvalidInput("'limit' must be a whole number between 1 and 1000.")
         rows = await self.lawless.store.list_activity(self.identity.user_id, limit=int(limit))
         self.reply({"activity": rows})
