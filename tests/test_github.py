@@ -127,6 +127,20 @@ async def test_a_forged_replayed_expired_or_foreign_state_is_refused_and_stores_
     # forged: a state this server never gave out
     code, body, _ = await callback(api, {**returned, "state": "forged-" + returned["state"]})
     assert code == 400 and "not valid any more" in body["error"]
+    # the sign-in popup (a browser) is told in a page, not in JSON
+    response = await api.fetch(
+        "lawless",
+        "api",
+        "auth",
+        "github",
+        "callback",
+        params={**returned, "state": "<b>forged</b>"},
+        headers={"Accept": "text/html,application/xhtml+xml"},
+        raise_error=False,
+    )
+    page = response.body.decode()
+    assert response.code == 400 and response.headers["Content-Type"].startswith("text/html")
+    assert "GitHub was not connected" in page and "<b>forged" not in page
 
     # expired
     db_execute(lawless_app, "UPDATE oauth_flows SET expires_at = 1")

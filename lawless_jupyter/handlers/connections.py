@@ -3,12 +3,14 @@ and Vercel (token, projects, deployments). Thin: the work is in ``connections/se
 
 from __future__ import annotations
 
+import html
+from typing import Any
 from urllib.parse import urlparse
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..errors import InvalidInput, NotFound, Unavailable
+from ..errors import InvalidInput, LawlessError, NotFound, Unavailable
 from .base import LawlessHandler
 
 CALLBACK_PATH = "lawless/api/auth/github/callback"
@@ -97,6 +99,23 @@ class GitHubCallbackHandler(ConnectionsHandler):
             self.identity.user_id, state, code, self.redirect_uri()
         )
         self.redirect(return_to)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """A browser (the sign-in popup) gets a short page saying what went wrong; API
+        clients get the usual JSON."""
+        if "text/html" not in self.request.headers.get("Accept", ""):
+            return super().write_error(status_code, **kwargs)
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = exc.message if isinstance(exc, LawlessError) else "Something went wrong."
+        self.set_status(getattr(exc, "status", status_code))
+        self.finish(
+            "<!doctype html><meta charset=utf-8><title>GitHub not connected</title>"
+            "<body style='font-family: sans-serif; margin: 2em'>"
+            "<h1>GitHub was not connected</h1>"
+            f"<p>{html.escape(message)}</p>"
+            "<p>Close this window and try again from the Connections section.</p>",
+            set_content_type="text/html; charset=utf-8",
+        )
 
 
 class GitHubDeviceHandler(ConnectionsHandler):
