@@ -32,8 +32,9 @@ class SlidingWindowLimit:
         if len(hits) >= self.limit:
             reset = hits[0] + self.window
             raise QuotaExceeded(
-                f"You have used all {self.limit} {self.name} of this hour; "
-                f"more are allowed in {int(reset - now) + 1} seconds.",
+                # when it resets is in the body's fields and Retry-After (the panel shows
+                # it as a clock time); the sentence says what happened
+                f"You have used all your {self.name} for this hour.",
                 limit=self.limit,
                 remaining=0,
                 reset=reset,
