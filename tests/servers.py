@@ -3,15 +3,18 @@ outside pytest-jupyter's: killed, restarted, fuzzed)."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .test_install import free_port
 
@@ -89,3 +92,23 @@ class JupyterServer:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """``{base}lawless/{path}`` with the token: (status, JSON body), errors included."""
+        request = urllib.request.Request(
+            f"{self.url}lawless/{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {self.token}"},
+            method=method,
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as e:
+            return e.code, json.load(e)
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """The JSON body of a request that must succeed."""
+        status, answer = self.request(method, path, body)
+        assert status < 400, (method, path, status, answer)
+        return answer

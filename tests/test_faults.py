@@ -10,8 +10,6 @@ import json
 import sqlite3
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +27,7 @@ class Client:
         self.server = server
 
     def __call__(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        request = urllib.request.Request(
-            f"{self.server.url}lawless/{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {self.server.token}"},
-            method=method,
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.load(response)
-        except urllib.error.HTTPError as e:
-            return e.code, json.load(e)
+        return self.server.request(method, path, body)
 
     def chat(self, session_id: str, message: str) -> http.client.HTTPResponse:
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)

@@ -6,12 +6,10 @@ CI runs a short pass; ``LAWLESS_FUZZ_EXAMPLES=500`` (and more time) runs a long 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -46,17 +44,6 @@ expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "41
 include-name = "DELETE /api/workspace/sessions/{{session_id}}"
 parameters = {{ "path.session_id" = "{doomed_id}" }}
 """
-
-
-def call(server: JupyterServer, method: str, path: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"{server.url}lawless/{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"token {server.token}"},
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.load(response)
 
 
 def report(output: str) -> str:
@@ -101,7 +88,7 @@ def test_every_route_survives_fuzzing(tmp_path, github, vercel):
     ).start()
     try:
         session, doomed = (
-            call(server, "POST", "api/workspace/sessions", {"repo": "project"})["session"]
+            server.call("POST", "api/workspace/sessions", {"repo": "project"})["session"]
             for _ in range(2)
         )
         config = tmp_path / "schemathesis.toml"
@@ -161,7 +148,7 @@ def test_every_route_survives_fuzzing(tmp_path, github, vercel):
         }, result.stdout[-5000:]
         assert "Tested: 0" not in result.stdout
         # and the server is still whole afterwards
-        assert call(server, "GET", "health") == {"status": "ok"}
+        assert server.call("GET", "health") == {"status": "ok"}
         log = server.log.read_text()
         assert "Traceback" not in log, log[-5000:]
     finally:

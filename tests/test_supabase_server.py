@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
-import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +18,7 @@ import yaml
 import lawless_jupyter
 
 from .conftest import make_repo
-from .test_install import free_port
+from .servers import JupyterServer
 from .test_openapi import SpecChecker
 from .test_supabase_mirror import comparable
 
@@ -158,83 +153,33 @@ async def test_an_outage_loses_nothing_and_blocks_nothing(api, lawless_app, repo
     assert body["last_error"]  # the outage is remembered
 
 
-def _start_server(tmp: Path, root: Path, port: int, token: str, env: dict[str, str]):
-    log = open(tmp / f"server-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            f"--ServerApp.root_dir={root}",
-            f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0",
-            "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={token}",
-            "--ServerApp.open_browser=False",
-            "--ServerApp.jpserver_extensions={'lawless_jupyter': True}",
-            f"--LawlessApp.db_path={tmp / 'db' / 'lawless.db'}",
-            "--LawlessApp.supabase_retry_max_delay=0.3",
-            "--LawlessApp.supabase_timeout=1.0",
-            "--allow-root",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/lawless/health", timeout=1)
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("the jupyter server did not start: " + log.name)
-
-
-def _call(port: int, token: str, method: str, path: str, body: Any = None) -> Any:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/lawless/{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"token {token}"},
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
-
-
-def test_a_killed_server_sends_its_outbox_after_a_restart(tmp_path, supabase):
+def test_a_killed_server_sends_its_outbox_after_a_restart(tmp_path, supabase, monkeypatch):
     root = tmp_path / "root"
     make_repo(root / "project")
-    token, port = secrets.token_hex(16), free_port()
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    monkeypatch.delenv("SUPABASE_KEY", raising=False)
+    server = JupyterServer(
+        root,
+        tmp_path / "server",
+        args=["--LawlessApp.supabase_retry_max_delay=0.3", "--LawlessApp.supabase_timeout=1.0"],
         # configured as a deployment would: by environment
-        "SUPABASE_URL": supabase.url,
-        "SUPABASE_SERVICE_ROLE_KEY": supabase.service_key,
-    }
-    env.pop("SUPABASE_KEY", None)
+        env={"SUPABASE_URL": supabase.url, "SUPABASE_SERVICE_ROLE_KEY": supabase.service_key},
+    )
     supabase.fake.down()
-    server = _start_server(tmp_path, root, port, token, env)
+    server.start()
     try:
-        made = [_call(port, token, "POST", "api/workspace/sessions", {"repo": "project"})]
-        made.append(_call(port, token, "POST", "api/workspace/sessions", {"repo": "project"}))
-        body = _call(port, token, "GET", "api/integrations/supabase/status")
+        made = [server.call("POST", "api/workspace/sessions", {"repo": "project"})]
+        made.append(server.call("POST", "api/workspace/sessions", {"repo": "project"}))
+        body = server.call("GET", "api/integrations/supabase/status")
         assert body["configured"] and body["outbox"]["depth"] >= 6, body
         assert supabase.service_key not in json.dumps(body)
     finally:
-        server.send_signal(signal.SIGKILL)
-        server.wait(10)
+        server.kill()
     assert supabase.rows("workspace_sessions") == []
     supabase.fake.up()
-    server = _start_server(tmp_path, root, port, token, env)
+    server.start()
     try:
         deadline = time.monotonic() + 30
-        while _call(port, token, "GET", "api/integrations/supabase/status")["outbox"]["depth"]:
+        while server.call("GET", "api/integrations/supabase/status")["outbox"]["depth"]:
             assert time.monotonic() < deadline, "the outbox did not drain after the restart"
             time.sleep(0.1)
         rows = {r["id"]: r for r in supabase.rows("workspace_sessions")}
@@ -242,14 +187,9 @@ def test_a_killed_server_sends_its_outbox_after_a_restart(tmp_path, supabase):
         assert all(r["state"] == "active" for r in rows.values())
         assert len(supabase.rows("activity")) == 2  # session.created, twice
     finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()
     with pytest.raises(urllib.error.URLError):
-        _call(port, token, "GET", "health")
+        server.call("GET", "health")
 
 
 async def test_the_app_hands_out_transcript_stores(api, lawless_app, supabase):
