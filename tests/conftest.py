@@ -109,3 +109,23 @@ class Api:
 @pytest.fixture
 def api(jp_fetch) -> Api:
     return Api(jp_fetch)
+
+
+@pytest.fixture
+def worker_settings() -> dict[str, Any]:
+    """Per-test LawlessApp overrides of the ``worker`` server."""
+    return {}
+
+
+@pytest.fixture
+def worker(tmp_path, worker_settings, monkeypatch):
+    """A second real Jupyter server in worker mode (tests/worker_server.py), with a
+    repository ``project``; the frontend finds its key in $LAWLESS_TEST_WORKER_KEY."""
+    from .worker_server import WORKER_KEY, WorkerServer
+
+    server = WorkerServer(tmp_path / "worker", lawless=worker_settings)
+    make_repo(server.root / "project", {"README.md": "# on the worker\n"})
+    monkeypatch.setenv("LAWLESS_TEST_WORKER_KEY", WORKER_KEY)
+    server.start()
+    yield server
+    server.stop()

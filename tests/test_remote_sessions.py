@@ -11,28 +11,18 @@ from pathlib import Path
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from .conftest import make_repo
 from .fake_anthropic import text
 from .test_chat import SSE
 from .test_terminals import run
 from .test_workers import until_status
-from .worker_server import WORKER_KEY, WorkerServer
 
 
 @pytest.fixture
-def worker(tmp_path, fake, monkeypatch):
-    server = WorkerServer(
-        tmp_path / "worker",
-        lawless={
-            "claude_env": fake.env(CLAUDE_CONFIG_DIR=str(tmp_path / "worker-claude")),
-            "claude_max_retries": 0,
-        },
-    )
-    make_repo(server.root / "project", {"README.md": "# on the worker\n"})
-    monkeypatch.setenv("LAWLESS_TEST_WORKER_KEY", WORKER_KEY)
-    server.start()
-    yield server
-    server.stop()
+def worker_settings(tmp_path, fake):  # the worker (test_workers.worker) chats with the fake
+    return {
+        "claude_env": fake.env(CLAUDE_CONFIG_DIR=str(tmp_path / "worker-claude")),
+        "claude_max_retries": 0,
+    }
 
 
 @pytest.fixture

@@ -10,24 +10,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from .conftest import make_repo
 from .worker_server import WORKER_KEY, WorkerServer
-
-
-@pytest.fixture
-def worker_settings():
-    """Per-test LawlessApp overrides of the worker server."""
-    return {}
-
-
-@pytest.fixture
-def worker(tmp_path, worker_settings, monkeypatch):
-    server = WorkerServer(tmp_path / "worker", lawless=worker_settings)
-    make_repo(server.root / "project", {"README.md": "# on the worker\n"})
-    monkeypatch.setenv("LAWLESS_TEST_WORKER_KEY", WORKER_KEY)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
