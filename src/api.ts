@@ -168,8 +168,28 @@ export const api = {
     request(sessionPath(id, '/terminals'), {
       method: 'POST',
       what: 'the session'
+    }),
+
+  /** The person's preferences, kept by the server (and mirrored to Supabase). */
+  preferences: (): Promise<{ preferences: IPreferences }> =>
+    request('api/user/preferences', { what: 'your preferences' }),
+
+  savePreferences: (
+    preferences: IPreferences
+  ): Promise<{ preferences: IPreferences }> =>
+    request('api/user/preferences', {
+      method: 'PUT',
+      body: { preferences },
+      what: 'your preferences'
     })
 };
+
+/** What `api/user/preferences` holds (see openapi.yaml `Preferences`). */
+export interface IPreferences {
+  permission_mode?: string;
+  model?: string;
+  panel?: Record<string, unknown>;
+}
 
 export interface IChatCallbacks {
   onEvent: (event: IChatEvent, id: string | null) => void;

@@ -32,6 +32,7 @@ import {
 import { ConnectionsView, GitHubActions } from './connections';
 import { age, ISession, parsePatch, sessionLabel } from './format';
 import { continues, IStorageLike, resumeState, TurnKeeper } from './reattach';
+import { PermissionPicker } from './permissions';
 import { FollowResult } from './sse';
 
 export const STATE_KEY = 'lawless-jupyter:panel';
@@ -859,6 +860,10 @@ function ChatView(props: {
           onKeyDown={onKeyDown}
         />
         <div className="jp-lawless-composer-buttons">
+          <PermissionPicker
+            disabled={busy}
+            onError={text => setChat(state => addError(state, text))}
+          />
           {busy ? (
             <button
               className="jp-mod-styled jp-mod-warn jp-lawless-button"

@@ -414,3 +414,30 @@ def test_merge_back_and_the_chat_quota(lab, fake, page, shots):
     assert merged[:8] in notice.inner_text()
     assert git(repo, "merge-base", "--is-ancestor", commit, session["base"]) == ""
     assert git(repo, "show", f"{session['base']}:notes.md") == "merged from the panel\n"
+
+
+def test_what_claude_may_do_is_chosen_in_the_panel_and_kept(lab, fake, page, shots):
+    """The picker under the composer saves the person's permission mode on the server: a
+    read-only choice stops an edit, and it is still chosen after a reload."""
+    panel = open_panel(lab, page)
+    session = create_session(lab, panel, "careful")
+    worktree = Path(session["worktree_path"])
+    picker = panel.get_by_label("What Claude may do without asking")
+    picker.select_option("read_only")
+    for _ in range(100):  # saved on the server
+        if lab.api("GET", "api/user/preferences")["preferences"].get("permission_mode"):
+            break
+        page.wait_for_timeout(100)
+    assert lab.api("GET", "api/user/preferences")["preferences"] == {"permission_mode": "read_only"}
+    fake.add(tool_use("Write", {"file_path": "notes.md", "content": "x"}), text("I may not write."))
+    send(panel, "Write notes.md")
+    panel.get_by_text("I may not write.").wait_for()
+    assert not (worktree / "notes.md").exists()
+    page.reload()
+    panel = panel_after_reload(page)
+    picker = panel.get_by_label("What Claude may do without asking")
+    page.wait_for_function(
+        "() => document.querySelector('.jp-lawless-permission')?.value === 'read_only'"
+    )
+    assert picker.input_value() == "read_only"
+    page.screenshot(path=shots / "permission.png")

@@ -1,0 +1,73 @@
+/**
+ * What Claude may do without asking: the person's `permission_mode` preference, kept by
+ * the server, so it holds for every session and follows them to another server.
+ */
+import React, { useEffect, useState } from 'react';
+
+import { api, IPreferences } from './api';
+
+export const PERMISSION_MODES: { mode: string; label: string }[] = [
+  { mode: 'default', label: 'Edits allowed, commands ask' },
+  { mode: 'ask', label: 'Ask before edits and commands' },
+  { mode: 'read_only', label: 'Read only' },
+  { mode: 'trusted', label: 'Everything in the worktree' }
+];
+
+/** The mode in effect: the saved one, or the server's default ('default'). */
+export function currentMode(preferences: IPreferences): string {
+  const mode = preferences.permission_mode;
+  return PERMISSION_MODES.some(m => m.mode === mode)
+    ? (mode as string)
+    : 'default';
+}
+
+/** The whole document with a new mode (a PUT replaces the document: keep the rest). */
+export function withMode(
+  preferences: IPreferences,
+  mode: string
+): IPreferences {
+  return { ...preferences, permission_mode: mode };
+}
+
+export function PermissionPicker(props: {
+  disabled: boolean;
+  onError: (message: string) => void;
+}): JSX.Element {
+  const [preferences, setPreferences] = useState<IPreferences | null>(null);
+
+  useEffect(() => {
+    api
+      .preferences()
+      .then(answer => setPreferences(answer.preferences))
+      .catch(() => setPreferences({})); // the server's default then
+  }, []);
+
+  const choose = async (mode: string) => {
+    const before = preferences ?? {};
+    setPreferences(withMode(before, mode));
+    try {
+      const saved = await api.savePreferences(withMode(before, mode));
+      setPreferences(saved.preferences);
+    } catch (error) {
+      setPreferences(before);
+      props.onError(error instanceof Error ? error.message : String(error));
+    }
+  };
+
+  return (
+    <select
+      className="jp-mod-styled jp-lawless-permission"
+      aria-label="What Claude may do without asking"
+      title="What Claude may do without asking (for all your sessions)"
+      value={currentMode(preferences ?? {})}
+      disabled={props.disabled || preferences === null}
+      onChange={e => void choose(e.target.value)}
+    >
+      {PERMISSION_MODES.map(m => (
+        <option key={m.mode} value={m.mode}>
+          {m.label}
+        </option>
+      ))}
+    </select>
+  );
+}
