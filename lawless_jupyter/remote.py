@@ -158,10 +158,26 @@ class RemoteSessions:
         row = {k: session.get(k) for k in _PINNED_FIELDS}
         # repo_path: where the same repository is here, so listing by repository finds it
         repo_path = str(self.root_dir / row["repo"]) if row["repo"] else str(self.root_dir)
-        await self.store.pin_session(
-            {**row, "user_id": user_id, "repo_path": repo_path, "worker": worker.id}
-        )
+        try:
+            await self.store.pin_session(
+                {**row, "user_id": user_id, "repo_path": repo_path, "worker": worker.id}
+            )
+        except BaseException:  # not listed here: it must not live on there either
+            await self._discard_on(worker, user_id, session["id"])
+            raise
         return {**session, "worker": worker.id}
+
+    async def _discard_on(self, worker: Worker, user_id: str, session_id: str) -> None:
+        path = f"lawless/api/workspace/sessions/{session_id}?force=true"
+        try:
+            async with self.open(worker, user_id, "DELETE", path, retry=False) as response:
+                await response.aread()
+            if response.status_code != 200:
+                raise LawlessError(f"it answered {response.status_code}")
+        except Exception as e:  # reported; the worker's reconciliation does not see it
+            self.logger.warning(
+                "session %s could not be removed from worker %s: %s", session_id, worker.id, e
+            )
 
     # -- forwarding -------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,20 @@ async def test_an_unknown_worker_is_refused_and_a_worker_error_passed_on(api, wo
     assert code == 400 and "missing" in body["error"]
     code, body, _ = await api("GET", "api/workspace/sessions")
     assert body["sessions"] == []
+
+
+async def test_a_name_taken_here_leaves_nothing_on_the_worker(api, worker, repo):
+    """The worker made the session, but this server cannot list it (a live session here
+    has that name): it is removed from the worker again, and the person is told why."""
+    await api.create(name="twin")
+    code, body, _ = await api(
+        "POST", "api/workspace/sessions", {"repo": "project", "name": "twin", "worker": "w1"}
+    )
+    assert code == 409 and "already exists" in body["error"], body
+    with sqlite3.connect(worker.base / "state" / "lawless.db") as db:
+        states = [r[0] for r in db.execute("SELECT state FROM workspace_sessions")]
+    assert states == ["deleted"], states
+    assert not (worker.root / "lawless-worktrees" / "project" / "twin").exists()
 
 
 class TestRetries:
