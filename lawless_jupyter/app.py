@@ -36,6 +36,16 @@ from .workspace import WorkspaceService, WorkspaceSettings
 from .workspace.refs import ref_format_error
 
 
+def _from_environment(trait: str, *variables: str) -> Any:
+    """A trait's default: the first of ``variables`` set in the environment (else empty)."""
+
+    @default(trait)
+    def _default(self: Any) -> str:
+        return next((os.environ[v] for v in variables if os.environ.get(v)), "")
+
+    return _default
+
+
 class LawlessApp(ExtensionApp):
     """Work with a coding agent inside JupyterLab, one git worktree per session."""
 
@@ -165,13 +175,10 @@ class LawlessApp(ExtensionApp):
         "server holds, which also serve as the heartbeat of the status route.",
     )
 
-    @default("supabase_url")
-    def _default_supabase_url(self) -> str:
-        return os.environ.get("SUPABASE_URL", "")
-
-    @default("supabase_key")
-    def _default_supabase_key(self) -> str:
-        return os.environ.get("SUPABASE_SERVICE_ROLE_KEY") or os.environ.get("SUPABASE_KEY", "")
+    _default_supabase_url = _from_environment("supabase_url", "SUPABASE_URL")
+    _default_supabase_key = _from_environment(
+        "supabase_key", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_KEY"
+    )
 
     @validate("supabase_url")
     def _check_supabase_url(self, proposal: dict[str, Any]) -> str:
@@ -234,17 +241,11 @@ class LawlessApp(ExtensionApp):
     vercel_api_url = Unicode("https://api.vercel.com", config=True, help="Vercel's REST API.")
     connections_timeout = Float(20.0, config=True, help="Seconds per request to GitHub or Vercel.")
 
-    @default("vault_keys")
-    def _default_vault_keys(self) -> str:
-        return os.environ.get("LAWLESS_VAULT_KEYS", "")
-
-    @default("github_client_id")
-    def _default_github_client_id(self) -> str:
-        return os.environ.get("LAWLESS_GITHUB_CLIENT_ID", "")
-
-    @default("github_client_secret")
-    def _default_github_client_secret(self) -> str:
-        return os.environ.get("LAWLESS_GITHUB_CLIENT_SECRET", "")
+    _default_vault_keys = _from_environment("vault_keys", "LAWLESS_VAULT_KEYS")
+    _default_github_client_id = _from_environment("github_client_id", "LAWLESS_GITHUB_CLIENT_ID")
+    _default_github_client_secret = _from_environment(
+        "github_client_secret", "LAWLESS_GITHUB_CLIENT_SECRET"
+    )
 
     @validate("github_url", "github_api_url", "vercel_api_url")
     def _check_service_url(self, proposal: dict[str, Any]) -> str:
@@ -298,9 +299,7 @@ class LawlessApp(ExtensionApp):
         "Default: $LAWLESS_WORKER_API_KEY. Never logged or shown.",
     )
 
-    @default("worker_api_key")
-    def _default_worker_api_key(self) -> str:
-        return os.environ.get("LAWLESS_WORKER_API_KEY", "")
+    _default_worker_api_key = _from_environment("worker_api_key", "LAWLESS_WORKER_API_KEY")
 
     @validate("workers")
     def _check_workers(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:

@@ -18,7 +18,8 @@ from typing import Any
 from .errors import InvalidInput, PayloadTooLarge
 from .store import Store
 
-#: (table, user id, row id) -> the row in Supabase, or None
+#: (table, user id, row id) -> the row in Supabase, None if it has none; ConnectionError when
+#: Supabase cannot say now
 FetchRemote = Callable[[str, str, str], Awaitable[dict[str, Any] | None]]
 
 MAX_BYTES = 16 * 1024  # the whole document, as JSON
@@ -42,10 +43,11 @@ class PreferencesService:
         self.store = store
         self.rules = rules
         self._fetch_remote = fetch_remote  # the mirror's fetch, once the mirror runs
+        self._asked_remote: set[str] = set()  # Supabase is asked once per person per process
 
     async def get(self, user_id: str) -> dict[str, Any]:
         row = await self.store.get_preferences(user_id)
-        if row is None:
+        if row is None and user_id not in self._asked_remote:
             row = await self._adopt_remote(user_id)
         if row is None:
             return {"preferences": {}, "updated_at": None}
@@ -57,8 +59,11 @@ class PreferencesService:
         return {"preferences": row["data"], "updated_at": row["updated_at"]}
 
     async def chat_defaults(self, user_id: str) -> dict[str, Any]:
-        """The ``permission_mode`` and ``model`` this person chose (missing: none chosen)."""
-        prefs = (await self.get(user_id))["preferences"]
+        """The ``permission_mode`` and ``model`` this person chose (missing: none chosen).
+        Read from SQLite only: a turn's start never waits on Supabase (a ``get``, as the
+        panel makes when it opens, has already brought another server's copy here)."""
+        row = await self.store.get_preferences(user_id)
+        prefs = row["data"] if row else {}
         return {k: prefs[k] for k in ("permission_mode", "model") if k in prefs}
 
     def validate(self, document: Any) -> None:
@@ -97,8 +102,9 @@ class PreferencesService:
             remote = await asyncio.wait_for(
                 fetch("preferences", user_id, user_id), self.rules.remote_read_timeout
             )
-        except asyncio.TimeoutError:
-            return None
+        except (asyncio.TimeoutError, ConnectionError):
+            return None  # Supabase cannot say now: the next read asks again
+        self._asked_remote.add(user_id)  # it answered: none there, or now kept here
         if remote is None:
             return None
         return await self.store.adopt_preferences(remote)

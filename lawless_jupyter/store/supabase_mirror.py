@@ -354,15 +354,15 @@ class SupabaseMirror:
         return rows
 
     async def fetch_row(self, table: str, user_id: str, row_id: str) -> dict[str, Any] | None:
-        """One row of ``user_id`` in Supabase, or None when it is not there or Supabase is not
-        reachable now (never raises: the caller has SQLite)."""
+        """One row of ``user_id`` in Supabase, or None when Supabase says it is not there.
+        ``ConnectionError`` when Supabase cannot say now (unreachable last time, or failing)."""
         if self.client is None or self.reachable is False:
-            return None
+            raise ConnectionError("Supabase is not reachable now")
         query = self.client.table(table).select("*").eq("user_id", user_id).eq("id", row_id)
         try:
             rows = (await self._call(query)).data
-        except (Retryable, Rejected):
-            return None
+        except (Retryable, Rejected) as e:
+            raise ConnectionError(str(e)) from e
         if not rows:
             return None
         row = rows[0]
