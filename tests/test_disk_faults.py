@@ -16,7 +16,7 @@ import yaml
 
 import lawless_jupyter
 
-from .conftest import git, git_snapshot
+from .conftest import git, git_snapshot, make_repo
 from .test_openapi import SpecChecker
 
 SPEC = yaml.safe_load((Path(lawless_jupyter.__file__).parent / "openapi.yaml").read_text())
@@ -61,8 +61,6 @@ def lawless_config(worktrees_disk):
 
 @pytest.fixture
 def repo(jp_root_dir) -> Path:  # enough files that a checkout cannot fit on a full disk
-    from .conftest import make_repo
-
     return make_repo(jp_root_dir / "project", {f"src/f{i}.txt": "x" * 4000 for i in range(50)})
 
 
