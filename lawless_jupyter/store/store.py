@@ -23,6 +23,7 @@ import aiosqlite
 
 from ..errors import Conflict, QuotaExceeded, storage_problem
 from .outbox import TABLES, Outbox, backfill, install_triggers
+from .pulled import pulled_updates
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 # States in which a session still owns its worktree, branch and name.
@@ -197,15 +198,21 @@ class Store:
                 ours = (local["updated_at"], local["origin"] or self.origin)
                 if theirs <= ours:
                     continue
-                updates = {c: remote[c] for c in columns if c in remote and c != "id"}
+                # data only: never a path, the repository, the worker or the owner (pulled.py)
+                updates = {
+                    c: v for c, v in pulled_updates(table, remote, local).items() if c in columns
+                }
                 for c in spec.json_columns:  # jsonb arrives parsed; SQLite keeps the text
                     if c in updates and not isinstance(updates[c], str):
                         updates[c] = json.dumps(updates[c])
                 assignments = ", ".join(f"{c} = ?" for c in updates)
-                await db.execute(
-                    f"UPDATE {table} SET {assignments} WHERE id = ?",
-                    (*updates.values(), remote["id"]),
-                )
+                try:
+                    await db.execute(
+                        f"UPDATE {table} SET {assignments} WHERE id = ?",
+                        (*updates.values(), remote["id"]),
+                    )
+                except sqlite3.IntegrityError:  # e.g. a name a live session here has
+                    continue  # this row stays as it is; the rest of the pull goes on
                 changed += 1
         return changed
 
