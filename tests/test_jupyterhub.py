@@ -3,6 +3,8 @@
 The hub is started from deploy/jupyterhub/jupyterhub_config.py with test pieces on top
 (tests/hub_env.py): DummyAuthenticator with a password, SimpleLocalProcessSpawner, the npm
 configurable-http-proxy. Claude Code in each server talks to the scripted fake Messages API.
+Supabase is the fake PostgREST over real PostgreSQL; the hub's lawless-supabase service
+gives each server its own user's JWT.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import jwt
 import psutil
 import pytest
 import requests
@@ -21,7 +24,8 @@ import yaml
 
 from .conftest import make_repo
 from .fake_anthropic import FakeAnthropic, text
-from .hub_env import DEPLOY_CONFIG, PASSWORD, ROOT, Hub, running_hub, sse_events
+from .hub_env import DEPLOY_CONFIG, PASSWORD, ROOT, Hub, free_port, running_hub, sse_events
+from .supabase_env import MIRRORED, Supabase
 
 USERS = ("alice", "bob")
 CHROMIUM = "/usr/bin/chromium"
@@ -35,8 +39,30 @@ def fake_model():
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory, fake_model) -> Hub:
-    with running_hub(tmp_path_factory.mktemp("hub"), fake_model.env()) as hub:
+def hub_supabase(postgres, _fake_postgrest) -> Supabase:
+    """One fake Supabase for the module's hub (empty at the start)."""
+    _fake_postgrest.reset()
+    postgres.query("TRUNCATE " + ", ".join(f"public.{t}" for t in MIRRORED))
+    return Supabase(_fake_postgrest.url, _fake_postgrest.jwt_secret, _fake_postgrest, postgres)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, fake_model, hub_supabase) -> Hub:
+    # what a deployer gives the hub (deploy/jupyterhub/jupyterhub_config.py reads it); the
+    # JWT secret stays there, the servers get the URL, the anon key and the token service
+    hub_env = {
+        "SUPABASE_URL": hub_supabase.url,
+        "SUPABASE_ANON_KEY": hub_supabase.anon_key,
+        "SUPABASE_JWT_SECRET": hub_supabase.jwt_secret,
+        "LAWLESS_SUPABASE_TOKEN_PORT": str(free_port()),
+        "LAWLESS_SUPABASE_TOKEN_LIFETIME": "20",  # renewed several times during the module
+    }
+    with running_hub(
+        tmp_path_factory.mktemp("hub"),
+        fake_model.env(),
+        hub_env=hub_env,
+        server_args=("--LawlessApp.supabase_pull_interval=1",),
+    ) as hub:
         yield hub
 
 
@@ -150,6 +176,173 @@ def test_the_login_github_token_reaches_each_server_environment(users, hub):
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         tokens = [v for v in environ if v.startswith(b"GITHUB_ACCESS_TOKEN=")]
         assert tokens == [f"GITHUB_ACCESS_TOKEN=gho_fake_{name}".encode()]
+
+
+# -- Supabase: each server reaches its own user's rows only ----------------------------------
+
+
+def environ(pid: int) -> dict[str, str]:
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(e.decode(errors="replace").partition("=")[::2] for e in entries if b"=" in e)
+
+
+def rows_as(supabase: Supabase, table: str, credential: str, **filters: str):
+    """A PostgREST read with ``credential`` as both apikey and bearer (what a notebook would
+    try with a key it found)."""
+    return requests.get(
+        f"{supabase.url}/rest/v1/{table}",
+        params={"select": "*", **filters},
+        headers={"apikey": credential, "Authorization": f"Bearer {credential}"},
+        timeout=30,
+    )
+
+
+def users_jwt(environment: dict[str, str], token: str) -> str:
+    """What a server (or a notebook on it) gets from the hub's token service."""
+    answer = requests.get(
+        environment["LAWLESS_SUPABASE_TOKEN_URL"],
+        headers={"Authorization": f"token {token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["access_token"]
+
+
+def wait_for_rows(hub: Hub, supabase: Supabase, user: str, table: str = "workspace_sessions"):
+    def mirrored():
+        return [r for r in supabase.rows(table) if r["user_id"] == user]
+
+    hub.wait_until(lambda: bool(mirrored()), f"{user}'s {table} rows to reach Supabase", 60)
+    return mirrored()
+
+
+def test_each_server_mirrors_its_own_rows_with_its_own_jwt(users, hub, hub_supabase):
+    for name, user in users.items():
+        (row,) = wait_for_rows(hub, hub_supabase, name)
+        assert row["id"] == user.session["id"]
+        assert row["worktree_path"] == user.session["worktree_path"]
+    # a server's environment has the URL, the anon key and where to ask for its JWT
+    env = environ(hub.server_model("alice")["state"]["pid"])
+    anon = jwt.decode(env["SUPABASE_ANON_KEY"], hub_supabase.jwt_secret, algorithms=["HS256"])
+    assert anon["role"] == "anon"
+    assert env["LAWLESS_SUPABASE_TOKEN_URL"].endswith("/services/lawless-supabase/token")
+
+
+def test_no_server_or_kernel_holds_a_key_to_other_users_rows(users, hub, hub_supabase):
+    """Everything in alice's server environment and in her kernel's, tried as a Supabase
+    credential, reads none of bob's rows; and the JWT her environment lets her fetch is hers."""
+    alice = users["alice"]
+    wait_for_rows(hub, hub_supabase, "bob")
+    server = psutil.Process(hub.server_model("alice")["state"]["pid"])
+    answer = alice.lawless("POST", "api/kernels", json={"name": "python3"})
+    assert answer.status_code == 201, answer.text
+    kernel_id = answer.json()["id"]
+    try:
+        hub.wait_until(
+            lambda: any(kernel_id in " ".join(c.cmdline()) for c in server.children(True)),
+            "alice's kernel to start",
+            60,
+        )
+        (kernel,) = [c for c in server.children(True) if kernel_id in " ".join(c.cmdline())]
+        environments = {"server": environ(server.pid), "kernel": environ(kernel.pid)}
+        never = {hub_supabase.jwt_secret, hub_supabase.service_key}
+        for where, env in environments.items():
+            assert not never & set(env.values()), where
+            assert "SUPABASE_SERVICE_ROLE_KEY" not in env and "SUPABASE_JWT_SECRET" not in env
+            for name, value in env.items():
+                answer = rows_as(hub_supabase, "workspace_sessions", value, user_id="eq.bob")
+                assert answer.status_code in (401, 403) or answer.json() == [], (where, name)
+            mine = users_jwt(env, env["JUPYTERHUB_API_TOKEN"])
+            assert jwt.decode(mine, options={"verify_signature": False})["sub"] == "alice"
+            assert rows_as(hub_supabase, "workspace_sessions", mine, user_id="eq.bob").json() == []
+            assert len(rows_as(hub_supabase, "workspace_sessions", mine).json()) >= 1
+    finally:
+        alice.lawless("DELETE", f"api/kernels/{kernel_id}")
+
+
+def test_with_alices_credentials_bobs_rows_are_out_of_reach(users, hub, hub_supabase):
+    alice, bob = users["alice"], users["bob"]
+    env = environ(hub.server_model("alice")["state"]["pid"])
+    credential = users_jwt(env, alice.token)
+    (bobs,) = wait_for_rows(hub, hub_supabase, "bob")
+    found = rows_as(hub_supabase, "workspace_sessions", credential, id=f"eq.{bobs['id']}")
+    assert found.status_code == 200 and found.json() == []
+    headers = {
+        "apikey": hub_supabase.anon_key,
+        "Authorization": f"Bearer {credential}",
+        "Prefer": "resolution=merge-duplicates,return=minimal",
+    }
+    url = f"{hub_supabase.url}/rest/v1/workspace_sessions"
+    for owner in ("bob", "alice"):  # his row as his, or claimed as hers
+        taken = {**bobs, "user_id": owner, "worktree_path": "/", "name": "taken"}
+        taken = json.loads(json.dumps(taken, default=str))
+        answer = requests.post(
+            url, params={"on_conflict": "id"}, json=[taken], headers=headers, timeout=30
+        )
+        assert answer.status_code in (401, 403), (owner, answer.status_code, answer.text)
+    answer = requests.delete(url, params={"id": f"eq.{bobs['id']}"}, headers=headers, timeout=30)
+    assert answer.status_code < 300  # PostgREST deletes what the policy shows her: nothing
+    (still,) = [r for r in hub_supabase.rows("workspace_sessions") if r["id"] == bobs["id"]]
+    assert still == bobs
+    # the token service answers for the token's owner only, and never without a hub token
+    assert (
+        jwt.decode(users_jwt(env, bob.token), options={"verify_signature": False})["sub"] == "bob"
+    )
+    for token in ("", "not-a-token", hub.admin_token):
+        answer = requests.get(
+            env["LAWLESS_SUPABASE_TOKEN_URL"],
+            headers={"Authorization": f"token {token}"},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert answer.status_code == 403, (token[:4], answer.status_code)
+
+
+def test_a_path_changed_in_supabase_changes_nothing_on_disk(users, hub, hub_supabase):
+    """alice points her session's worktree_path at / in Supabase (and its state at
+    creating, its worker elsewhere). Her server takes the new name only; deleting the session
+    deletes its own worktree and nothing else."""
+    alice = users["alice"]
+    make_repo(alice.home / "pointed", {"README.md": "# pointed\n"})
+    response = alice.lawless("POST", SESSIONS, json={"repo": "pointed", "name": "pointed"})
+    assert response.status_code == 201, response.text
+    session = response.json()["session"]
+    worktree = Path(session["worktree_path"])
+    hub.wait_until(
+        lambda: any(r["id"] == session["id"] for r in hub_supabase.rows("workspace_sessions")),
+        "the session to reach Supabase",
+        60,
+    )
+    claims = jwt.decode(
+        users_jwt(environ(hub.server_model("alice")["state"]["pid"]), alice.token),
+        options={"verify_signature": False},
+    )
+    changed = hub_supabase.db.as_user(
+        "authenticated",
+        claims,
+        "UPDATE workspace_sessions SET worktree_path = '/', repo_path = '/', "
+        "branch = 'main', worker = 'elsewhere', state = 'creating', name = 'renamed-there', "
+        "updated_at = now() + interval '1 day', origin = 'elsewhere' WHERE id = %s",
+        (session["id"],),
+    )
+    assert changed == 1
+
+    def renamed():
+        answer = alice.lawless("GET", f"{SESSIONS}/{session['id']}").json()["session"]
+        return answer["name"] == "renamed-there" and answer
+
+    hub.wait_until(renamed, "the pull to bring the new name", 60)
+    here = renamed()
+    assert (here["worktree_path"], here["state"], here.get("worker")) == (
+        str(worktree),
+        "active",
+        "local",
+    )
+    assert (worktree / "README.md").is_file()
+    response = alice.lawless("DELETE", f"{SESSIONS}/{session['id']}")
+    assert response.status_code == 200, response.text
+    assert not worktree.exists() and (alice.home / "pointed" / "README.md").is_file()
+    assert Path("/usr/bin").is_dir() and Path(str(alice.home)).is_dir()
 
 
 @pytest.fixture(scope="module")
@@ -267,6 +460,8 @@ def test_the_deploy_config_sets_up_github_login_with_the_token_kept(monkeypatch)
 
     monkeypatch.setenv("LAWLESS_HUB_USERS", "alice, bob")
     monkeypatch.setenv("SUPABASE_URL", "https://example.supabase.co")
+    monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "service-role-key-that-stays-here")
+    monkeypatch.delenv("SUPABASE_ANON_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     config = PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
     assert config.JupyterHub.authenticator_class == "local-github"
@@ -276,11 +471,27 @@ def test_the_deploy_config_sets_up_github_login_with_the_token_kept(monkeypatch)
     assert authenticator.create_system_users
 
     spawner = Spawner(config=config)
-    assert spawner.environment == {"SUPABASE_URL": "https://example.supabase.co"}
+    # Supabase goes to servers per user only (anon key + the hub's token service), never
+    # the service role key
+    assert spawner.environment == {}
     spawner.auth_state_hook(spawner, {"access_token": "gho_x"})
     assert spawner.environment["GITHUB_ACCESS_TOKEN"] == "gho_x"
     spawner.auth_state_hook(spawner, None)
     assert "GITHUB_ACCESS_TOKEN" not in spawner.environment
+
+    monkeypatch.setenv("SUPABASE_ANON_KEY", "anon-key")
+    monkeypatch.setenv("SUPABASE_JWT_SECRET", "jwt-secret-" + "x" * 40)
+    config = PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
+    environment = Spawner(config=config).environment
+    assert environment == {
+        "SUPABASE_URL": "https://example.supabase.co",
+        "SUPABASE_ANON_KEY": "anon-key",
+        "LAWLESS_SUPABASE_TOKEN_URL": "http://127.0.0.1:8091/services/lawless-supabase/token",
+    }
+    (service,) = config.JupyterHub.services
+    assert service["name"] == "lawless-supabase"
+    assert service["environment"] == {"SUPABASE_JWT_SECRET": "jwt-secret-" + "x" * 40}
+    assert Path(service["command"][1]).is_file()
 
 
 def test_the_kubernetes_values_file_wires_the_secrets():
