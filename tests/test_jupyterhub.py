@@ -10,6 +10,7 @@ gives each server its own user's JWT.
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import sqlite3
@@ -494,7 +495,7 @@ def test_the_deploy_config_sets_up_github_login_with_the_token_kept(monkeypatch)
     assert Path(service["command"][1]).is_file()
 
 
-def test_the_kubernetes_values_file_wires_the_secrets():
+def test_the_kubernetes_values_file_wires_the_secrets(monkeypatch):
     values = yaml.safe_load((ROOT / "deploy/jupyterhub/values.yaml").read_text())
     hub_config = values["hub"]["config"]
     assert hub_config["JupyterHub"]["authenticator_class"] == "github"
@@ -503,13 +504,14 @@ def test_the_kubernetes_values_file_wires_the_secrets():
     hub_env = values["hub"]["extraEnv"]
     assert hub_env["JUPYTERHUB_CRYPT_KEY"]["valueFrom"]["secretKeyRef"]["name"]
     server_env = values["singleuser"]["extraEnv"]
-    for name in (
-        "SUPABASE_URL",
-        "SUPABASE_SERVICE_ROLE_KEY",
-        "LAWLESS_VAULT_KEYS",
-        "ANTHROPIC_API_KEY",
-    ):
+    for name in ("SUPABASE_URL", "SUPABASE_ANON_KEY", "LAWLESS_VAULT_KEYS", "ANTHROPIC_API_KEY"):
         assert server_env[name]["valueFrom"]["secretKeyRef"]["key"], name
+    # no key that reaches every user's rows goes to a user's pod; the JWT secret stays in the hub
+    assert not {"SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_KEY", "SUPABASE_JWT_SECRET"} & set(
+        server_env
+    )
+    assert hub_env["SUPABASE_JWT_SECRET"]["valueFrom"]["secretKeyRef"]["name"]
+    token_url = server_env["LAWLESS_SUPABASE_TOKEN_URL"]
     # the hub's extra config, run as the chart runs it: the login's token reaches the pod env
     from jupyterhub.spawner import Spawner
     from traitlets.config import Config
@@ -520,3 +522,52 @@ def test_the_kubernetes_values_file_wires_the_secrets():
     namespace["c"].KubeSpawner.auth_state_hook(spawner, {"access_token": "gho_k8s"})
     assert spawner.environment == {"GITHUB_ACCESS_TOKEN": "gho_k8s"}
     assert values["singleuser"]["defaultUrl"] == "/lab"
+    # the token service: registered by the hub's extra config, its code from hub.extraFiles,
+    # reachable at the URL the pods are given, and by them only
+    namespace = {"c": Config()}
+    monkeypatch.setenv("SUPABASE_JWT_SECRET", "jwt-secret-" + "x" * 40)
+    exec(values["hub"]["extraConfig"]["lawless-supabase-token"], namespace)
+    (service,) = namespace["c"].JupyterHub.services.get_value([])
+    assert service["name"] == "lawless-supabase"
+    assert service["environment"]["SUPABASE_JWT_SECRET"] == "jwt-secret-" + "x" * 40
+    mounted = values["hub"]["extraFiles"]["lawless-supabase-token"]["mountPath"]
+    assert service["command"][-1] == mounted
+    assert token_url == f"{service['url']}/services/lawless-supabase/token"
+    port = int(service["url"].rsplit(":", 1)[1])
+    assert {"name": "lawless-supabase", "port": port, "targetPort": port} in values["hub"][
+        "service"
+    ]["extraPorts"]
+    access = "access:services!service=lawless-supabase"
+    assert access in values["hub"]["loadRoles"]["server"]["scopes"]
+    assert access in values["hub"]["loadRoles"]["user"]["scopes"]
+
+
+#: Zero to JupyterHub's own values schema (jupyterhub/values.schema.yaml of the chart), when a
+#: copy is kept here (tests/z2jh/README.md says which one) or named by $LAWLESS_Z2JH_SCHEMA
+Z2JH_SCHEMA = Path(
+    os.environ.get("LAWLESS_Z2JH_SCHEMA") or ROOT / "tests" / "z2jh" / "values.schema.yaml"
+)
+
+
+def schema_errors(values: dict[str, Any]) -> list[str]:
+    from jsonschema import Draft7Validator
+
+    schema = yaml.safe_load(Z2JH_SCHEMA.read_text())
+    return [
+        f"{'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+        for e in Draft7Validator(schema).iter_errors(values)
+        # helm validates the chart's defaults merged with ours: what they hold is not missing
+        if e.validator != "required"
+    ]
+
+
+@pytest.mark.skipif(not Z2JH_SCHEMA.exists(), reason=f"no chart values schema at {Z2JH_SCHEMA}")
+def test_the_kubernetes_values_file_passes_the_charts_schema():
+    """A typo in values.yaml fails here, not at `helm install`."""
+    values = yaml.safe_load((ROOT / "deploy/jupyterhub/values.yaml").read_text())
+    assert schema_errors(values) == []
+    typo = yaml.safe_load((ROOT / "deploy/jupyterhub/values.yaml").read_text())
+    typo["singleuser"]["extraEnvs"] = typo["singleuser"].pop("extraEnv")
+    typo["hub"]["networkPolicy"]["ingres"] = typo["hub"]["networkPolicy"].pop("ingress")
+    errors = schema_errors(typo)
+    assert any("extraEnvs" in e for e in errors) and any("ingres" in e for e in errors), errors
