@@ -123,3 +123,30 @@ async def test_with_execute_the_same_routes_work(api, jp_serverapp, repo):
         "POST", f"api/workspace/sessions/{session['id']}/git/commit", {"message": "allowed"}
     )
     assert code == 201, answer
+
+
+class TestOnARemoteWorker:
+    """A session pinned to a worker is answered by the worker: the frontend checks the
+    action before it forwards anything."""
+
+    @pytest.fixture
+    def lawless_config(self, worker):
+        return {"workers": [worker.worker_entry()], "worker_status_cache_seconds": 0.2}
+
+    async def test_without_execute_nothing_is_forwarded(self, api, jp_serverapp, worker):
+        session = await api.create(worker="w1")
+        assert session["worker"] == "w1"
+        base = f"api/workspace/sessions/{session['id']}"
+        jp_serverapp.web_app.settings["authorizer"] = ReadWrite(parent=jp_serverapp)
+        for method, path, body in [
+            ("POST", f"{base}/chat", {"message": "hello"}),
+            ("POST", f"{base}/git/commit", {"message": "sneaked in"}),
+            ("POST", f"{base}/terminals", {}),
+            ("DELETE", base, None),
+        ]:
+            code, answer, _ = await api(method, path, body)
+            assert code == 403, (method, path, code, answer)
+        code, answer, _ = await api("GET", base)  # a read is forwarded and answered
+        assert code == 200 and answer["session"]["state"] == "active"
+        code, answer, _ = await api("GET", f"{base}/terminals")
+        assert code == 200 and answer["terminals"] == []
