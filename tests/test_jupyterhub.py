@@ -222,6 +222,12 @@ def test_each_server_mirrors_its_own_rows_with_its_own_jwt(users, hub, hub_supab
         (row,) = wait_for_rows(hub, hub_supabase, name)
         assert row["id"] == user.session["id"]
         assert row["worktree_path"] == user.session["worktree_path"]
+        # the chat turns of the earlier test too: messages and Claude Code's transcripts
+        wait_for_rows(hub, hub_supabase, name, "messages")
+        wait_for_rows(hub, hub_supabase, name, "transcript_entries")
+        status = user.lawless("GET", "lawless/api/integrations/supabase/status").json()
+        assert status["configured"] and status["reachable"], status
+        assert status["outbox"]["parked"] == 0, status["parked_rows"]
     # a server's environment has the URL, the anon key and where to ask for its JWT
     env = environ(hub.server_model("alice")["state"]["pid"])
     anon = jwt.decode(env["SUPABASE_ANON_KEY"], hub_supabase.jwt_secret, algorithms=["HS256"])
