@@ -81,7 +81,7 @@ c.Authenticator.refresh_pre_spawn = False
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = {str(tmp / "home" / "{username}")!r}
 c.Spawner.cmd = [{str(singleuser)!r}]
-c.Spawner.args = ["--allow-root", *{server_args!r}]
+c.Spawner.args.extend(["--allow-root", *{server_args!r}])
 c.Spawner.environment.update({server_env!r})
 c.Spawner.start_timeout = {int(START_TIMEOUT)}
 c.Spawner.http_timeout = {int(START_TIMEOUT)}
@@ -99,6 +99,10 @@ c.JupyterHub.pid_file = {str(tmp / "hub.pid")!r}
 # added to the deploy config's services and roles (its lawless-supabase token service)
 c.JupyterHub.services.append({{"name": "test-admin", "api_token": {admin_token!r}}})
 c.JupyterHub.load_roles.append({{"name": "admin", "services": ["test-admin"]}})
+# alice may share her servers (JupyterHub 5's sharing), with bob by name
+c.JupyterHub.load_roles.append(
+    {{"name": "sharer", "scopes": ["shares!user", "read:users:name"], "users": ["alice"]}}
+)
 """
 
 

@@ -352,6 +352,66 @@ def test_a_path_changed_in_supabase_changes_nothing_on_disk(users, hub, hub_supa
     assert Path("/usr/bin").is_dir() and Path(str(alice.home)).is_dir()
 
 
+@pytest.mark.parametrize("level", ["read", "write"])
+def test_a_shared_server_runs_nothing_for_its_guest(users, hub, level):
+    """JupyterHub 5's sharing with custom:jupyter_server:read:* (or write:*, which holds
+    read): the deploy config's authorizer maps Jupyter's actions to those scopes. bob reads
+    alice's server (with write, changes his preferences there) and cannot start Claude, a
+    terminal or a git hook on it."""
+    alice = users["alice"]
+    scopes = ["access:servers!server=alice/", f"custom:jupyter_server:{level}:*!server=alice/"]
+    shared = hub.api(
+        "POST", "shares/alice/", token=alice.token, json={"user": "bob", "scopes": scopes}
+    )
+    assert shared.status_code == 200, shared.text
+    try:
+        guest = {"Authorization": f"token {hub.user_token('bob')}"}  # fresh: servers cache
+        url = hub.user_url("alice")
+
+        def as_guest(method: str, path: str, body: Any = None) -> requests.Response:
+            return requests.request(method, url + path, json=body, headers=guest, timeout=60)
+
+        listed = as_guest("GET", SESSIONS)
+        assert listed.status_code == 200 and listed.json()["sessions"] == [], listed.text
+        session = f"{SESSIONS}/{alice.session['id']}"
+        refused = [
+            ("POST", f"{session}/chat", {"message": "let me in"}),
+            ("POST", f"{session}/chat/approvals/1", {"decision": "allow"}),
+            ("POST", f"{session}/terminals", {}),
+            ("POST", f"{session}/git/commit", {"message": "sneaked in"}),
+            ("POST", f"{session}/git/merge", {}),
+            ("POST", f"{session}/git/push", {}),
+            ("POST", SESSIONS, {"repo": "project"}),
+            ("DELETE", session, None),
+        ]
+        if level == "read":  # Jupyter's own routes too: a kernel is started with write
+            refused += [("POST", "api/kernels", {"name": "python3"})]
+            refused += [
+                ("PUT", "lawless/api/user/preferences", {"preferences": {"permission_mode": "ask"}})
+            ]
+        for method, path, body in refused:
+            answer = as_guest(method, path, body)
+            assert answer.status_code == 403, (method, path, answer.status_code, answer.text)
+        if level == "write":  # what changes data without running code is allowed
+            answer = as_guest(
+                "PUT", "lawless/api/user/preferences", {"preferences": {"permission_mode": "ask"}}
+            )
+            assert answer.status_code == 200, answer.text
+
+            # bob's row on alice's server cannot reach Supabase with her JWT: refused, parked
+            def parked():
+                status = alice.lawless("GET", "lawless/api/integrations/supabase/status").json()
+                return [r["row_id"] for r in status["parked_rows"]] == ["bob"]
+
+            hub.wait_until(parked, "the guest's row to be refused by Supabase", 60)
+        # alice herself still does everything on her server
+        status = alice.lawless("GET", f"{session}/git/status")
+        assert status.status_code == 200, status.text
+        assert alice.lawless("GET", session).json()["session"]["state"] == "active"
+    finally:
+        hub.api("DELETE", "shares/alice/", token=alice.token)
+
+
 @pytest.fixture(scope="module")
 def second(users, hub) -> str:
     """alice's named server "second", started with her own token (a user may)."""
@@ -546,6 +606,22 @@ def test_the_kubernetes_values_file_wires_the_secrets(monkeypatch):
     access = "access:services!service=lawless-supabase"
     assert access in values["hub"]["loadRoles"]["server"]["scopes"]
     assert access in values["hub"]["loadRoles"]["user"]["scopes"]
+
+    # the same scopes, roles and server authorizer as the one-machine config
+    from traitlets.config import PyFileConfigLoader
+
+    monkeypatch.setenv("SUPABASE_URL", "https://example.supabase.co")
+    monkeypatch.setenv("SUPABASE_ANON_KEY", "anon-key")
+    one = PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
+    k8s = values["hub"]["config"]
+    assert k8s["JupyterHub"]["custom_scopes"] == one.JupyterHub.custom_scopes
+    assert k8s["KubeSpawner"]["args"] == one.Spawner.args
+    assert k8s["KubeSpawner"]["oauth_client_allowed_scopes"] == (
+        one.Spawner.oauth_client_allowed_scopes
+    )
+    roles = {r["name"]: r["scopes"] for r in one.JupyterHub.load_roles}
+    assert values["hub"]["loadRoles"]["user"]["scopes"] == roles["user"]
+    assert values["hub"]["loadRoles"]["server"]["scopes"] == roles["server"]
 
 
 #: Zero to JupyterHub's own values schema (jupyterhub/values.schema.yaml of the chart), when a

@@ -70,6 +70,31 @@ c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60
 
+# -- what a person may do on a server: Jupyter's actions from hub scopes ----------------------
+# JupyterHub's own server authorizer lets anyone with access do everything. With these, a
+# server shared with custom:jupyter_server:read:* (JupyterHub 5's sharing) can be read, and
+# nothing runs: chat turns, terminals, kernels, commits (git hooks) need execute.
+_ACTIONS = ("read", "write", "execute")
+c.JupyterHub.custom_scopes = {
+    "custom:jupyter_server:read:*": {"description": "Read a Jupyter server's files and sessions."},
+    "custom:jupyter_server:write:*": {
+        "description": "Change a Jupyter server's files and settings; no code runs.",
+        "subscopes": ["custom:jupyter_server:read:*"],
+    },
+    "custom:jupyter_server:execute:*": {
+        "description": "Run code on a Jupyter server: kernels, terminals, Claude, git hooks.",
+        "subscopes": ["custom:jupyter_server:write:*", "custom:jupyter_server:read:*"],
+    },
+}
+USER_SCOPES = ["self", *(f"custom:jupyter_server:{a}:*!user" for a in _ACTIONS)]  # own servers
+SERVER_SCOPES = ["users:activity!user", "access:servers!server"]  # the server's own token
+# a browser login to a server carries them too
+c.Spawner.oauth_client_allowed_scopes = [
+    "access:servers!server",
+    *(f"custom:jupyter_server:{a}:*!server" for a in _ACTIONS),
+]
+c.Spawner.args = ["--ServerApp.authorizer_class=lawless_jupyter.hub_authorizer.HubScopesAuthorizer"]
+
 # The hub's own environment is not inherited (env_keep); these are passed on when set.
 # lawless-jupyter reads them: Claude's credentials and the token vault's key. Nothing here may
 # reach another person's data: a user reads their server's environment from any notebook.
@@ -104,17 +129,17 @@ if all(_supabase.values()) and os.environ.get("SUPABASE_JWT_SECRET"):
         }
     ]
     # a user, and their server's $JUPYTERHUB_API_TOKEN, may ask the service (for themselves)
-    c.JupyterHub.load_roles = [
-        {"name": "user", "scopes": ["self", SUPABASE_TOKEN_ACCESS]},
-        {
-            "name": "server",
-            "scopes": ["users:activity!user", "access:servers!server", SUPABASE_TOKEN_ACCESS],
-        },
-    ]
+    USER_SCOPES.append(SUPABASE_TOKEN_ACCESS)
+    SERVER_SCOPES.append(SUPABASE_TOKEN_ACCESS)
     c.Spawner.environment.update(
         _supabase,
         LAWLESS_SUPABASE_TOKEN_URL=f"{_service_url}/services/{SUPABASE_TOKEN_SERVICE}/token",
     )
+
+c.JupyterHub.load_roles = [
+    {"name": "user", "scopes": USER_SCOPES},
+    {"name": "server", "scopes": SERVER_SCOPES},
+]
 
 # -- the hub itself -------------------------------------------------------------------------
 c.JupyterHub.bind_url = os.environ.get("LAWLESS_HUB_BIND_URL", "http://:8000")
