@@ -34,8 +34,9 @@ from postgrest import APIError
 from postgrest.types import ReturnMethod
 from supabase import AsyncClient, AsyncClientOptions
 
+from .db import utcnow
 from .outbox import TABLES, OutboxRow
-from .store import Store, utcnow
+from .store import Store
 
 # The HTTP status and Retry-After of the last response in this task (postgrest's APIError
 # keeps neither), recorded by an httpx response hook that runs in the caller's context.
@@ -293,7 +294,7 @@ class SupabaseMirror:
                 continue
             users = [
                 r["user_id"]
-                for r in await self.store._fetchall(f"SELECT DISTINCT user_id FROM {table}")
+                for r in await self.store.db.fetchall(f"SELECT DISTINCT user_id FROM {table}")
             ]
             if not users:
                 continue
