@@ -27,6 +27,7 @@ from .ratelimit import SlidingWindowLimit
 from .remote import RemoteSessions
 from .store import Store
 from .terminals import TerminalService, TerminalSettings
+from .usage import UsageService
 from .vault import Vault, VaultError, VaultKeyError, load_or_create_key_file, parse_keys
 from .workers import WorkerRegistry, WorkerSettings, parse_workers
 from .workspace import WorkspaceService, WorkspaceSettings
@@ -111,6 +112,12 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         self.connections, self.connections_error = self._make_connections()
         self.chat_quota = SlidingWindowLimit("chat messages", self.chat_messages_per_hour)
         self.api_quota = SlidingWindowLimit("API requests", self.api_requests_per_hour)
+        self.usage = UsageService(
+            self.store,
+            api_quota=self.api_quota,
+            chat_quota=self.chat_quota,
+            max_sessions_per_repo=self.max_sessions_per_repo,
+        )
         self.workers_registry = WorkerRegistry(
             parse_workers(self.workers),
             WorkerSettings(
