@@ -17,6 +17,7 @@ from jupyter_server.extension.application import ExtensionApp
 
 from . import metrics
 from ._version import __version__
+from .background import every
 from .chat import ChatService, ChatSettings, ClaudeSettings
 from .config import LawlessConfig
 from .connections import ConnectionSettings, ConnectionsService, GitHubSettings
@@ -230,8 +231,19 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             resealed = await self.connections.reseal_all()
             if resealed:
                 self.log.info("Token vault: %d tokens re-encrypted with the newest key", resealed)
-        self._housekeeping = asyncio.ensure_future(self._close_idle_chats())
-        self._metrics = asyncio.ensure_future(self._refresh_metrics())
+        self._housekeeping = every(
+            min(60.0, self.chat_idle_timeout / 2),
+            self.chat.close_idle,
+            self.log,
+            "closing idle chats",
+            wait_first=True,
+        )
+        self._metrics = every(
+            self.metrics_interval,
+            lambda: metrics.refresh(self.store, self.workers_registry),
+            self.log,
+            "refreshing the metrics",
+        )
 
     async def _start_mirror(self) -> None:
         """Start the Supabase sync task; it resumes the outbox where the last run stopped.
@@ -295,23 +307,6 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.supabase.wake()
         self.log.info("Supabase mirror: %d parked rows queued again", unparked)
         return {"requeued": unparked}
-
-    async def _close_idle_chats(self) -> None:
-        while True:
-            await asyncio.sleep(min(60.0, self.chat_idle_timeout / 2))
-            try:
-                await self.chat.close_idle()
-            except Exception:  # housekeeping must never die
-                self.log.exception("closing idle chats failed")
-
-    async def _refresh_metrics(self) -> None:
-        while True:
-            try:
-                metrics.record_counts(await self.store.counts())
-                await self.workers_registry.statuses()  # records worker status when checked
-            except Exception:  # monitoring must never die
-                self.log.exception("refreshing the metrics failed")
-            await asyncio.sleep(self.metrics_interval)
 
     async def stop_extension(self) -> None:
         for task in (self._housekeeping, self._metrics):
