@@ -53,7 +53,7 @@ class OutputRecorder:
         self.user_id = user_id  # whose terminal (for the per-user limit)
         self.terminal_id = terminal_id
         self.settings = settings
-        self.log = log
+        self.logger = log
         self._pending: deque[str] = deque()
         self._pending_chars = 0
         self._dropped_bytes = 0  # let go before reaching the store
@@ -99,7 +99,7 @@ class OutputRecorder:
             if final:
                 await self.store.close_terminal(self.terminal_id)
         except Exception:  # losing a chunk of output must not break the terminal
-            self.log.exception("could not store terminal output")
+            self.logger.exception("could not store terminal output")
         finally:
             if final:
                 self.closed.set()
@@ -125,7 +125,7 @@ class TerminalService:
         self.workspace = workspace
         self._manager = manager
         self.settings = settings
-        self.log = log or logging.getLogger(__name__)
+        self.logger = log or logging.getLogger(__name__)
         self._recorders: dict[str, OutputRecorder] = {}  # terminal id -> recorder
         workspace.before_delete.append(self.close_session_terminals)
 
@@ -197,7 +197,7 @@ class TerminalService:
         )
         name = model["name"]
         terminal_id = str(uuid.uuid4())
-        recorder = OutputRecorder(self.store, terminal_id, user_id, self.settings, self.log)
+        recorder = OutputRecorder(self.store, terminal_id, user_id, self.settings, self.logger)
         manager.get_terminal(name).clients.append(recorder)
         self._recorders[terminal_id] = recorder
         row = await self.store.add_terminal(
@@ -237,7 +237,7 @@ class TerminalService:
             try:
                 await asyncio.wait_for(recorder.closed.wait(), 10)
             except asyncio.TimeoutError:
-                self.log.warning("terminal %s did not report its end", row["name"])
+                self.logger.warning("terminal %s did not report its end", row["name"])
                 await self.store.close_terminal(row["id"])
 
     async def output(self, user_id: str, session_id: str, name: str) -> dict[str, Any]:

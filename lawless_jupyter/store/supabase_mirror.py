@@ -87,7 +87,7 @@ class SupabaseMirror:
     def __init__(self, store: Store, settings: MirrorSettings, log: logging.Logger | None = None):
         self.store = store
         self.settings = settings
-        self.log = log or logging.getLogger("lawless_jupyter.supabase")
+        self.logger = log or logging.getLogger("lawless_jupyter.supabase")
         self.client: AsyncClient | None = None
         self._http: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
@@ -166,7 +166,7 @@ class SupabaseMirror:
             except Retryable as e:
                 await asyncio.sleep(self._backoff(e.retry_after))
             except Exception as e:  # a bug or a surprise: log it, keep the task alive
-                self.log.exception("Supabase sync failed")
+                self.logger.exception("Supabase sync failed")
                 self._failed(f"{type(e).__name__}: {e}", reachable=self.reachable)
                 await asyncio.sleep(self._backoff(None))
 
@@ -218,7 +218,7 @@ class SupabaseMirror:
             if len(latest) == 1:
                 for row in rows:
                     await self.store.outbox.park(row.seq, str(e), utcnow())
-                self.log.warning("Supabase refused %s %s %s: %s", op, table, rows[0].row_id, e)
+                self.logger.warning("Supabase refused %s %s %s: %s", op, table, rows[0].row_id, e)
                 return
             for versions in latest.values():  # find the row(s) it refuses
                 await self._send_run(versions[-1:])
