@@ -42,7 +42,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +60,7 @@ from claude_agent_sdk import (  # noqa: E402
     StreamEvent,
 )
 
+from tests.conftest import git, make_repo  # noqa: E402
 from tests.fake_anthropic import INHERITED_ENV, FakeAnthropic, _Handler, text  # noqa: E402
 from tests.servers import JupyterServer  # noqa: E402
 
@@ -100,27 +100,8 @@ def is_text_delta(event: dict[str, Any]) -> bool:
 # -- set-up --------------------------------------------------------------------------------
 
 
-def git(cwd: Path, *args: str) -> str:
-    out = subprocess.run(
-        ["git", "-c", "user.name=b", "-c", "user.email=b@b", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {out.stderr.strip()}")
-    return out.stdout
-
-
-def make_repo(path: Path) -> None:
-    path.mkdir(parents=True)
-    git(path, "init", "--quiet", "--initial-branch=main")
-    (path / "README.md").write_text("# bench\n")
-    for i in range(20):
-        (path / "src").mkdir(exist_ok=True)
-        (path / "src" / f"mod{i}.py").write_text(f"VALUE = {i}\n")
-    git(path, "add", "--all")
-    git(path, "commit", "--quiet", "-m", "initial")
+#: the repository every side works in: a README and 20 small modules
+REPO_FILES = {"README.md": "# bench\n", **{f"src/mod{i}.py": f"VALUE = {i}\n" for i in range(20)}}
 
 
 def bench_server(tmp: Path, root: Path, claude_env: dict[str, str]) -> JupyterServer:
@@ -773,7 +754,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     load_before = [round(x, 2) for x in os.getloadavg()]
     pressure_before, t_before = cpu_pressure_us(), now()
     root = tmp / "root"
-    make_repo(root / REPO_NAME)
+    make_repo(root / REPO_NAME, REPO_FILES)
     git(tmp, "clone", "--quiet", str(root / REPO_NAME), str(tmp / "direct-repo"))
     with FakeAnthropic() as fake:
         claude_env = fake.env(**claude_dirs(tmp))
