@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from postgrest import APIError
 from postgrest.types import ReturnMethod
 from supabase import AsyncClient, AsyncClientOptions
 
+from .. import backoff
 from .db import utcnow
 from .outbox import TABLES, OutboxRow
 from .store import Store
@@ -171,10 +171,12 @@ class SupabaseMirror:
                 await asyncio.sleep(self._backoff(None))
 
     def _backoff(self, retry_after: float | None) -> float:
-        """Exponential backoff with jitter (half fixed, half random), at least Retry-After."""
-        ceiling = min(self.settings.retry_max, self.settings.retry_base * 2 ** (self.failures - 1))
-        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
-        return max(delay, retry_after or 0.0)
+        return backoff.exponential(
+            self.failures,
+            base=self.settings.retry_base,
+            cap=self.settings.retry_max,
+            retry_after=retry_after,
+        )
 
     async def drain_once(self) -> int:
         """Send the oldest batch of the outbox. Returns how many outbox rows were handled
@@ -256,7 +258,7 @@ class SupabaseMirror:
                 message += f" ({str(e.details)[:300]})"
             if status is None or status in RETRY_STATUS or status >= 500 or e.code in SCHEMA_ERRORS:
                 self._failed(message, reachable=status is not None and status < 500)
-                raise Retryable(message, _seconds(retry_after)) from e
+                raise Retryable(message, backoff.retry_after(retry_after)) from e
             self._contact(ok=False, error=message)
             raise Rejected(message) from e
         except httpx.TimeoutException as e:
@@ -394,13 +396,6 @@ class SupabaseMirror:
             "rows_sent": self.sent,
             "running": self._task is not None and not self._task.done(),
         }
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return min(float(value), 300.0) if value else None
-    except ValueError:
-        return None
 
 
 async def outbox_status(
