@@ -216,13 +216,13 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         await asyncio.to_thread(_source_commit)  # cache it now, off the event loop
         await self.store.open()
         if self.store.mirroring:  # once per database: rows from before the mirror was on
-            queued = await self.store.backfill_outbox()
+            queued = await self.store.outbox.backfill_once()
             if queued:
                 self.log.info("Supabase mirror: %d rows written before it are queued", queued)
-        await self.store.close_open_terminals()  # no terminal outlives its server
+        await self.store.terminals.close_open()  # no terminal outlives its server
         report = await self.workspace.reconcile()
         if any(report.values()):
-            await self.store.record_activity(self.owner, "reconciliation", report)
+            await self.store.activity.record(self.owner, "reconciliation", report)
         if self.store.mirroring:
             await self._start_mirror()
         elif self.supabase_url or self.supabase_key:
