@@ -141,8 +141,7 @@ class Database:
 
     # Reads share one connection. Each runs to its end in one call on its thread: a statement
     # left open between awaits would hold its snapshot, and a read queued meanwhile would not
-    # see a write committed just before it (found under load: a conversation made and then
-    # not found).
+    # see a write committed just before it (tests/test_store_reads.py).
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         assert self._reader is not None, "Store.open() was not awaited"
