@@ -53,7 +53,7 @@ class OutputRecorder:
         self.user_id = user_id  # whose terminal (for the per-user limit)
         self.terminal_id = terminal_id
         self.settings = settings
-        self.log = log
+        self.logger = log
         self._pending: deque[str] = deque()
         self._pending_chars = 0
         self._dropped_bytes = 0  # let go before reaching the store
@@ -93,13 +93,13 @@ class OutputRecorder:
         self._dropped_bytes = 0
         try:
             if text or dropped:
-                await self.store.append_terminal_output(
+                await self.store.terminals.append_output(
                     self.terminal_id, text, self.settings.output_cap_bytes, dropped_before=dropped
                 )
             if final:
-                await self.store.close_terminal(self.terminal_id)
+                await self.store.terminals.close(self.terminal_id)
         except Exception:  # losing a chunk of output must not break the terminal
-            self.log.exception("could not store terminal output")
+            self.logger.exception("could not store terminal output")
         finally:
             if final:
                 self.closed.set()
@@ -125,7 +125,7 @@ class TerminalService:
         self.workspace = workspace
         self._manager = manager
         self.settings = settings
-        self.log = log or logging.getLogger(__name__)
+        self.logger = log or logging.getLogger(__name__)
         self._recorders: dict[str, OutputRecorder] = {}  # terminal id -> recorder
         workspace.before_delete.append(self.close_session_terminals)
 
@@ -197,10 +197,10 @@ class TerminalService:
         )
         name = model["name"]
         terminal_id = str(uuid.uuid4())
-        recorder = OutputRecorder(self.store, terminal_id, user_id, self.settings, self.log)
+        recorder = OutputRecorder(self.store, terminal_id, user_id, self.settings, self.logger)
         manager.get_terminal(name).clients.append(recorder)
         self._recorders[terminal_id] = recorder
-        row = await self.store.add_terminal(
+        row = await self.store.terminals.add(
             {
                 "id": terminal_id,
                 "name": name,
@@ -213,11 +213,11 @@ class TerminalService:
 
     async def list(self, user_id: str, session_id: str) -> list[dict[str, Any]]:
         await self.workspace.get(user_id, session_id)
-        return [self.public(r) for r in await self.store.list_terminals(session_id)]
+        return [self.public(r) for r in await self.store.terminals.of_session(session_id)]
 
     async def _find(self, user_id: str, session_id: str, name: str) -> dict[str, Any]:
         await self.workspace.get(user_id, session_id)
-        rows = [r for r in await self.store.list_terminals(session_id) if r["name"] == name]
+        rows = [r for r in await self.store.terminals.of_session(session_id) if r["name"] == name]
         if not rows:
             raise NotFound(f"The session has no terminal {name[:64]!r}.")
         return rows[-1]  # names are reused across restarts; the newest is meant
@@ -237,14 +237,14 @@ class TerminalService:
             try:
                 await asyncio.wait_for(recorder.closed.wait(), 10)
             except asyncio.TimeoutError:
-                self.log.warning("terminal %s did not report its end", row["name"])
-                await self.store.close_terminal(row["id"])
+                self.logger.warning("terminal %s did not report its end", row["name"])
+                await self.store.terminals.close(row["id"])
 
     async def output(self, user_id: str, session_id: str, name: str) -> dict[str, Any]:
         row = await self._find(user_id, session_id, name)
         return {
             "name": name,
-            "output": await self.store.terminal_output(row["id"]),
+            "output": await self.store.terminals.output(row["id"]),
             "running": self._recording(row),
             "truncated": row["dropped_bytes"] > 0,
             "dropped_bytes": row["dropped_bytes"],
@@ -252,7 +252,7 @@ class TerminalService:
 
     async def close_session_terminals(self, session_id: str) -> None:
         """Before a session is deleted its terminals are closed."""
-        for row in await self.store.list_terminals(session_id):
+        for row in await self.store.terminals.of_session(session_id):
             if self._running(row):
                 await self._terminate(row)
 
