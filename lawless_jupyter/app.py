@@ -80,6 +80,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                     model=self.claude_model,
                     cli_path=self.claude_cli_path,
                     env=dict(self.claude_env),
+                    env_passthrough=list(self.claude_env_passthrough),
                     max_retries=self.claude_max_retries,
                     allowed_tools=list(self.allowed_tools),
                     disallowed_tools=list(self.disallowed_tools),
