@@ -62,6 +62,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                 long_timeout=self.long_operation_timeout,
                 short_timeout=self.short_operation_timeout,
                 diff_max_bytes=self.diff_max_bytes,
+                run_git_hooks=self.run_git_hooks,
             ),
             self.log,
         )
@@ -106,6 +107,8 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             TerminalSettings(
                 max_per_user=self.max_terminals_per_user,
                 output_cap_bytes=self.terminal_output_cap_bytes,
+                env=self.terminal_env,
+                env_passthrough=tuple(self.claude_env_passthrough),
             ),
             self.log,
         )
