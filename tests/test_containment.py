@@ -289,3 +289,16 @@ async def test_a_session_terminals_environment_is_the_deployers_choice(
     )
     assert f"KEY=[{seen}] S=[{session['id']}]" in output
     ws.close()
+
+
+async def test_a_git_command_that_runs_hooks_says_so(api, sse, session, fake):
+    fake.add(tool_use("Bash", {"command": "git add -A && git commit -m wip"}), text("Stopped."))
+    stream = await chat(sse, session, "Commit it")
+    request = await stream.until("approval_request")
+    assert request["runs_git_hooks"] is True and request["rule"] is None
+    await answer(api, session, request, "deny")
+    events = await stream.rest()
+    use = next(d for _, d in events if d["type"] == "tool_use")
+    assert use["runs_git_hooks"] is True
+    code, log, _ = await api("GET", f"api/workspace/sessions/{session['id']}/git/log")
+    assert code == 200 and log["commits"] == [], "the denied commit did not happen"

@@ -168,9 +168,20 @@ _HOOK_SUBCOMMANDS = frozenset(
 )
 
 
+_RUNS_NEXT = frozenset({"sudo", "env", "xargs", "time", "nohup", "exec", "command", "nice"})
+
+
+def _command_position(words: list[str], i: int) -> bool:
+    """Whether ``words[i]`` is where a program name goes (start, after an operator...)."""
+    if i == 0:
+        return True
+    before = words[i - 1]
+    return set(before) <= set(";&|()`") or before.rsplit("/", 1)[-1] in _RUNS_NEXT
+
+
 def runs_git_hooks(command: object) -> bool:
-    """Whether a shell command runs a git command that runs hooks (roughly: any ``git``
-    word followed, options skipped, by such a subcommand)."""
+    """Whether a shell command runs a git command that runs hooks: ``git`` where a program
+    goes, followed (options skipped) by such a subcommand."""
     if not isinstance(command, str) or "git" not in command:
         return False
     try:
@@ -180,7 +191,7 @@ def runs_git_hooks(command: object) -> bool:
     except ValueError:
         return "git" in command  # unparseable: say so rather than miss one
     for i, word in enumerate(words):
-        if word.rsplit("/", 1)[-1] != "git":
+        if word.rsplit("/", 1)[-1] != "git" or not _command_position(words, i):
             continue
         rest = words[i + 1 :]
         j = 0
