@@ -302,3 +302,32 @@ async def test_a_git_command_that_runs_hooks_says_so(api, sse, session, fake):
     assert use["runs_git_hooks"] is True
     code, log, _ = await api("GET", f"api/workspace/sessions/{session['id']}/git/log")
     assert code == 200 and log["commits"] == [], "the denied commit did not happen"
+
+
+async def test_the_repositorys_claude_settings_cannot_allow_what_the_policy_asks(
+    api, sse, fake, repo
+):
+    """A repository's .claude/settings.json (or one Claude wrote) allowing commands does not
+    skip the person's approval: the policy, not the project, decides."""
+    settings = {"permissions": {"allow": ["Bash", "Bash(touch:*)"]}}
+    (repo / ".claude").mkdir()
+    (repo / ".claude" / "settings.json").write_text(json.dumps(settings))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "claude settings")
+    session = await api.create(name="settings")
+    fake.add(
+        tool_use("Write", {"file_path": ".claude/settings.local.json", "content": "{}"}),
+        tool_use("Bash", {"command": "touch allowed-by-the-project"}),
+        text("Done."),
+    )
+    stream = await chat(sse, session, "Go")
+    request = await stream.until("approval_request")
+    assert request["tool"] == "Write", "Claude's own settings name commands: it asks"
+    await answer(api, session, request, "deny")
+    request = await stream.until("approval_request")
+    assert request["input"]["command"] == "touch allowed-by-the-project"
+    await answer(api, session, request, "deny")
+    await stream.rest()
+    worktree = Path(session["worktree_path"])
+    assert not (worktree / "allowed-by-the-project").exists()
+    assert not (worktree / ".claude" / "settings.local.json").exists()

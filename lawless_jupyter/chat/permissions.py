@@ -26,6 +26,10 @@ READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead"})
 EDIT_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
 HARMLESS_TOOLS = frozenset({"TodoWrite", "Task", "ExitPlanMode", "BashOutput", "KillShell"})
 PATH_KEYS = ("file_path", "path", "notebook_path")
+# Claude Code's own project configuration names commands too (its hooks, MCP servers)
+CLAUDE_CONFIG_FILES = frozenset(
+    {".claude/settings.json", ".claude/settings.local.json", ".mcp.json"}
+)
 
 # default: reads and edits inside the worktree, everything else asks
 # ask: only reads are free; edits ask too
@@ -96,8 +100,9 @@ class PermissionPolicy:
                         f"{value} is in a git hook folder; a hook is a command git runs on "
                         "commit or merge, so Claude may not write it."
                     )
-            if any(hooks.is_hook_config(rel) for rel in _relative(value, root)):
-                return "ask", f"{value} names commands git hooks run."
+            for rel in _relative(value, root):
+                if hooks.is_hook_config(rel) or rel.as_posix() in CLAUDE_CONFIG_FILES:
+                    return "ask", f"{value} names commands that run later."
         return "allow", ""
 
     def decide(self, tool: str, tool_input: dict[str, Any], root: Path) -> tuple[Decision, str]:
