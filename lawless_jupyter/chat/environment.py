@@ -46,6 +46,27 @@ BASICS = frozenset(
         "TRACESTATE",
     }
 )
+# Where the project's tools are (paths, not secrets): a command Claude runs finds the same
+# Python, conda, Java, Go, Rust and Node set-up as the server's.
+TOOLCHAIN = frozenset(
+    {
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "CONDA_DEFAULT_ENV",
+        "CONDA_EXE",
+        "PYENV_ROOT",
+        "JAVA_HOME",
+        "GOPATH",
+        "GOROOT",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "NVM_DIR",
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+        "XDG_DATA_HOME",
+        "XDG_RUNTIME_DIR",
+    }
+)
 # Claude Code's own settings and model credentials (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL,
 # CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_CONFIG_DIR...) and the locale's LC_* family.
 PREFIXES = ("ANTHROPIC_", "CLAUDE_", "LC_")
@@ -110,7 +131,7 @@ def _switched_on(value: str | None) -> bool:
 
 def allowed(name: str, environ: Mapping[str, str], extra: Iterable[str] = ()) -> bool:
     """Whether variable ``name`` may reach Claude Code (``extra``: names the deployer added)."""
-    if name in BASICS or name in CLAUDE_CODE_SETTINGS or name in NETWORK:
+    if name in BASICS or name in TOOLCHAIN or name in CLAUDE_CODE_SETTINGS or name in NETWORK:
         return True
     if name.startswith(PREFIXES) or name in set(extra):
         return True
