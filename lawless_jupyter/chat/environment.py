@@ -20,6 +20,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -168,8 +169,10 @@ def launcher() -> str:
     if not path.is_file():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         script = f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -I {shlex.quote(__file__)} "$@"\n'
-        path.write_text(script)
-        path.chmod(0o700)
+        draft = path.with_name(f".claude-{os.getpid()}-{threading.get_ident()}")
+        draft.write_text(script)
+        draft.chmod(0o700)
+        os.replace(draft, path)  # whole or absent: a CLI starting meanwhile never sees half
     return str(path)
 
 
