@@ -45,3 +45,12 @@ export function whyAskedEveryTime(
     ? 'A command with more than one step (&&, |, ;, $(…), redirections) is asked every time.'
     : 'A file that names commands to run later is asked every time.';
 }
+
+/** The Changes tab's warning before Commit or Merge (`hooks_changed` of `git/status`). */
+export function hooksWarning(hooks: string[] | undefined): string | null {
+  if (!hooks || hooks.length === 0) {
+    return null;
+  }
+  const named = hooks.join(', ');
+  return `Changed in this session and run by git on commit or merge: ${named}. Read them before you click.`;
+}

@@ -1,6 +1,7 @@
 import {
   alwaysAllowTitle,
   commandText,
+  hooksWarning,
   ruleLabel,
   whyAskedEveryTime
 } from '../rules';
@@ -30,5 +31,13 @@ describe('"Always allow" rules in the panel', () => {
     expect(whyAskedEveryTime('Bash', null)).toMatch(/asked every time/);
     expect(whyAskedEveryTime('Write', null)).toMatch(/names commands/);
     expect(whyAskedEveryTime('Bash', 'Bash(ls:*)')).toBeNull();
+  });
+
+  it('names the hooks a commit or merge would run', () => {
+    expect(hooksWarning([])).toBeNull();
+    expect(hooksWarning(undefined)).toBeNull();
+    expect(hooksWarning(['.husky/pre-commit'])).toMatch(
+      /run by git on commit or merge: \.husky\/pre-commit\./
+    );
   });
 });
