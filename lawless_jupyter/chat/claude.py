@@ -29,6 +29,7 @@ from claude_agent_sdk import (
 )
 
 from . import environment
+from .launcher import launcher
 from .permissions import PermissionPolicy
 
 AskPerson = Callable[[str, dict[str, Any], str | None], Awaitable[tuple[bool, str]]]
@@ -91,7 +92,7 @@ class LiveClaude:
             hooks={"PreToolUse": [HookMatcher(matcher=None, hooks=[self._confine])]},
             allowed_tools=list(self.settings.allowed_tools),
             disallowed_tools=list(self.settings.disallowed_tools),
-            cli_path=environment.launcher(),
+            cli_path=launcher(),
             env=env,
             stderr=self._remember_stderr,
         )

@@ -8,22 +8,18 @@ nothing from the package, so it starts in milliseconds. After ``execve`` the lau
 the CLI (same pid), so ``/proc/$PPID/environ`` seen from Claude's shell shows the filtered
 environment only.
 
-Standard library only: this file is also run outside the package.
+Standard library only (os and sys): this file is also run outside the package, at every
+Claude Code start. The script that runs it is written by ``claude.launcher()``.
 """
 
 from __future__ import annotations
 
-import atexit
-import json
 import os
-import shlex
-import shutil
 import sys
-import tempfile
-import threading
-from collections.abc import Iterable, Mapping
-from functools import cache
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the launcher imports only os and sys: it starts every Claude process
+    from collections.abc import Iterable, Mapping
 
 # What the CLI needs to run at all (a shell, a home, a locale, a terminal, a temp dir).
 BASICS = frozenset(
@@ -151,38 +147,13 @@ def allowed_environment(environ: Mapping[str, str], extra: Iterable[str] = ()) -
 
 def launcher_env(cli: str, extra: Iterable[str]) -> dict[str, str]:
     """What the server adds to the SDK's ``env`` for the launcher to read."""
-    return {CLI_VARIABLE: cli, KEEP_VARIABLE: json.dumps(sorted(set(extra)))}
-
-
-@cache
-def _launcher_folder() -> Path:
-    folder = tempfile.mkdtemp(prefix="lawless-claude-")  # mode 0700
-    atexit.register(shutil.rmtree, folder, True)
-    return Path(folder)
-
-
-def launcher() -> str:
-    """The launcher's path (our ``cli_path``): a shell script that runs this file with the
-    server's Python, isolated (``-I``: no PYTHON* variables, no user site). Made once per
-    process, again if something removed it. Blocking (file IO): call it off the loop."""
-    path = _launcher_folder() / "claude"
-    if not path.is_file():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        script = f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -I {shlex.quote(__file__)} "$@"\n'
-        draft = path.with_name(f".claude-{os.getpid()}-{threading.get_ident()}")
-        draft.write_text(script)
-        draft.chmod(0o700)
-        os.replace(draft, path)  # whole or absent: a CLI starting meanwhile never sees half
-    return str(path)
+    return {CLI_VARIABLE: cli, KEEP_VARIABLE: ",".join(sorted(set(extra)))}
 
 
 def main() -> None:  # the launcher
     environ = dict(os.environ)
     cli = environ.pop(CLI_VARIABLE, "")
-    try:
-        extra = json.loads(environ.pop(KEEP_VARIABLE, "[]"))
-    except ValueError:
-        extra = []
+    extra = environ.pop(KEEP_VARIABLE, "").split(",")
     if not cli:
         sys.exit(f"{CLI_VARIABLE} is not set: this launcher is started by lawless_jupyter.")
     os.execve(cli, [cli, *sys.argv[1:]], allowed_environment(environ, extra))
