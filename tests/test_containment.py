@@ -175,7 +175,11 @@ async def test_a_hook_claude_wrote_runs_only_when_hooks_are_on(
     code, body, _ = await api("POST", f"{base}/commit", {"message": "add a hook"})
     assert code == 201 or code == 200, body
     assert marker.exists() is hooks_on
-    assert body["commit"]["hooks_changed"] == ([".husky/pre-commit"] if hooks_on else [])
+    named = [".husky/pre-commit"] if hooks_on else []
+    assert body["commit"]["hooks_changed"] == named
+    code, body, _ = await api("POST", f"{base}/merge", {"strategy": "squash"})
+    assert code == 200, body
+    assert body["merge"]["hooks_changed"] == named, "the merge names it too"
 
 
 async def test_the_servers_git_never_runs_an_fsmonitor(api, session, repo, tmp_path):
