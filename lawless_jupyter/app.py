@@ -64,6 +64,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                 long_timeout=self.long_operation_timeout,
                 short_timeout=self.short_operation_timeout,
                 diff_max_bytes=self.diff_max_bytes,
+                run_git_hooks=self.run_git_hooks,
             ),
             self.log,
         )
@@ -82,6 +83,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                     model=self.claude_model,
                     cli_path=self.claude_cli_path,
                     env=dict(self.claude_env),
+                    env_passthrough=list(self.claude_env_passthrough),
                     max_retries=self.claude_max_retries,
                     allowed_tools=list(self.allowed_tools),
                     disallowed_tools=list(self.disallowed_tools),
@@ -107,6 +109,8 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             TerminalSettings(
                 max_per_user=self.max_terminals_per_user,
                 output_cap_bytes=self.terminal_output_cap_bytes,
+                env=self.terminal_env,
+                env_passthrough=tuple(self.claude_env_passthrough),
             ),
             self.log,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from collections import deque
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .chat.environment import allowed
 from .errors import InvalidInput, NotFound, QuotaExceeded, Unavailable
 from .store import Store
 from .workspace import WorkspaceService
@@ -30,6 +32,10 @@ class TerminalSettings:
     max_per_user: int = 5
     output_cap_bytes: int = 1_000_000
     flush_interval: float = 0.5
+    #: "inherit": the server's environment (a Jupyter terminal's usual); "allow_list": only
+    #: what Claude Code may see (``chat/environment.py``) plus ``env_passthrough``
+    env: str = "inherit"
+    env_passthrough: tuple[str, ...] = ()
 
 
 class OutputRecorder:
@@ -187,14 +193,7 @@ class TerminalService:
             )
         for gone in [t for t, r in self._recorders.items() if r.closed.is_set()]:
             del self._recorders[gone]
-        model = manager.create(
-            cwd=str(worktree),
-            extra_env={
-                "LAWLESS_SESSION_ID": session_id,
-                "LAWLESS_BRANCH": session["branch"],
-                "LAWLESS_WORKTREE": str(worktree),
-            },
-        )
+        model = manager.create(cwd=str(worktree), extra_env=self._env(session_id, session))
         name = model["name"]
         terminal_id = str(uuid.uuid4())
         recorder = OutputRecorder(self.store, terminal_id, user_id, self.settings, self.logger)
@@ -210,6 +209,20 @@ class TerminalService:
             }
         )
         return self.public({**row, "stored_bytes": 0, "dropped_bytes": 0})
+
+    def _env(self, session_id: str, session: dict[str, Any]) -> dict[str, str | None]:
+        """terminado's ``extra_env``: added to the server's environment; a None value
+        removes that variable (how the allow-list leaves the rest out)."""
+        env: dict[str, str | None] = {}
+        if self.settings.env == "allow_list":
+            passthrough = self.settings.env_passthrough
+            env = {k: None for k in os.environ if not allowed(k, os.environ, passthrough)}
+        return {
+            **env,
+            "LAWLESS_SESSION_ID": session_id,
+            "LAWLESS_BRANCH": session["branch"],
+            "LAWLESS_WORKTREE": session["worktree_path"],
+        }
 
     async def list(self, user_id: str, session_id: str) -> list[dict[str, Any]]:
         await self.workspace.get(user_id, session_id)

@@ -154,6 +154,21 @@ class ApprovalHandler(LawlessHandler):
         self.reply(result)
 
 
+class ChatRulesHandler(LawlessHandler):
+    """What "Always allow" remembered in the session; DELETE forgets one (``?rule=``) or all."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        self.reply(await self.lawless.chat.rules(self.identity.user_id, session_id))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, session_id: str) -> None:
+        rule = self.get_query_argument("rule", None)
+        self.reply(await self.lawless.chat.forget_rules(self.identity.user_id, session_id, rule))
+
+
 class MessagesHandler(LawlessHandler):
     @web.authenticated
     @authorized
