@@ -40,15 +40,11 @@ import contextlib
 import itertools
 import json
 import os
-import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +60,9 @@ from claude_agent_sdk import (  # noqa: E402
     StreamEvent,
 )
 
+from tests.conftest import git, make_repo  # noqa: E402
 from tests.fake_anthropic import INHERITED_ENV, FakeAnthropic, _Handler, text  # noqa: E402
+from tests.servers import JupyterServer  # noqa: E402
 
 API = "/lawless/api/workspace/sessions"
 HEALTH = "/lawless/health"
@@ -102,126 +100,24 @@ def is_text_delta(event: dict[str, Any]) -> bool:
 # -- set-up --------------------------------------------------------------------------------
 
 
-def git(cwd: Path, *args: str) -> str:
-    out = subprocess.run(
-        ["git", "-c", "user.name=b", "-c", "user.email=b@b", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {out.stderr.strip()}")
-    return out.stdout
+#: the repository every side works in: a README and 20 small modules
+REPO_FILES = {"README.md": "# bench\n", **{f"src/mod{i}.py": f"VALUE = {i}\n" for i in range(20)}}
 
 
-def make_repo(path: Path) -> None:
-    path.mkdir(parents=True)
-    git(path, "init", "--quiet", "--initial-branch=main")
-    (path / "README.md").write_text("# bench\n")
-    for i in range(20):
-        (path / "src").mkdir(exist_ok=True)
-        (path / "src" / f"mod{i}.py").write_text(f"VALUE = {i}\n")
-    git(path, "add", "--all")
-    git(path, "commit", "--quiet", "-m", "initial")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def jupyter_env(tmp: Path) -> dict[str, str]:
-    """Keep the server away from the user's Jupyter config, data and runtime folders."""
-    env = {
-        "JUPYTER_CONFIG_DIR": str(tmp / "jupyter" / "config"),
-        "JUPYTER_DATA_DIR": str(tmp / "jupyter" / "data"),
-        "JUPYTER_RUNTIME_DIR": str(tmp / "jupyter" / "runtime"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-    }
-    for value in env.values():
-        Path(value).mkdir(parents=True, exist_ok=True)
-    return env
-
-
-def server_config(
-    root: Path, db_path: Path, token: str, port: int, claude_env: dict[str, str]
-) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "root_dir": str(root),
-            "port": port,
-            "port_retries": 0,
-            "ip": "127.0.0.1",
-            "open_browser": False,
-            "allow_root": True,
-            "jpserver_extensions": {"lawless_jupyter": True},
-        },
-        "IdentityProvider": {"token": token},
-        "LawlessApp": {
-            "db_path": str(db_path),
+def bench_server(tmp: Path, root: Path, claude_env: dict[str, str]) -> JupyterServer:
+    """The extension's server (``tests/servers.py``), with quotas out of the way."""
+    return JupyterServer(
+        root,
+        tmp,
+        lawless={
             "claude_env": claude_env,
             "claude_max_retries": 0,
             "api_requests_per_hour": 1_000_000,
             "chat_messages_per_hour": 1_000_000,
             "max_sessions_per_repo": 1000,
         },
-        "LabApp": {"log_level": "WARN"},
-    }
-
-
-@contextlib.contextmanager
-def jupyter_server(
-    tmp: Path, root: Path, claude_env: dict[str, str]
-) -> Iterator[tuple[int, str, subprocess.Popen[bytes]]]:
-    token, port = secrets.token_hex(16), free_port()
-    config = tmp / "jupyter_server_config.json"
-    cfg = server_config(root, tmp / "db" / "lawless.db", token, port, claude_env)
-    config.write_text(json.dumps(cfg, indent=1))
-    log_path = tmp / "server.log"
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", f"--config={config}"],
-            env={**os.environ, **jupyter_env(tmp)},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=tmp,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                status = b""
-                with (
-                    contextlib.suppress(OSError),
-                    socket.create_connection(("127.0.0.1", port), timeout=2) as s,
-                ):
-                    s.sendall(f"GET {HEALTH} HTTP/1.0\r\n\r\n".encode())
-                    status = s.recv(100)
-                if b" 200 " in status:
-                    break
-                # 404: Jupyter is up but the extension did not load (e.g. an import error)
-                if b" 404 " in status or proc.poll() is not None or time.monotonic() > deadline:
-                    lines = log_path.read_text(errors="replace").splitlines()
-                    why = [ln for ln in lines if "lawless" in ln.lower() or "Error" in ln]
-                    raise RuntimeError(
-                        "the jupyter server did not come up with the extension:\n"
-                        + "\n".join((why or lines)[-40:])
-                    )
-                time.sleep(0.1)
-            yield port, token, proc
-        finally:
-            children = []
-            with contextlib.suppress(psutil.NoSuchProcess):
-                children = psutil.Process(proc.pid).children(recursive=True)
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            for child in children:  # Claude Code processes the server started, if any is left
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    child.kill()
+        config={"LabApp": {"log_level": "WARN"}},
+    )
 
 
 # -- the extension, over raw HTTP ----------------------------------------------------------
@@ -858,14 +754,15 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     load_before = [round(x, 2) for x in os.getloadavg()]
     pressure_before, t_before = cpu_pressure_us(), now()
     root = tmp / "root"
-    make_repo(root / REPO_NAME)
+    make_repo(root / REPO_NAME, REPO_FILES)
     git(tmp, "clone", "--quiet", str(root / REPO_NAME), str(tmp / "direct-repo"))
     with FakeAnthropic() as fake:
         claude_env = fake.env(**claude_dirs(tmp))
         t0 = now()
-        with jupyter_server(tmp, root, claude_env) as (port, token, proc):
+        with bench_server(tmp, root, claude_env) as server:
             log(f"server up in {now() - t0:.1f} s; fake API at {fake.url}; tmp {tmp}")
-            bench = Bench(args, tmp, fake, Ext(port, token), CpuMeter(proc.pid))
+            ext = Ext(server.port, server.token)
+            bench = Bench(args, tmp, fake, ext, CpuMeter(server.proc.pid))
             await bench.cold_and_warm()
             if args.big_reps:
                 await bench.big_answer()

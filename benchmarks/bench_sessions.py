@@ -36,18 +36,21 @@ import gc
 import http.client
 import json
 import os
-import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests/ is a package of the repository root
+
+from tests.servers import JupyterServer  # noqa: E402
 
 API = "/lawless/api/workspace/sessions"
 HEALTH = "/lawless/health"
@@ -109,40 +112,9 @@ def default_tmpdir() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def jupyter_env(tmp: Path) -> dict[str, str]:
-    """Keep the servers away from the user's Jupyter config, data and runtime folders."""
-    env = {
-        "JUPYTER_CONFIG_DIR": str(tmp / "jupyter" / "config"),
-        "JUPYTER_DATA_DIR": str(tmp / "jupyter" / "data"),
-        "JUPYTER_RUNTIME_DIR": str(tmp / "jupyter" / "runtime"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-    }
-    for value in env.values():
-        Path(value).mkdir(parents=True, exist_ok=True)
-    return env
-
-
-def server_config(root: Path, db_path: Path, token: str, port: int) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "root_dir": str(root),
-            "port": port,
-            "port_retries": 0,
-            "ip": "127.0.0.1",
-            "open_browser": False,
-            "allow_root": True,  # harmless here; containers often run as root
-            "jpserver_extensions": {"lawless_jupyter": True},
-        },
-        "IdentityProvider": {"token": token},
-        "LawlessApp": {"db_path": str(db_path)},
-        "LabApp": {"log_level": "WARN"},
-    }
+def bench_server(home: Path, root: Path) -> JupyterServer:
+    """The extension's server (``tests/servers.py``), its database in ``home``."""
+    return JupyterServer(root, home, config={"LabApp": {"log_level": "WARN"}})
 
 
 # -- statistics -----------------------------------------------------------------------------
@@ -229,45 +201,6 @@ class Api:
         status, body = self.request("DELETE", f"{API}/{session_id}")
         if status != 200 or not body.get("branch_deleted"):
             raise RuntimeError(f"delete answered {status}: {body}")
-
-
-@contextlib.contextmanager
-def subprocess_server(tmp: Path, root: Path, env: dict[str, str]) -> Iterator[tuple[int, str]]:
-    token, port = secrets.token_hex(16), free_port()
-    config = tmp / "server_config.json"
-    config.write_text(json.dumps(server_config(root, tmp / "db" / "lawless.db", token, port)))
-    log_path = tmp / "server.log"
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", f"--config={config}"],
-            env={**os.environ, **env},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=tmp,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = log_path.read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"the jupyter server did not come up:\n{tail}")
-                try:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                    conn.request("GET", HEALTH)
-                    if conn.getresponse().status == 200:
-                        conn.close()
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.1)
-            yield port, token
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
@@ -501,15 +434,14 @@ class GcPauses:
         }
 
 
-async def _inprocess(tmp: Path, root: Path, env: dict[str, str], rounds: int) -> dict[str, Any]:
-    os.environ.update(env)
+async def _inprocess(tmp: Path, root: Path, rounds: int) -> dict[str, Any]:
+    server = bench_server(tmp / "inprocess", root)  # the same settings, in this process
+    os.environ.update(server.environment())
     from jupyter_server.serverapp import ServerApp
     from tornado.httpclient import AsyncHTTPClient
-    from traitlets.config import Config
 
-    token, port = secrets.token_hex(16), free_port()
-    config = Config(server_config(root, tmp / "db-inprocess" / "lawless.db", token, port))
-    app = ServerApp.instance(config=config, log_level="WARN")
+    token, port = server.token, server.port
+    app = ServerApp.instance(log_level="WARN")
     app.init_signal = lambda: None  # type: ignore[method-assign]  # leave SIGINT alone
     app.initialize(argv=[])
     app.start_app()
@@ -594,8 +526,8 @@ async def _inprocess(tmp: Path, root: Path, env: dict[str, str], rounds: int) ->
     }
 
 
-def bench_inprocess(tmp: Path, root: Path, env: dict[str, str], rounds: int) -> dict[str, Any]:
-    return asyncio.run(_inprocess(tmp, root, env, rounds))
+def bench_inprocess(tmp: Path, root: Path, rounds: int) -> dict[str, Any]:
+    return asyncio.run(_inprocess(tmp, root, rounds))
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -698,16 +630,16 @@ def main() -> int:
         root = tmp / "root"
         log(f"temp dir {tmp} ({filesystem_of(tmp)}): making a repository of {args.files} files")
         commit = make_repo(root / REPO_NAME, args.files)
-        env = jupyter_env(tmp)
         raw = RawGit(root / REPO_NAME, tmp / "raw-worktrees", commit)
-        with subprocess_server(tmp, root, env) as (port, token):
-            api = Api(port, token)
+        with bench_server(tmp, root) as server:
+            port = server.port
+            api = Api(port, server.token)
             log(f"jupyter server up on port {port}; timing {args.n} rounds")
             times = bench_timing(api, raw, args.n)
             log(f"health probe during {probe_rounds} rounds")
             probe = bench_probe(api, port, probe_rounds)
         log(f"in-process server: lag monitor during {lag_rounds} rounds")
-        inprocess = bench_inprocess(tmp, root, env, lag_rounds)
+        inprocess = bench_inprocess(tmp, root, lag_rounds)
 
         timing: dict[str, Any] = {k: summary(v) for k, v in times.items()}
         for op in ("create", "delete"):

@@ -36,21 +36,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
-import http.client
 import json
 import os
-import secrets
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench_sessions import (
     API,
@@ -59,14 +55,15 @@ from bench_sessions import (
     REPO_NAME,
     ControlSleeper,
     _cpu_pressure_us,
+    bench_server,
     filesystem_of,
-    free_port,
-    jupyter_env,
     log,
     make_repo,
     pct,
-    server_config,
 )
+
+if TYPE_CHECKING:
+    from tests.servers import JupyterServer
 
 TARGET_KEY_RATIO = 1.1
 TARGET_BLOCK_MS = 20.0
@@ -145,13 +142,13 @@ class LoopMonitor:
         return phases
 
 
-def serve(config_path: str) -> None:
-    """``jupyter server`` plus a lag monitor on its loop and ``/bench/phase``, ``/bench/lag``."""
+def serve() -> None:
+    """``jupyter server`` plus a lag monitor on its loop and ``/bench/phase``, ``/bench/lag``
+    (its settings are in the Jupyter config folder, as for ``jupyter server``)."""
     from jupyter_server.serverapp import ServerApp
     from tornado import web
-    from traitlets.config import Config
 
-    app = ServerApp.instance(config=Config(json.loads(Path(config_path).read_text())))
+    app = ServerApp.instance()
     app.initialize(argv=[])
     monitor = LoopMonitor()
 
@@ -170,41 +167,11 @@ def serve(config_path: str) -> None:
     app.start()
 
 
-@contextlib.contextmanager
-def bench_server(tmp: Path, root: Path, env: dict[str, str]) -> Iterator[tuple[int, str]]:
-    token, port = secrets.token_hex(16), free_port()
-    config = tmp / "server_config.json"
-    config.write_text(json.dumps(server_config(root, tmp / "db" / "lawless.db", token, port)))
-    log_path = tmp / "server.log"
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--serve", str(config)],
-            env={**os.environ, **env},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=tmp,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = log_path.read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"the jupyter server did not come up:\n{tail}")
-                with contextlib.suppress(OSError):
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                    conn.request("GET", HEALTH)
-                    if conn.getresponse().status == 200:
-                        conn.close()
-                        break
-                time.sleep(0.1)
-            yield port, token
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+def terminal_server(tmp: Path, root: Path) -> JupyterServer:
+    """This script in ``--serve`` mode, with the settings of every benchmark's server."""
+    server = bench_server(tmp, root)
+    server.app = [str(Path(__file__).resolve()), "--serve"]
+    return server
 
 
 # -- an outside probe: GET /lawless/health every 5 ms from a separate process --------------------
@@ -583,8 +550,8 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
 
 
 def main() -> int:
-    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
-        serve(sys.argv[2])
+    if sys.argv[1:] == ["--serve"]:
+        serve()
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=300, help="keystrokes per terminal (300)")
@@ -611,10 +578,9 @@ def main() -> int:
         root = tmp / "root"
         log(f"temp dir {tmp} ({filesystem_of(tmp)})")
         make_repo(root / REPO_NAME, 50)
-        env = jupyter_env(tmp)
-        with bench_server(tmp, root, env) as (port, token):
-            log(f"jupyter server up on port {port}")
-            raw = asyncio.run(run_client(port, token, args))
+        with terminal_server(tmp, root) as server:
+            log(f"jupyter server up on port {server.port}")
+            raw = asyncio.run(run_client(server.port, server.token, args))
     finally:
         if args.keep:
             log(f"kept {tmp}")

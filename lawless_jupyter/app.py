@@ -18,6 +18,7 @@ from jupyter_server.extension.application import ExtensionApp
 
 from . import metrics
 from ._version import __version__
+from .background import every
 from .chat import ChatService, ChatSettings, ClaudeSettings
 from .config import LawlessConfig
 from .connections import ConnectionSettings, ConnectionsService, GitHubSettings
@@ -28,6 +29,7 @@ from .ratelimit import SlidingWindowLimit
 from .remote import RemoteSessions
 from .store import Store
 from .terminals import TerminalService, TerminalSettings
+from .usage import UsageService
 from .vault import Vault, VaultError, VaultKeyError, load_or_create_key_file, parse_keys
 from .workers import WorkerRegistry, WorkerSettings, parse_workers
 from .workspace import WorkspaceService, WorkspaceSettings
@@ -63,6 +65,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                 long_timeout=self.long_operation_timeout,
                 short_timeout=self.short_operation_timeout,
                 diff_max_bytes=self.diff_max_bytes,
+                run_git_hooks=self.run_git_hooks,
             ),
             self.log,
         )
@@ -81,6 +84,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                     model=self.claude_model,
                     cli_path=self.claude_cli_path,
                     env=dict(self.claude_env),
+                    env_passthrough=list(self.claude_env_passthrough),
                     max_retries=self.claude_max_retries,
                     allowed_tools=list(self.allowed_tools),
                     disallowed_tools=list(self.disallowed_tools),
@@ -106,12 +110,20 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             TerminalSettings(
                 max_per_user=self.max_terminals_per_user,
                 output_cap_bytes=self.terminal_output_cap_bytes,
+                env=self.terminal_env,
+                env_passthrough=tuple(self.claude_env_passthrough),
             ),
             self.log,
         )
         self.connections, self.connections_error = self._make_connections()
         self.chat_quota = SlidingWindowLimit("chat messages", self.chat_messages_per_hour)
         self.api_quota = SlidingWindowLimit("API requests", self.api_requests_per_hour)
+        self.usage = UsageService(
+            self.store,
+            api_quota=self.api_quota,
+            chat_quota=self.chat_quota,
+            max_sessions_per_repo=self.max_sessions_per_repo,
+        )
         self.workers_registry = WorkerRegistry(
             parse_workers(self.workers),
             WorkerSettings(
@@ -209,13 +221,13 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         await asyncio.to_thread(_source_commit)  # cache it now, off the event loop
         await self.store.open()
         if self.store.mirroring:  # once per database: rows from before the mirror was on
-            queued = await self.store.backfill_outbox()
+            queued = await self.store.outbox.backfill_once()
             if queued:
                 self.log.info("Supabase mirror: %d rows written before it are queued", queued)
-        await self.store.close_open_terminals()  # no terminal outlives its server
+        await self.store.terminals.close_open()  # no terminal outlives its server
         report = await self.workspace.reconcile()
         if any(report.values()):
-            await self.store.record_activity(self.owner, "reconciliation", report)
+            await self.store.activity.record(self.owner, "reconciliation", report)
         if self.store.mirroring:
             await self._start_mirror()
         elif self.supabase_url or self.supabase_mirror_key():
@@ -225,8 +237,19 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             resealed = await self.connections.reseal_all()
             if resealed:
                 self.log.info("Token vault: %d tokens re-encrypted with the newest key", resealed)
-        self._housekeeping = asyncio.ensure_future(self._close_idle_chats())
-        self._metrics = asyncio.ensure_future(self._refresh_metrics())
+        self._housekeeping = every(
+            min(60.0, self.chat_idle_timeout / 2),
+            self.chat.close_idle,
+            self.log,
+            "closing idle chats",
+            wait_first=True,
+        )
+        self._metrics = every(
+            self.metrics_interval,
+            lambda: metrics.refresh(self.store, self.workers_registry),
+            self.log,
+            "refreshing the metrics",
+        )
 
     async def _start_mirror(self) -> None:
         """Start the Supabase sync task; it resumes the outbox where the last run stopped.
@@ -304,23 +327,6 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.supabase.wake()
         self.log.info("Supabase mirror: %d parked rows queued again", unparked)
         return {"requeued": unparked}
-
-    async def _close_idle_chats(self) -> None:
-        while True:
-            await asyncio.sleep(min(60.0, self.chat_idle_timeout / 2))
-            try:
-                await self.chat.close_idle()
-            except Exception:  # housekeeping must never die
-                self.log.exception("closing idle chats failed")
-
-    async def _refresh_metrics(self) -> None:
-        while True:
-            try:
-                metrics.record_counts(await self.store.counts())
-                await self.workers_registry.statuses()  # records worker status when checked
-            except Exception:  # monitoring must never die
-                self.log.exception("refreshing the metrics failed")
-            await asyncio.sleep(self.metrics_interval)
 
     async def stop_extension(self) -> None:
         for task in (self._housekeeping, self._metrics):

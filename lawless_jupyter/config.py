@@ -115,6 +115,21 @@ class LawlessConfig(HasTraits):
         help="Extra environment for Claude Code (credentials are read from the server's own "
         "environment as Claude Code reads them: ANTHROPIC_API_KEY, a Claude login, Bedrock...).",
     )
+    claude_env_passthrough = List(
+        Unicode(),
+        config=True,
+        help="Names of server environment variables Claude Code (and the commands it runs) "
+        "may see besides its allow-list: PATH, HOME, locale, TERM, TMPDIR, ANTHROPIC_*, "
+        "CLAUDE_*, proxies, the cloud variables of Bedrock/Vertex/Foundry when that cloud is "
+        "switched on, and claude_env. Everything else the server holds stays out.",
+    )
+    run_git_hooks = Bool(
+        True,
+        config=True,
+        help="Whether the server's commit, merge and push run the repository's git hooks (as "
+        "git does for its users). Off: hooks never run (core.hooksPath=/dev/null). On: a hook "
+        "changed in the session is named in the commit and merge answers.",
+    )
     claude_max_retries = Int(2, config=True, help="API retries of Claude Code before an error.")
     chat_idle_timeout = Float(
         600.0, config=True, help="Seconds before an idle Claude Code process is closed."
@@ -134,6 +149,15 @@ class LawlessConfig(HasTraits):
     max_terminals_per_user = Int(5, config=True, help="Session terminals open at once per user.")
     terminal_output_cap_bytes = Int(
         1_000_000, config=True, help="Output kept per terminal (the newest; older is let go)."
+    )
+    terminal_env = Enum(
+        ["inherit", "allow_list"],
+        "inherit",
+        config=True,
+        help="The environment of a session's terminals. inherit (default): the server's, as "
+        "every Jupyter terminal has (the person could open a plain Jupyter terminal anyway); "
+        "allow_list: the same allow-list as Claude Code (claude_env_passthrough included), "
+        "for servers that hold secrets their users should not read.",
     )
     terminal_keepalive_interval = Float(
         30.0, config=True, help="Seconds between keepalives the panel sends on a terminal."

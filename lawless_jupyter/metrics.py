@@ -2,13 +2,13 @@
 
 Jupyter Server exposes ``prometheus_client``'s default registry; these join it once per
 process (a module is imported once). Counters are counted where things happen; gauges of
-stored state (sessions, terminals, outbox) are refreshed by ``LawlessApp`` every
-``metrics_interval`` seconds, worker status after every health check.
+stored state (sessions, terminals, outbox) are refreshed by ``refresh``, which ``LawlessApp``
+runs every ``metrics_interval`` seconds, worker status after every health check.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -33,6 +33,10 @@ WORKER_STATUS = Gauge(
 )
 _STATUSES = ("up", "degraded", "down")
 
+if TYPE_CHECKING:
+    from .store import Store
+    from .workers import WorkerRegistry
+
 
 def record_turn(stop_reason: str, seconds: float) -> None:
     CHAT_TURNS.labels(stop_reason=stop_reason).inc()
@@ -55,3 +59,9 @@ def record_counts(counts: dict[str, int]) -> None:
     ACTIVE_SESSIONS.set(counts["active_sessions"])
     OPEN_TERMINALS.set(counts["open_terminals"])
     OUTBOX_DEPTH.set(counts["outbox_depth"])
+
+
+async def refresh(store: Store, workers: WorkerRegistry) -> None:
+    """The gauges of stored state, and the workers' status (recorded when checked)."""
+    record_counts(await store.activity.counts())
+    await workers.statuses()

@@ -46,7 +46,7 @@ class PreferencesService:
         self._asked_remote: set[str] = set()  # Supabase is asked once per person per process
 
     async def get(self, user_id: str) -> dict[str, Any]:
-        row = await self.store.get_preferences(user_id)
+        row = await self.store.preferences.get(user_id)
         if row is None and user_id not in self._asked_remote:
             row = await self._adopt_remote(user_id)
         if row is None:
@@ -55,14 +55,14 @@ class PreferencesService:
 
     async def put(self, user_id: str, document: Any) -> dict[str, Any]:
         self.validate(document)
-        row = await self.store.put_preferences(user_id, document)
+        row = await self.store.preferences.put(user_id, document)
         return {"preferences": row["data"], "updated_at": row["updated_at"]}
 
     async def chat_defaults(self, user_id: str) -> dict[str, Any]:
         """The ``permission_mode`` and ``model`` this person chose (missing: none chosen).
         Read from SQLite only: a turn's start never waits on Supabase (a ``get``, as the
         panel makes when it opens, has already brought another server's copy here)."""
-        row = await self.store.get_preferences(user_id)
+        row = await self.store.preferences.get(user_id)
         prefs = row["data"] if row and isinstance(row["data"], dict) else {}
         # a document from Supabase was never checked by put(): a value this server would
         # refuse counts as not chosen
@@ -117,4 +117,4 @@ class PreferencesService:
         self._asked_remote.add(user_id)  # it answered: none there, or now kept here
         if remote is None:
             return None
-        return await self.store.adopt_preferences(remote)
+        return await self.store.preferences.adopt(remote)

@@ -14,7 +14,6 @@ connection errors after ``retry_delays`` (1 s, 2 s, 4 s); a worker that is down 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from . import backoff
 from .errors import LawlessError, Unavailable
 from .store import Store
 from .workers import LOCAL, Worker, WorkerRegistry, forward_headers
@@ -209,22 +209,21 @@ class RemoteSessions:
             token = await self.github_token_for(user_id)
             sent = {**sent, **forward_headers(worker, user_id, token)}
         retries = method in IDEMPOTENT if retry is None else retry
-        delays = [*self.registry.settings.retry_delays] if retries else []
+        delays = self.registry.settings.retry_delays if retries else ()
         timeout = httpx.Timeout(self.timeout, connect=self.registry.settings.check_timeout)
         request = self.registry.client.build_request(
             method, worker.url + path, content=body, headers=sent, timeout=timeout
         )
-        while True:
+        async for more in backoff.tries(delays):
             try:
                 response = await self.registry.client.send(request, stream=True)
             except httpx.TransportError as e:
-                if not delays:
+                if not more:
                     raise self._down(worker, f"not reachable ({type(e).__name__})") from e
             else:
-                if response.status_code not in RETRY_STATUSES or not delays:
+                if response.status_code not in RETRY_STATUSES or not more:
                     break
                 await response.aclose()
-            await asyncio.sleep(delays.pop(0))
         try:
             yield response
         finally:

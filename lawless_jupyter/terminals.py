@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from collections import deque
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .chat.environment import allowed
 from .errors import InvalidInput, NotFound, QuotaExceeded, Unavailable
 from .store import Store
 from .workspace import WorkspaceService
@@ -30,6 +32,10 @@ class TerminalSettings:
     max_per_user: int = 5
     output_cap_bytes: int = 1_000_000
     flush_interval: float = 0.5
+    #: "inherit": the server's environment (a Jupyter terminal's usual); "allow_list": only
+    #: what Claude Code may see (``chat/environment.py``) plus ``env_passthrough``
+    env: str = "inherit"
+    env_passthrough: tuple[str, ...] = ()
 
 
 class OutputRecorder:
@@ -53,7 +59,7 @@ class OutputRecorder:
         self.user_id = user_id  # whose terminal (for the per-user limit)
         self.terminal_id = terminal_id
         self.settings = settings
-        self.log = log
+        self.logger = log
         self._pending: deque[str] = deque()
         self._pending_chars = 0
         self._dropped_bytes = 0  # let go before reaching the store
@@ -93,13 +99,13 @@ class OutputRecorder:
         self._dropped_bytes = 0
         try:
             if text or dropped:
-                await self.store.append_terminal_output(
+                await self.store.terminals.append_output(
                     self.terminal_id, text, self.settings.output_cap_bytes, dropped_before=dropped
                 )
             if final:
-                await self.store.close_terminal(self.terminal_id)
+                await self.store.terminals.close(self.terminal_id)
         except Exception:  # losing a chunk of output must not break the terminal
-            self.log.exception("could not store terminal output")
+            self.logger.exception("could not store terminal output")
         finally:
             if final:
                 self.closed.set()
@@ -125,7 +131,7 @@ class TerminalService:
         self.workspace = workspace
         self._manager = manager
         self.settings = settings
-        self.log = log or logging.getLogger(__name__)
+        self.logger = log or logging.getLogger(__name__)
         self._recorders: dict[str, OutputRecorder] = {}  # terminal id -> recorder
         workspace.before_delete.append(self.close_session_terminals)
 
@@ -187,20 +193,13 @@ class TerminalService:
             )
         for gone in [t for t, r in self._recorders.items() if r.closed.is_set()]:
             del self._recorders[gone]
-        model = manager.create(
-            cwd=str(worktree),
-            extra_env={
-                "LAWLESS_SESSION_ID": session_id,
-                "LAWLESS_BRANCH": session["branch"],
-                "LAWLESS_WORKTREE": str(worktree),
-            },
-        )
+        model = manager.create(cwd=str(worktree), extra_env=self._env(session_id, session))
         name = model["name"]
         terminal_id = str(uuid.uuid4())
-        recorder = OutputRecorder(self.store, terminal_id, user_id, self.settings, self.log)
+        recorder = OutputRecorder(self.store, terminal_id, user_id, self.settings, self.logger)
         manager.get_terminal(name).clients.append(recorder)
         self._recorders[terminal_id] = recorder
-        row = await self.store.add_terminal(
+        row = await self.store.terminals.add(
             {
                 "id": terminal_id,
                 "name": name,
@@ -211,13 +210,27 @@ class TerminalService:
         )
         return self.public({**row, "stored_bytes": 0, "dropped_bytes": 0})
 
+    def _env(self, session_id: str, session: dict[str, Any]) -> dict[str, str | None]:
+        """terminado's ``extra_env``: added to the server's environment; a None value
+        removes that variable (how the allow-list leaves the rest out)."""
+        env: dict[str, str | None] = {}
+        if self.settings.env == "allow_list":
+            passthrough = self.settings.env_passthrough
+            env = {k: None for k in os.environ if not allowed(k, os.environ, passthrough)}
+        return {
+            **env,
+            "LAWLESS_SESSION_ID": session_id,
+            "LAWLESS_BRANCH": session["branch"],
+            "LAWLESS_WORKTREE": session["worktree_path"],
+        }
+
     async def list(self, user_id: str, session_id: str) -> list[dict[str, Any]]:
         await self.workspace.get(user_id, session_id)
-        return [self.public(r) for r in await self.store.list_terminals(session_id)]
+        return [self.public(r) for r in await self.store.terminals.of_session(session_id)]
 
     async def _find(self, user_id: str, session_id: str, name: str) -> dict[str, Any]:
         await self.workspace.get(user_id, session_id)
-        rows = [r for r in await self.store.list_terminals(session_id) if r["name"] == name]
+        rows = [r for r in await self.store.terminals.of_session(session_id) if r["name"] == name]
         if not rows:
             raise NotFound(f"The session has no terminal {name[:64]!r}.")
         return rows[-1]  # names are reused across restarts; the newest is meant
@@ -237,14 +250,14 @@ class TerminalService:
             try:
                 await asyncio.wait_for(recorder.closed.wait(), 10)
             except asyncio.TimeoutError:
-                self.log.warning("terminal %s did not report its end", row["name"])
-                await self.store.close_terminal(row["id"])
+                self.logger.warning("terminal %s did not report its end", row["name"])
+                await self.store.terminals.close(row["id"])
 
     async def output(self, user_id: str, session_id: str, name: str) -> dict[str, Any]:
         row = await self._find(user_id, session_id, name)
         return {
             "name": name,
-            "output": await self.store.terminal_output(row["id"]),
+            "output": await self.store.terminals.output(row["id"]),
             "running": self._recording(row),
             "truncated": row["dropped_bytes"] > 0,
             "dropped_bytes": row["dropped_bytes"],
@@ -252,7 +265,7 @@ class TerminalService:
 
     async def close_session_terminals(self, session_id: str) -> None:
         """Before a session is deleted its terminals are closed."""
-        for row in await self.store.list_terminals(session_id):
+        for row in await self.store.terminals.of_session(session_id):
             if self._running(row):
                 await self._terminate(row)
 

@@ -142,6 +142,22 @@ export const api = {
       }
     ),
 
+  /** What "Always allow" remembered in the session. */
+  rules: (id: string): Promise<{ rules: string[] }> =>
+    request(sessionPath(id, '/chat/rules'), { what: 'the session' }),
+
+  /** Forget one remembered rule, or all of them without `rule`. */
+  forgetRule: (id: string, rule?: string): Promise<{ rules: string[] }> =>
+    request(
+      sessionPath(
+        id,
+        rule === undefined
+          ? '/chat/rules'
+          : `/chat/rules?rule=${encodeURIComponent(rule)}`
+      ),
+      { method: 'DELETE', what: 'the remembered rule' }
+    ),
+
   status: (id: string): Promise<any> =>
     request(sessionPath(id, '/git/status'), { what: 'the session' }),
 

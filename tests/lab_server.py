@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +14,7 @@ from typing import Any
 
 from .conftest import GIT_IDENTITY, git, make_repo
 from .fake_anthropic import FakeAnthropic
+from .servers import JupyterServer
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "lawless-ui-test-token"
@@ -30,12 +27,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Lab:
@@ -67,24 +58,22 @@ def running_lab(
     repo = make_repo(root / "project", {"README.md": "# demo\n", "src/app.py": "x = 1\n"})
     git(repo, "config", "user.name", "Test Person")
     git(repo, "config", "user.email", "test@example.com")
-    port = free_port()
-    config = {
-        "ServerApp": {
-            "ip": "127.0.0.1",
-            "port": port,
-            "port_retries": 0,
-            "open_browser": False,
-            "allow_root": True,
-            "root_dir": str(root),
-            "jpserver_extensions": {"lawless_jupyter": True},
+    server = JupyterServer(
+        root,
+        tmp_path,
+        app=["-m", "jupyterlab"],
+        cwd=root,
+        config_dir=tmp_path / "jupyter-config",
+        token=TOKEN,
+        env={**GIT_IDENTITY, "SHELL": "/bin/bash"},
+        config={
+            "LabApp": {
+                "workspaces_dir": str(tmp_path / "workspaces"),
+                "extension_manager": "readonly",
+                "news_url": None,
+            }
         },
-        "IdentityProvider": {"token": TOKEN},
-        "LabApp": {
-            "workspaces_dir": str(tmp_path / "workspaces"),
-            "extension_manager": "readonly",
-            "news_url": None,
-        },
-        "LawlessApp": {
+        lawless={
             "db_path": str(tmp_path / "state" / "lawless.db"),
             "claude_env": fake.env(
                 CLAUDE_CONFIG_DIR=str(tmp_path / "claude-config"),
@@ -94,55 +83,18 @@ def running_lab(
             "vault_key_file": str(tmp_path / "state" / "vault.key"),  # not in the home
             **(lawless or {}),
         },
-    }
+    )
     # no "Jupyter news?" question in the screenshots
     labconfig = tmp_path / "jupyter-config" / "labconfig"
     labconfig.mkdir(parents=True)
     (labconfig / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
     )
-    config_file = tmp_path / "lab_config.json"
-    config_file.write_text(json.dumps(config))
-    env = {
-        **os.environ,
-        **GIT_IDENTITY,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "SHELL": "/bin/bash",
-    }
-    log = (tmp_path / "lab.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", f"--config={config_file}"],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}lawless/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(
-                "jupyter lab did not start:\n" + (tmp_path / "lab.log").read_text()
-            )
-        time.sleep(0.3)
+    server.start(timeout=90)
     try:
-        yield Lab(url, root)
+        yield Lab(server.url, root)
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        server.stop()
 
 
 def launch_chromium(playwright):

@@ -1,12 +1,20 @@
-"""A real Jupyter server with the extension, in its own process (for tests that need one
-outside pytest-jupyter's: killed, restarted, fuzzed)."""
+"""The one way tests and benchmarks start a real Jupyter server with the extension, in its
+own process: plain, in worker mode (``worker_server.py``), as ``jupyter lab``
+(``lab_server.py``) or a benchmark's own server script. It can be killed and started again
+on the same port and with the same database (a crash, a worker going down and coming back).
+
+Each server gets its own Jupyter config, data and runtime folders under ``home``, so the
+machine's Jupyter set-up never leaks in, and its settings in one JSON config file there.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,15 +24,51 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .test_install import free_port
+import psutil
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def jupyter_dirs(home: Path, config_dir: Path | None = None) -> dict[str, str]:
+    """The environment that keeps a server away from the user's Jupyter folders."""
+    env = {
+        "JUPYTER_CONFIG_DIR": str(config_dir or home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+    for folder in env.values():
+        if folder != "1":
+            Path(folder).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Config sections of ``extra`` update those of ``base`` (one level deep)."""
+    merged = {k: dict(v) for k, v in base.items()}
+    for section, values in extra.items():
+        merged.setdefault(section, {}).update(values)
+    return merged
 
 
 @dataclass
 class JupyterServer:
     root: Path
-    home: Path  # config, data, runtime dirs and the log live here
-    args: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
+    home: Path  # config, data and runtime folders, the database and the log live here
+    args: list[str] = field(default_factory=list)  # more command line (wins over config)
+    env: dict[str, str] = field(default_factory=dict)  # more environment
+    #: LawlessApp settings; db_path defaults to home/db/lawless.db, None leaves it unset
+    lawless: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)  # more config sections
+    #: what runs under this Python: jupyter_server, jupyterlab, or a benchmark's own script
+    app: list[str] = field(default_factory=lambda: ["-m", "jupyter_server"])
+    drop_env: tuple[str, ...] = ()  # variables of this process the server must not see
+    config_dir: Path | None = None  # JUPYTER_CONFIG_DIR (default: home/config)
+    cwd: Path | None = None
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
@@ -37,73 +81,122 @@ class JupyterServer:
     def log(self) -> Path:
         return self.home / "server.log"
 
-    def start(self, timeout: float = 60) -> JupyterServer:
-        env = {
-            **os.environ,
-            "JUPYTER_CONFIG_DIR": str(self.home / "config"),
-            "JUPYTER_DATA_DIR": str(self.home / "data"),
-            "JUPYTER_RUNTIME_DIR": str(self.home / "runtime"),
-            **self.env,
-        }
+    def settings(self) -> dict[str, dict[str, Any]]:
+        """The whole config file this server starts with."""
+        lawless = {"db_path": str(self.home / "db" / "lawless.db"), **self.lawless}
+        return _merge(
+            {
+                "ServerApp": {
+                    "root_dir": str(self.root),
+                    "ip": "127.0.0.1",
+                    "port": self.port,
+                    "port_retries": 0,
+                    "open_browser": False,
+                    "allow_root": True,  # containers often run as root
+                    "jpserver_extensions": {"lawless_jupyter": True},
+                },
+                "IdentityProvider": {"token": self.token},
+                "LawlessApp": {k: v for k, v in lawless.items() if v is not None},
+            },
+            self.config,
+        )
+
+    def environment(self) -> dict[str, str]:
+        """Write the settings; the environment a server with them runs in (in its own
+        process, or, for an in-process benchmark, this one's)."""
         self.home.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if k not in self.drop_env}
+        env.update(jupyter_dirs(self.home, self.config_dir), **self.env)
+        # jupyter_config.json: the base file every Jupyter app reads first, so that a
+        # jupyter_server_config.py or jupyter_lab_config.json a test puts beside it still
+        # counts (a --config file would replace those)
+        config = Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_config.json"
+        config.write_text(json.dumps(self.settings(), indent=1))
+        return env
+
+    def start(self, timeout: float = 60) -> JupyterServer:
+        env = self.environment()
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "jupyter_server",
-                    f"--ServerApp.root_dir={self.root}",
-                    f"--ServerApp.port={self.port}",
-                    "--ServerApp.port_retries=0",
-                    "--ServerApp.ip=127.0.0.1",
-                    f"--IdentityProvider.token={self.token}",
-                    "--ServerApp.open_browser=False",
-                    "--ServerApp.jpserver_extensions={'lawless_jupyter': True}",
-                    f"--LawlessApp.db_path={self.home / 'db' / 'lawless.db'}",
-                    "--allow-root",
-                    *self.args,
-                ],
+                [sys.executable, *self.app, *self.args],
                 env=env,
+                cwd=self.cwd or self.home,
+                stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill(group=True) ends all
             )
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}lawless/health", timeout=1)
+        while True:
+            status = self._health()
+            if status == 200:
                 return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-        self.kill()
-        raise AssertionError(f"the jupyter server did not start; its log: {self.log}")
+            # 404: Jupyter is up but the extension did not load (an import error, say)
+            if status == 404 or self.proc.poll() is not None or time.monotonic() > deadline:
+                self.kill(group=True)
+                raise RuntimeError(
+                    f"the jupyter server did not come up with the extension (health: {status});"
+                    f" the end of its log ({self.log}):\n{self.tail()}"
+                )
+            time.sleep(0.1)
+
+    def _health(self) -> int | None:
+        try:
+            with urllib.request.urlopen(f"{self.url}lawless/health", timeout=2) as response:
+                return response.status
+        except urllib.error.HTTPError as e:
+            return e.code
+        except OSError:
+            return None
 
     def stop(self) -> None:
+        """Stop it as a person would (SIGTERM), then end what it left running (Claude Code
+        processes, terminals)."""
         if self.proc is None or self.proc.poll() is not None:
             return
+        children = []
+        with contextlib.suppress(psutil.NoSuchProcess):
+            children = psutil.Process(self.proc.pid).children(recursive=True)
         self.proc.terminate()
         try:
             self.proc.wait(20)
         except subprocess.TimeoutExpired:
             self.kill()
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
 
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+    def kill(self, *, group: bool = False) -> None:
+        """SIGKILL: a server that dies. ``group``: with every process it started."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        if group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        else:
             self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+        self.proc.wait(10)
+
+    def __enter__(self) -> JupyterServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def tail(self, n: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-n:] if self.log.exists() else ""
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """``{base}lawless/{path}`` with the token: (status, JSON body), errors included."""
         request = urllib.request.Request(
             f"{self.url}lawless/{path}",
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {self.token}"},
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
             method=method,
         )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.load(response)
+                return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as e:
             return e.code, json.load(e)
 

@@ -155,6 +155,18 @@ async def test_a_method_a_route_does_not_have_says_which_it_has(api):
     assert response.headers["Allow"] == "GET, PUT"
 
 
+async def test_the_activity_list_takes_a_limit_between_1_and_1000(api, repo):
+    await api.create()
+    await api.create()
+    for limit in ("0", "1001", "-1"):
+        code, body, _ = await api("GET", "api/user/activity", params={"limit": limit})
+        assert code == 400 and "between 1 and 1000" in body["error"], (limit, body)
+    code, body, _ = await api("GET", "api/user/activity", params={"limit": "1"})
+    assert code == 200 and [a["kind"] for a in body["activity"]] == ["session.created"]
+    code, body, _ = await api("GET", "api/user/activity")
+    assert code == 200 and len(body["activity"]) == 2
+
+
 async def test_numbers_written_with_other_digits_are_refused_not_a_500(api, repo):
     session = await api.create()
     sid = session["id"]

@@ -27,7 +27,8 @@ import requests
 
 from .conftest import git
 from .fake_anthropic import INHERITED_ENV
-from .hub_env import ROOT, free_port
+from .hub_env import ROOT
+from .servers import free_port
 
 pytestmark = pytest.mark.timeout(900)
 

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from .fake_anthropic import text
-from .worker_server import free_port
+from .servers import free_port
 
 
 @pytest.fixture

@@ -163,7 +163,7 @@ async def test_nothing_outside_the_worktrees_folder_is_deleted(
     escape = root / "lawless-worktrees" / "project" / "escape"
     escape.symlink_to(precious)  # inside by name, outside once followed
     for target in (precious, escape, root / "lawless-worktrees"):
-        async with service.store._transaction() as db_:
+        async with service.store.db.transaction() as db_:
             await db_.execute(
                 "UPDATE workspace_sessions SET worktree_path = ?, state = ? WHERE id = ?",
                 (str(target), state, session["id"]),

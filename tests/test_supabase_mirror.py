@@ -12,7 +12,7 @@ import pytest
 
 from lawless_jupyter.preferences import PreferenceRules, PreferencesService
 from lawless_jupyter.store import Store
-from lawless_jupyter.store import store as store_module
+from lawless_jupyter.store import chat as chat_store
 from lawless_jupyter.store.supabase_mirror import (
     MirrorSettings,
     SupabaseMirror,
@@ -72,7 +72,7 @@ def comparable(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def local_rows(store: Store, table: str) -> list[dict[str, Any]]:
-    return await store._fetchall(f"SELECT * FROM {table} ORDER BY id")
+    return await store.db.fetchall(f"SELECT * FROM {table} ORDER BY id")
 
 
 async def test_every_kind_of_write_reaches_supabase(tmp_path, supabase):
@@ -118,7 +118,7 @@ async def test_no_supabase_no_outbox(tmp_path):
         conversation = await store.conversation_for("alice", None)
         await store.append_message(conversation["id"], "t", "user", {})
         await store.record_activity("alice", "k", {})
-        assert await store._fetchall("SELECT * FROM outbox") == []
+        assert await store.db.fetchall("SELECT * FROM outbox") == []
         status = await outbox_status(store, None, "")
         assert status["configured"] is False and status["reachable"] is None
     finally:
@@ -323,7 +323,7 @@ async def test_two_servers_converge_on_the_last_write(tmp_path, supabase, monkey
         conversation = await a.conversation_for("alice", None)
         cid = conversation["id"]
         # the same row on b (as a conversation resumed elsewhere would have it)
-        async with b._transaction() as db:
+        async with b.db.transaction() as db:
             await db.execute(
                 "INSERT INTO conversations (id, user_id, session_id, claude_session_id, "
                 "created_at, updated_at, origin) VALUES (:id, :user_id, :session_id, "
@@ -345,7 +345,7 @@ async def test_two_servers_converge_on_the_last_write(tmp_path, supabase, monkey
         assert await mirror_a.pull() == 0
         assert (await b.get_conversation(cid))["claude_session_id"] == "from-a (newer)"
         # a tie on updated_at: the greater origin wins, on both sides
-        monkeypatch.setattr(store_module, "utcnow", lambda: "2030-01-01T00:00:00.000000Z")
+        monkeypatch.setattr(chat_store, "utcnow", lambda: "2030-01-01T00:00:00.000000Z")
         await a.set_claude_session(cid, "tie from a")
         await b.set_claude_session(cid, "tie from b")
         assert await mirror_a.wait_drained(10) and await mirror_b.wait_drained(10)
@@ -374,7 +374,7 @@ async def test_a_pull_never_overwrites_a_change_still_in_the_outbox(tmp_path, su
     mirror_b = await start_mirror(b, supabase)
     try:
         conversation = await a.conversation_for("alice", None)
-        async with b._transaction() as db:
+        async with b.db.transaction() as db:
             await db.execute(
                 "INSERT INTO conversations (id, user_id, created_at, updated_at, origin) "
                 "VALUES (:id, :user_id, :created_at, :updated_at, :origin)",

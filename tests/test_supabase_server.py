@@ -132,9 +132,11 @@ async def test_an_outage_loses_nothing_and_blocks_nothing(api, lawless_app, repo
     stats = await store.outbox.stats()
     assert stats["depth"] == 0 and stats["parked"] == 0
     for table in ("workspace_sessions", "conversations"):
-        mine = [comparable(r) for r in await store._fetchall(f"SELECT * FROM {table} ORDER BY id")]
+        mine = [
+            comparable(r) for r in await store.db.fetchall(f"SELECT * FROM {table} ORDER BY id")
+        ]
         assert [comparable(r) for r in supabase.rows(table)] == mine, table
-    local_messages = await store._fetchall("SELECT id FROM messages ORDER BY id")
+    local_messages = await store.db.fetchall("SELECT id FROM messages ORDER BY id")
     assert [m["id"] for m in supabase.rows("messages")] == [m["id"] for m in local_messages]
     assert len(local_messages) == 500
 

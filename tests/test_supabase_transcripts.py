@@ -73,7 +73,7 @@ async def test_conformance_with_the_supabase_mirror(tmp_path, supabase):
         local: set[str] = set()
         for store, mirror, _ in opened:
             assert await mirror.wait_drained(10)
-            rows = await store._fetchall("SELECT id FROM transcript_entries")
+            rows = await store.db.fetchall("SELECT id FROM transcript_entries")
             local |= {r["id"] for r in rows}
         assert {r["id"] for r in supabase.rows("transcript_entries")} == local
     finally:
@@ -187,7 +187,7 @@ async def test_claude_resumes_on_a_server_that_shares_only_supabase(fake, tmp_pa
             one = await run_turn(client, "question one")
         session_id = result_of(one).session_id
         for _ in range(100):  # the SDK hands the transcript over when the turn ends
-            if await a._fetchall("SELECT 1 FROM transcript_entries LIMIT 1"):
+            if await a.db.fetchall("SELECT 1 FROM transcript_entries LIMIT 1"):
                 break
             await asyncio.sleep(0.05)
         assert await mirror_a.wait_drained(10)

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import claude_agent_sdk
 import psutil
 from claude_agent_sdk import (
     ClaudeAgentOptions,
     ClaudeSDKClient,
+    CLINotFoundError,
     HookMatcher,
     PermissionResultAllow,
     PermissionResultDeny,
 )
 
+from . import environment
+from .launcher import launcher
 from .permissions import PermissionPolicy
 
 AskPerson = Callable[[str, dict[str, Any], str | None], Awaitable[tuple[bool, str]]]
@@ -35,6 +40,8 @@ class ClaudeSettings:
     model: str | None = None
     cli_path: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    #: names of server variables Claude may see besides the allow-list (environment.py)
+    env_passthrough: list[str] = field(default_factory=list)
     max_retries: int = 2
     allowed_tools: list[str] = field(default_factory=list)
     disallowed_tools: list[str] = field(default_factory=list)
@@ -64,7 +71,14 @@ class LiveClaude:
         self.stderr: list[str] = []
 
     def _options(self) -> ClaudeAgentOptions:
-        env = {"CLAUDE_CODE_MAX_RETRIES": str(self.settings.max_retries), **self.settings.env}
+        """Blocking (finds the CLI, writes the launcher once): call it off the loop."""
+        env = {
+            "CLAUDE_CODE_MAX_RETRIES": str(self.settings.max_retries),
+            **self.settings.env,
+        }
+        # the launcher passes on only the allow-list, what we set here and the passthrough
+        keep = [*self.settings.env_passthrough, *env]
+        env.update(environment.launcher_env(_real_cli(self.settings.cli_path), keep))
         return ClaudeAgentOptions(
             cwd=str(self.cwd),
             model=self.model,
@@ -78,7 +92,7 @@ class LiveClaude:
             hooks={"PreToolUse": [HookMatcher(matcher=None, hooks=[self._confine])]},
             allowed_tools=list(self.settings.allowed_tools),
             disallowed_tools=list(self.settings.disallowed_tools),
-            cli_path=self.settings.cli_path,
+            cli_path=launcher(),
             env=env,
             stderr=self._remember_stderr,
         )
@@ -89,7 +103,7 @@ class LiveClaude:
     async def connected(self) -> ClaudeSDKClient:
         self.last_used = time.monotonic()
         if self.client is None:
-            client = ClaudeSDKClient(self._options())
+            client = ClaudeSDKClient(await asyncio.to_thread(self._options))
             await client.connect()
             self.client = client
         return self.client
@@ -132,6 +146,23 @@ class LiveClaude:
             _kill_process_tree(_cli_pid(client))
         with contextlib.suppress(Exception):
             await asyncio.wait_for(client.disconnect(), 10)
+
+
+def _real_cli(configured: str | None) -> str:
+    """The Claude Code CLI the launcher starts: the configured one, else the SDK's bundled
+    binary, else ``claude`` on PATH (the SDK's own order)."""
+    if configured:
+        found = shutil.which(configured)  # execve does not search PATH
+        if found is None:
+            raise CLINotFoundError(f"Claude Code not found at: {configured}")
+        return found
+    bundled = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
+    if bundled.is_file():
+        return str(bundled)
+    found = shutil.which("claude")
+    if found is None:
+        raise CLINotFoundError("Claude Code not found: install it or set claude_cli_path.")
+    return found
 
 
 def _cli_pid(client: ClaudeSDKClient) -> int | None:

@@ -20,6 +20,8 @@ from claude_agent_sdk import (
     UserMessage,
 )
 
+from .rules import SHELL, runs_git_hooks
+
 MAX_TOOL_RESULT_CHARS = 20_000
 
 
@@ -86,6 +88,8 @@ def translate(message: Any) -> Translation:
                 out.history.append(("thinking", {"text": block.thinking}))
             elif isinstance(block, ToolUseBlock):
                 item = {"id": block.id, "name": block.name, "input": block.input}
+                if block.name == SHELL and runs_git_hooks(block.input.get("command")):
+                    item["runs_git_hooks"] = True  # the panel says so on the command
                 out.events.append({"type": "tool_use", **item})
                 out.history.append(("tool_use", item))
         if message.error:

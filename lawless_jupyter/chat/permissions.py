@@ -8,14 +8,17 @@ keeps one future per open request; an unanswered request times out as a deny.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from ..errors import InvalidInput, NotFound
+from ..workspace import hooks
+from .rules import rule_for, rule_matches
 
 Decision = Literal["allow", "deny", "ask"]
 
@@ -23,6 +26,10 @@ READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead"})
 EDIT_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
 HARMLESS_TOOLS = frozenset({"TodoWrite", "Task", "ExitPlanMode", "BashOutput", "KillShell"})
 PATH_KEYS = ("file_path", "path", "notebook_path")
+# Claude Code's own project configuration names commands too (its hooks, MCP servers)
+CLAUDE_CONFIG_FILES = frozenset(
+    {".claude/settings.json", ".claude/settings.local.json", ".mcp.json"}
+)
 
 # default: reads and edits inside the worktree, everything else asks
 # ask: only reads are free; edits ask too
@@ -45,14 +52,58 @@ def outside_paths(tool_input: dict[str, Any], root: Path) -> list[str]:
     return found
 
 
+def _relative(value: str, root: Path) -> list[PurePosixPath]:
+    """``value`` relative to ``root``, as written and with symlinks followed (a link into
+    ``.husky`` is a write to ``.husky``). Only called for paths inside ``root``."""
+    real_root = Path(os.path.realpath(root))
+    given = Path(os.path.normpath(root / os.path.expanduser(value)))
+    found = []
+    for path, base in (
+        (given, Path(os.path.normpath(root))),
+        (Path(os.path.realpath(given)), real_root),
+    ):
+        with contextlib.suppress(ValueError):
+            found.append(PurePosixPath(path.relative_to(base).as_posix()))
+    return found
+
+
 @dataclass
 class PermissionPolicy:
     mode: str = "default"
-    remembered: set[str] = field(default_factory=set)  # tools the person said "always allow"
+    #: rules the person said "always allow" for: a tool name (edits and other tools) or a
+    #: shell command rule, ``Bash(git status:*)`` (prefix) or ``Bash(<command>)`` (exact)
+    remembered: set[str] = field(default_factory=set)
+    #: the repository's ``core.hooksPath`` relative to the worktree (None: unset/outside)
+    hooks_path: PurePosixPath | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InvalidInput(f"Unknown permission mode {self.mode!r}; use one of {MODES}.")
+
+    def guarded(self, tool: str, tool_input: dict[str, Any], root: Path) -> tuple[Decision, str]:
+        """An edit of a file that would become a command: git's own files and hook folders
+        are refused, hook configuration asks. ("allow", "") for any other call."""
+        if tool not in EDIT_TOOLS:
+            return "allow", ""
+        for key in PATH_KEYS:
+            value = tool_input.get(key)
+            if not isinstance(value, str) or not value:
+                continue
+            for rel in _relative(value, root):
+                if hooks.is_git_file(rel):
+                    return "deny", (
+                        f"{value} is one of git's own files; editing it could make git run "
+                        "commands nobody approved, so Claude may not."
+                    )
+                if hooks.in_hook_dir(rel, self.hooks_path):
+                    return "deny", (
+                        f"{value} is in a git hook folder; a hook is a command git runs on "
+                        "commit or merge, so Claude may not write it."
+                    )
+            for rel in _relative(value, root):
+                if hooks.is_hook_config(rel) or rel.as_posix() in CLAUDE_CONFIG_FILES:
+                    return "ask", f"{value} names commands that run later."
+        return "allow", ""
 
     def decide(self, tool: str, tool_input: dict[str, Any], root: Path) -> tuple[Decision, str]:
         outside = outside_paths(tool_input, root)
@@ -62,11 +113,22 @@ class PermissionPolicy:
             return "allow", ""
         if self.mode == "read_only":
             return "deny", f"{tool} is not allowed in a read-only chat."
-        if tool in self.remembered or self.mode == "trusted":
+        if self.mode == "trusted":  # the person's explicit "everything in the worktree"
+            return "allow", ""
+        guard, reason = self.guarded(tool, tool_input, root)
+        if guard != "allow":
+            return guard, reason
+        if any(rule_matches(rule, tool, tool_input) for rule in self.remembered):
             return "allow", ""
         if tool in EDIT_TOOLS and self.mode == "default":
             return "allow", ""
         return "ask", ""
+
+    def rule_for(self, tool: str, tool_input: dict[str, Any], root: Path) -> str | None:
+        """What "Always allow" remembers for this call (None: nothing, it asks every time)."""
+        if self.guarded(tool, tool_input, root)[0] != "allow":
+            return None
+        return rule_for(tool, tool_input)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from ..workspace import SessionState, WorkspaceService
 from .claude import ClaudeSettings, LiveClaude
 from .events import translate
 from .permissions import MODES, ApprovalBroker, PermissionPolicy
+from .rules import SHELL, is_rule, runs_git_hooks
 from .turn import Turn
 
 S = SessionState
@@ -143,6 +144,8 @@ class ChatService:
                     Path(session["worktree_path"]),
                     self.settings.permission_mode,
                 )
+            # read per turn: a hook folder set since the last turn is guarded too
+            live.policy.hooks_path = await self.workspace.hooks_path(user_id, session_id)
             await self.workspace.set_chat_attached(session_id, True)
             try:
                 return await self._launch(live, message, model, permission_mode)
@@ -323,22 +326,26 @@ class ChatService:
     ) -> tuple[bool, str]:
         turn = live.latest
         assert turn is not None
+        # what "Always allow" would remember (None: the panel offers no such button)
+        rule = live.policy.rule_for(tool, tool_input, live.claude.cwd)
 
         async def announce(request_id: str) -> None:
-            await turn.emit(
-                {
-                    "type": "approval_request",
-                    "request_id": request_id,
-                    "tool": tool,
-                    "input": tool_input,
-                    "tool_use_id": tool_use_id,
-                    "timeout_seconds": self.approvals.timeout,
-                }
-            )
+            request = {
+                "type": "approval_request",
+                "request_id": request_id,
+                "tool": tool,
+                "input": tool_input,
+                "tool_use_id": tool_use_id,
+                "timeout_seconds": self.approvals.timeout,
+                "rule": rule,
+            }
+            if tool == SHELL and runs_git_hooks(tool_input.get("command")):
+                request["runs_git_hooks"] = True
+            await turn.emit(request)
 
         allowed, remember = await self.approvals.ask(live.key, tool, announce)
-        if allowed and remember:
-            live.policy.remembered.add(tool)
+        if allowed and remember and rule is not None:
+            live.policy.remembered.add(rule)
         return allowed, "" if allowed else f"The person did not allow {tool}."
 
     # -- following, cancelling, answering --------------------------------------------------------
@@ -380,6 +387,27 @@ class ChatService:
             raise NotFound("There is no open approval request with this id.")
         tool = self.approvals.answer(live.key, request_id, decision, remember)
         return {"request_id": request_id, "decision": decision, "tool": tool}
+
+    async def rules(self, user_id: str, session_id: str) -> dict[str, Any]:
+        """What "Always allow" remembered in this session (until the server restarts)."""
+        live = await self._owned_live(user_id, session_id)
+        return {"rules": sorted(live.policy.remembered) if live else []}
+
+    async def forget_rules(
+        self, user_id: str, session_id: str, rule: object = None
+    ) -> dict[str, Any]:
+        """Forget one remembered rule (404 if it is not there), or all of them."""
+        if rule is not None and not is_rule(rule):
+            raise InvalidInput("'rule' must be one of the session's remembered rules.")
+        live = await self._owned_live(user_id, session_id)
+        remembered = live.policy.remembered if live else set()
+        if rule is None:
+            remembered.clear()
+        elif rule in remembered:
+            remembered.discard(rule)
+        else:
+            raise NotFound("This session has no such remembered rule.")
+        return {"rules": sorted(remembered)}
 
     async def messages(
         self, user_id: str, session_id: str, *, after: int = 0, limit: int = 200

@@ -13,6 +13,7 @@ from tornado.iostream import StreamClosedError
 from ..chat.turn import ChatEvent, Turn
 from ..errors import InvalidInput
 from .base import EXECUTE, LawlessHandler, digits
+from .nodelay import send_at_once
 
 _DELTAS = ("text", "thinking")
 
@@ -46,12 +47,7 @@ class TurnStreamMixin(LawlessHandler):
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")  # no proxy buffering
-        # Small writes go out at once: with Nagle's algorithm an event written right after the
-        # headers waits for their ACK, which a proxy in between (JupyterHub's) may delay
-        # ~40 ms (benchmarks/bench_hub.py). Tornado turns Nagle back on when the request ends.
-        stream = getattr(self.request.connection, "stream", None)
-        if stream is not None:
-            stream.set_nodelay(True)
+        send_at_once(self.request)  # an event must not wait for the headers' ACK
         self._follow = asyncio.ensure_future(self._write_events(turn, after))
         keepalive = asyncio.ensure_future(self._keepalive())
         try:
@@ -162,6 +158,21 @@ class ApprovalHandler(LawlessHandler):
             body.get("remember"),
         )
         self.reply(result)
+
+
+class ChatRulesHandler(LawlessHandler):
+    """What "Always allow" remembered in the session; DELETE forgets one (``?rule=``) or all."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        self.reply(await self.lawless.chat.rules(self.identity.user_id, session_id))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, session_id: str) -> None:
+        rule = self.get_query_argument("rule", None)
+        self.reply(await self.lawless.chat.forget_rules(self.identity.user_id, session_id, rule))
 
 
 class MessagesHandler(LawlessHandler):

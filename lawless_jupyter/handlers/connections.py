@@ -11,7 +11,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..errors import InvalidInput, LawlessError, NotFound, Unavailable
-from .base import EXECUTE, LawlessHandler
+from .base import EXECUTE, LawlessHandler, digits
 
 CALLBACK_PATH = "lawless/api/auth/github/callback"
 
@@ -32,7 +32,7 @@ class ConnectionsHandler(LawlessHandler):
 
     def int_argument(self, name: str, default: int) -> int:
         value = self.get_query_argument(name, str(default))
-        if not (value.isascii() and value.isdigit()):
+        if not digits(value):
             raise InvalidInput(f"'{name}' must be a whole number.")
         return int(value)
 

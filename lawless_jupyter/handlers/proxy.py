@@ -24,6 +24,7 @@ from tornado.iostream import StreamClosedError
 from ..errors import NotFound, Unavailable
 from ..workers import Worker
 from .identity import identify
+from .nodelay import send_at_once
 
 AUTH_RESOURCE = "lawless"  # the same as LawlessHandler's (base.py imports this module)
 
@@ -78,9 +79,7 @@ class ForwardMixin:
             self.finish()  # type: ignore[attr-defined]
 
     async def _stream(self, answer: httpx.Response) -> None:
-        # each chunk leaves at once: with Nagle on, a chunk written right after the headers
-        # would wait for the client's delayed ACK (up to 40 ms); tornado resets it at finish
-        self.request.connection.stream.set_nodelay(True)  # type: ignore[attr-defined]
+        send_at_once(self.request)  # type: ignore[attr-defined]  # each chunk as it comes
         await self.flush()  # type: ignore[attr-defined]  # headers now: the SSE has begun
         async for chunk in answer.aiter_raw():
             self.write(chunk)  # type: ignore[attr-defined]

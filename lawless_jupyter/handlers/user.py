@@ -14,24 +14,16 @@ class ActivityHandler(LawlessHandler):
     @authorized
     async def get(self) -> None:
         limit = self.get_query_argument("limit", "100")
-        if not digits(limit) or not 1 <= int(limit) <= 1000:
+        if not digits(limit):
             raise InvalidInput("'limit' must be a whole number between 1 and 1000.")
-        rows = await self.lawless.store.list_activity(self.identity.user_id, limit=int(limit))
-        self.reply({"activity": rows})
+        self.reply(await self.lawless.usage.activity(self.identity.user_id, int(limit)))
 
 
 class QuotaHandler(LawlessHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        user_id = self.identity.user_id
-        self.reply(
-            {
-                "api_requests": self.lawless.api_quota.state(user_id),
-                "chat_messages": self.lawless.chat_quota.state(user_id),
-                "sessions_per_repo": {"limit": self.lawless.max_sessions_per_repo},
-            }
-        )
+        self.reply(self.lawless.usage.quota(self.identity.user_id))
 
 
 class PreferencesHandler(LawlessHandler):

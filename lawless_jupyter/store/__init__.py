@@ -1,5 +1,6 @@
 """Persistence: SQLite is always the primary store."""
 
-from .store import Store, utcnow
+from .db import utcnow
+from .store import Store
 
 __all__ = ["Store", "utcnow"]

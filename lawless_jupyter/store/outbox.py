@@ -16,13 +16,15 @@ Supabase took (``settle``) and parks what Supabase refused (``park``), keeping t
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .db import Database, as_dict, utcnow
+from .pulled import pulled_updates
+
 if TYPE_CHECKING:
     import aiosqlite
-
-    from .store import Store
 
 
 @dataclass(frozen=True)
@@ -187,14 +189,15 @@ class OutboxRow:
 
 
 class Outbox:
-    """Reading and settling the outbox (the mirror's side of it)."""
+    """The mirror's side of the database: reading and settling the outbox, queueing old rows
+    once, taking Supabase's newer versions of rows (the pull)."""
 
-    def __init__(self, store: Store):
-        self._store = store
+    def __init__(self, db: Database):
+        self.db = db
 
     async def pending(self, limit: int) -> list[OutboxRow]:
         """The oldest rows still to send, in the order they were written."""
-        rows = await self._store._fetchall(
+        rows = await self.db.fetchall(
             "SELECT seq, table_name, op, row_id, payload, created_at, attempts, "
             "length(payload) AS size FROM outbox "
             "WHERE parked_at IS NULL ORDER BY seq LIMIT ?",
@@ -218,14 +221,14 @@ class Outbox:
         """Supabase has these: let them go."""
         if not seqs:
             return
-        async with self._store._transaction() as db:
+        async with self.db.transaction() as db:
             await db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
 
     async def failed(self, seqs: list[int], error: str) -> None:
         """A try that will be repeated: count it and keep the error to show."""
         if not seqs:
             return
-        async with self._store._transaction() as db:
+        async with self.db.transaction() as db:
             await db.executemany(
                 "UPDATE outbox SET attempts = attempts + 1, error = ? WHERE seq = ?",
                 [(error, s) for s in seqs],
@@ -233,7 +236,7 @@ class Outbox:
 
     async def park(self, seq: int, error: str, now: str) -> None:
         """Supabase refused this row (a 4xx): keep it, with the reason, out of the queue."""
-        async with self._store._transaction() as db:
+        async with self.db.transaction() as db:
             await db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, parked_at = ?, error = ? WHERE seq = ?",
                 (now, error, seq),
@@ -241,23 +244,23 @@ class Outbox:
 
     async def unpark(self) -> int:
         """Put every parked row back in the queue (after the cause was fixed)."""
-        async with self._store._transaction() as db:
+        async with self.db.transaction() as db:
             cur = await db.execute("UPDATE outbox SET parked_at = NULL WHERE parked_at IS NOT NULL")
             return cur.rowcount
 
     async def parked(self, limit: int = 20) -> list[dict[str, Any]]:
-        return await self._store._fetchall(
+        return await self.db.fetchall(
             "SELECT seq, table_name, op, row_id, attempts, parked_at, error FROM outbox "
             "WHERE parked_at IS NOT NULL ORDER BY seq LIMIT ?",
             (limit,),
         )
 
     async def stats(self) -> dict[str, Any]:
-        row = await self._store._fetchone(
+        row = await self.db.fetchone(
             "SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox "
             "WHERE parked_at IS NULL"
         )
-        parked = await self._store._fetchone(
+        parked = await self.db.fetchone(
             "SELECT COUNT(*) AS n FROM outbox WHERE parked_at IS NOT NULL"
         )
         return {
@@ -265,3 +268,66 @@ class Outbox:
             "oldest_pending_at": row["oldest"] if row else None,
             "parked": parked["n"] if parked else 0,
         }
+
+    async def apply_remote(self, table: str, rows: list[dict[str, Any]]) -> int:
+        """Take Supabase's version of rows this database has, where it won last-write-wins
+        (``(updated_at, origin)`` is greater) and no local change of the row is still waiting
+        in the outbox (that change goes up first; Supabase decides, the next pull follows).
+        Rows this database never had are left alone. Returns how many rows changed."""
+        spec = TABLES[table]
+        assert spec.mutable
+        changed = 0
+        async with self.db.transaction() as db:
+            async with db.execute(f"SELECT * FROM {table} LIMIT 0") as cur:
+                columns = [c[0] for c in cur.description]
+            async with db.execute(
+                "SELECT DISTINCT row_id FROM outbox WHERE table_name = ? AND parked_at IS NULL",
+                (table,),
+            ) as cur:
+                waiting = {r[0] for r in await cur.fetchall()}
+            for remote in rows:
+                if str(remote["id"]) in waiting:
+                    continue
+                local = await self._current(db, table, remote["id"])
+                if local is None:
+                    continue
+                theirs = (remote["updated_at"], remote.get("origin") or "")
+                ours = (local["updated_at"], local["origin"] or self.db.origin)
+                if theirs <= ours:
+                    continue
+                # data only: never a path, the repository, the worker or the owner (pulled.py)
+                pulled = pulled_updates(table, remote, local)
+                updates = {c: v for c, v in pulled.items() if c in columns}
+                for c in spec.json_columns:  # jsonb arrives parsed; SQLite keeps the text
+                    if c in updates and not isinstance(updates[c], str):
+                        updates[c] = json.dumps(updates[c])
+                assignments = ", ".join(f"{c} = ?" for c in updates)
+                try:
+                    await db.execute(
+                        f"UPDATE {table} SET {assignments} WHERE id = ?",
+                        (*updates.values(), remote["id"]),
+                    )
+                except sqlite3.IntegrityError:  # e.g. a name a live session here has
+                    continue  # this row stays as it is; the rest of the pull goes on
+                changed += 1
+        return changed
+
+    async def _current(self, db: aiosqlite.Connection, table: str, row_id: str) -> dict[str, Any]:
+        async with db.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)) as cur:
+            return as_dict(await cur.fetchone())
+
+    async def forget_backfill(self) -> None:
+        async with self.db.transaction() as db:
+            await db.execute("DELETE FROM meta WHERE key = 'mirror_backfilled'")
+
+    async def backfill_once(self) -> int:
+        """Queue every row written before mirroring was turned on (once per database)."""
+        async with self.db.transaction() as db:
+            async with db.execute("SELECT 1 FROM meta WHERE key = 'mirror_backfilled'") as cur:
+                if await cur.fetchone() is not None:
+                    return 0
+            count = await backfill(db, self.db.origin)
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES ('mirror_backfilled', ?)", (utcnow(),)
+            )
+        return count

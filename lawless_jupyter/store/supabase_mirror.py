@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -34,8 +33,10 @@ from postgrest import APIError
 from postgrest.types import ReturnMethod
 from supabase import AsyncClient, AsyncClientOptions
 
+from .. import backoff
+from .db import utcnow
 from .outbox import TABLES, OutboxRow
-from .store import Store, utcnow
+from .store import Store
 from .supabase_credential import HubSupabaseToken
 
 # The HTTP status and Retry-After of the last response in this task (postgrest's APIError
@@ -90,7 +91,7 @@ class SupabaseMirror:
     def __init__(self, store: Store, settings: MirrorSettings, log: logging.Logger | None = None):
         self.store = store
         self.settings = settings
-        self.log = log or logging.getLogger("lawless_jupyter.supabase")
+        self.logger = log or logging.getLogger("lawless_jupyter.supabase")
         self.client: AsyncClient | None = None
         self._http: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
@@ -173,15 +174,17 @@ class SupabaseMirror:
             except Retryable as e:
                 await asyncio.sleep(self._backoff(e.retry_after))
             except Exception as e:  # a bug or a surprise: log it, keep the task alive
-                self.log.exception("Supabase sync failed")
+                self.logger.exception("Supabase sync failed")
                 self._failed(f"{type(e).__name__}: {e}", reachable=self.reachable)
                 await asyncio.sleep(self._backoff(None))
 
     def _backoff(self, retry_after: float | None) -> float:
-        """Exponential backoff with jitter (half fixed, half random), at least Retry-After."""
-        ceiling = min(self.settings.retry_max, self.settings.retry_base * 2 ** (self.failures - 1))
-        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
-        return max(delay, retry_after or 0.0)
+        return backoff.exponential(
+            self.failures,
+            base=self.settings.retry_base,
+            cap=self.settings.retry_max,
+            retry_after=retry_after,
+        )
 
     async def drain_once(self) -> int:
         """Send the oldest batch of the outbox. Returns how many outbox rows were handled
@@ -225,7 +228,7 @@ class SupabaseMirror:
             if len(latest) == 1:
                 for row in rows:
                     await self.store.outbox.park(row.seq, str(e), utcnow())
-                self.log.warning("Supabase refused %s %s %s: %s", op, table, rows[0].row_id, e)
+                self.logger.warning("Supabase refused %s %s %s: %s", op, table, rows[0].row_id, e)
                 return
             for versions in latest.values():  # find the row(s) it refuses
                 await self._send_run(versions[-1:])
@@ -263,7 +266,7 @@ class SupabaseMirror:
                 message += f" ({str(e.details)[:300]})"
             if status is None or status in RETRY_STATUS or status >= 500 or e.code in SCHEMA_ERRORS:
                 self._failed(message, reachable=status is not None and status < 500)
-                raise Retryable(message, _seconds(retry_after)) from e
+                raise Retryable(message, backoff.retry_after(retry_after)) from e
             self._contact(ok=False, error=message)
             raise Rejected(message) from e
         except httpx.TimeoutException as e:
@@ -301,7 +304,7 @@ class SupabaseMirror:
                 continue
             users = [
                 r["user_id"]
-                for r in await self.store._fetchall(f"SELECT DISTINCT user_id FROM {table}")
+                for r in await self.store.db.fetchall(f"SELECT DISTINCT user_id FROM {table}")
             ]
             if not users:
                 continue
@@ -401,13 +404,6 @@ class SupabaseMirror:
             "rows_sent": self.sent,
             "running": self._task is not None and not self._task.done(),
         }
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return min(float(value), 300.0) if value else None
-    except ValueError:
-        return None
 
 
 async def outbox_status(

@@ -21,7 +21,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from .store import Store, utcnow
+from .db import utcnow
+from .store import Store
 
 #: ``(user_id, key) -> rows of transcript_entries in Supabase, oldest first``, or None when
 #: Supabase cannot answer now.
@@ -92,7 +93,7 @@ class TranscriptStore:
 
     async def _insert(self, rows: list[tuple[Any, ...]], *, remote: bool = False) -> None:
         marks = ", ".join("?" for _ in _COLUMNS)
-        async with self.store._transaction() as db:
+        async with self.store.db.transaction() as db:
             if remote:  # not what this database deleted and Supabase has not yet
                 async with db.execute(
                     "SELECT row_id FROM outbox "
@@ -134,13 +135,13 @@ class TranscriptStore:
     async def load(self, key: dict[str, Any]) -> list[dict[str, Any]] | None:
         await self._adopt_remote(key)
         where, params = self._where(key)
-        rows = await self.store._fetchall(
+        rows = await self.store.db.fetchall(
             f"SELECT entry FROM transcript_entries WHERE {where} ORDER BY seq", params
         )
         return [json.loads(r["entry"]) for r in rows] or None
 
     async def list_sessions(self, project_key: str) -> list[dict[str, Any]]:
-        rows = await self.store._fetchall(
+        rows = await self.store.db.fetchall(
             "SELECT session_id, MAX(created_at) AS last FROM transcript_entries "
             "WHERE user_id = ? AND project_key = ? AND subpath = '' GROUP BY session_id",
             (self.user_id, project_key),
@@ -152,12 +153,12 @@ class TranscriptStore:
         through the outbox, in Supabase."""
         await self._adopt_remote(key)  # so that what only Supabase had goes too
         where, params = self._where(key, subpath="subpath" in key)
-        async with self.store._transaction() as db:
+        async with self.store.db.transaction() as db:
             await db.execute(f"DELETE FROM transcript_entries WHERE {where}", params)
 
     async def list_subkeys(self, key: dict[str, Any]) -> list[str]:
         where, params = self._where(key, subpath=False)
-        rows = await self.store._fetchall(
+        rows = await self.store.db.fetchall(
             f"SELECT DISTINCT subpath FROM transcript_entries WHERE {where} AND subpath != '' "
             "ORDER BY subpath",
             params,

@@ -7,13 +7,14 @@ hanging a request. Arguments are passed as lists (no shell); refs come in valida
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import git
@@ -28,6 +29,10 @@ from ..errors import (
 )
 
 _LOG_FORMAT = "%H%x1f%h%x1f%an%x1f%ae%x1f%aI%x1f%s%x1e"
+# Every git the server runs: no fsmonitor (a configured one is a command git would run on
+# status, diff, commit...), whoever set it. Without hooks, hooks point nowhere.
+_SAFE_CONFIG = ("-c", "core.fsmonitor=false")
+_NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
 MERGE_STRATEGIES = ("merge", "squash", "rebase")
 
 # git keeps no lock on a repository's worktree records (.git/worktrees/*): a `worktree add`
@@ -104,10 +109,13 @@ class WorktreeDirty(Conflict):
 
 
 class GitRepository:
-    """One repository's main checkout at ``path`` (the top of a non-bare repository)."""
+    """One repository's main checkout at ``path`` (the top of a non-bare repository).
 
-    def __init__(self, path: str | Path):
+    ``run_hooks``: whether its git commands run the repository's hooks."""
+
+    def __init__(self, path: str | Path, *, run_hooks: bool = True):
         self.path = Path(path)
+        self.run_hooks = run_hooks
         try:
             repo = git.Repo(self.path)
         except git.NoSuchPathError as e:
@@ -158,9 +166,10 @@ class GitRepository:
         env: dict[str, str] | None,
     ) -> str:
         runner = git.Git(str(cwd or self.path))
+        config = _SAFE_CONFIG if self.run_hooks else (*_SAFE_CONFIG, *_NO_HOOKS)
         try:
             return runner.execute(
-                ["git", *args],
+                ["git", *config, *args],
                 kill_after_timeout=deadline.remaining(),
                 env={"GIT_TERMINAL_PROMPT": "0", **(env or {})},
                 strip_newline_in_stdout=False,
@@ -261,6 +270,55 @@ class GitRepository:
 
     def delete_branch(self, branch: str) -> None:
         self.run("branch", "-D", branch)
+
+    def check_worktree(self, worktree: Path) -> None:
+        """Refuse a worktree whose ``.git`` is not git's pointer into this repository's own
+        ``worktrees/`` folder (an edited pointer would make our git run another
+        repository's config and hooks)."""
+        pointer = worktree / ".git"
+        admin = Path(os.path.realpath(self.repo.common_dir)) / "worktrees"
+        try:
+            text = "" if pointer.is_symlink() else pointer.read_text("utf-8", "replace")[:4096]
+        except OSError:  # a folder, or gone
+            text = ""
+        target = text.removeprefix("gitdir:").strip() if text.startswith("gitdir:") else ""
+        resolved = Path(os.path.realpath(worktree / target)) if target else None
+        if resolved is None or admin not in resolved.parents:
+            raise Conflict(
+                "The session worktree's .git no longer points into its repository, so the "
+                "server runs no git command in it. Restore it with `git worktree repair` in "
+                "the repository, or delete the session.",
+                details={"worktree_git": "tampered"},
+            )
+
+    def hooks_path(self, worktree: Path) -> PurePosixPath | None:
+        """The configured ``core.hooksPath`` relative to ``worktree`` when it lies inside it
+        (None: unset, or outside, where Claude cannot write anyway)."""
+        try:
+            value = self.run("config", "--get", "core.hooksPath", cwd=worktree).strip()
+        except git.GitCommandError:
+            return None
+        if not value:
+            return None
+        target = Path(os.path.realpath(worktree / os.path.expanduser(value)))
+        try:
+            return PurePosixPath(target.relative_to(os.path.realpath(worktree)).as_posix())
+        except ValueError:
+            return None
+
+    def session_changes(
+        self, worktree: Path, base_commit: str, branch: str | None = None
+    ) -> list[str]:
+        """Paths changed since ``base_commit``: committed on the branch (or HEAD) and, without
+        ``branch``, what the worktree holds beyond that (untracked files too)."""
+        tip = f"refs/heads/{branch}" if branch else "HEAD"
+        out = self.run(
+            "diff", "--name-only", "-z", "--no-renames", base_commit, tip, "--", cwd=worktree
+        )
+        paths = set(filter(None, out.split("\0")))
+        if branch is None:
+            paths.update(f["path"] for f in self.status(worktree))
+        return sorted(paths)
 
     # -- inspection -------------------------------------------------------------------------
 
@@ -553,7 +611,7 @@ def clone(url: str, dest: Path, env: dict[str, str], deadline: Deadline) -> None
     leaves nothing behind."""
     try:
         git.Git(str(dest.parent)).execute(
-            ["git", "clone", "--quiet", "--", url, str(dest)],
+            ["git", *_SAFE_CONFIG, "clone", "--quiet", "--", url, str(dest)],
             kill_after_timeout=deadline.remaining(),
             env={"GIT_TERMINAL_PROMPT": "0", **env},
         )

@@ -22,6 +22,7 @@ import git
 from ..errors import Conflict, InvalidInput, NotFound, storage_problem
 from ..store import Store
 from .gitrepo import Author, Deadline, GitFailed, GitRepository, WorktreeDirty, clone
+from .hooks import hook_files
 from .refs import slugify, validate_ref, validate_relative_path, validate_session_name
 from .states import SessionState, check_transition
 
@@ -40,6 +41,7 @@ class WorkspaceSettings:
     long_timeout: float = 300.0
     short_timeout: float = 60.0
     diff_max_bytes: int = 5_000_000
+    run_git_hooks: bool = True  # whether commit, merge and push run the repository's hooks
 
 
 class WorkspaceService:
@@ -136,13 +138,34 @@ class WorkspaceService:
             raise NotFound(f"There is no workspace session {session_id[:64]!r}.")
         return row
 
+    def _repository(self, path: str | Path) -> GitRepository:
+        return GitRepository(path, run_hooks=self.settings.run_git_hooks)
+
     def _live(self, row: dict[str, Any]) -> tuple[GitRepository, Path]:
         if row["state"] not in LIVE_STATES:
             raise Conflict(
                 f"The session is {row['state']}; git operations need an active session.",
                 details={"state": row["state"]},
             )
-        return GitRepository(row["repo_path"]), Path(row["worktree_path"])
+        gitrepo, worktree = self._repository(row["repo_path"]), Path(row["worktree_path"])
+        if worktree.exists():  # a vanished one is reconciliation's business
+            gitrepo.check_worktree(worktree)
+        return gitrepo, worktree
+
+    def _hooks_changed(
+        self, gitrepo: GitRepository, worktree: Path, base_commit: str, branch: str | None = None
+    ) -> list[str]:
+        """Hook files the session changed, which git will run (none when hooks are off)."""
+        if not self.settings.run_git_hooks:
+            return []
+        changes = gitrepo.session_changes(worktree, base_commit, branch)
+        return hook_files(changes, gitrepo.hooks_path(worktree))
+
+    async def hooks_path(self, user_id: str, session_id: str) -> PurePosixPath | None:
+        """The session's ``core.hooksPath`` inside its worktree (for Claude's policy)."""
+        row = await self._owned(user_id, session_id)
+        gitrepo, worktree = await self._git(self._live, row)
+        return await self._git(gitrepo.hooks_path, worktree)
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -153,7 +176,7 @@ class WorkspaceService:
         name = validate_session_name(name)
         if base is not None:
             base = validate_ref(base, "base ref")
-        gitrepo = await self._git(GitRepository, repo_path)
+        gitrepo = await self._git(self._repository, repo_path)
         if base is None:  # the checkout's current branch (or commit, when detached)
             base_commit, branch_name = await self._git(gitrepo.head)
             base = branch_name or base_commit
@@ -224,7 +247,7 @@ class WorkspaceService:
             for hook in self.before_delete:
                 await hook(session_id)
             row = await self._owned(user_id, session_id)  # a stopped chat moved it back
-            gitrepo = await self._git(GitRepository, row["repo_path"])
+            gitrepo = await self._git(self._repository, row["repo_path"])
             before = row["state"]
             row = await self.store.transition_session(session_id, [before], S.DELETING)
             if row is None:
@@ -296,6 +319,7 @@ class WorkspaceService:
         files = await self._git(gitrepo.status, worktree, self._short("Reading the status"))
         head = await self._git(gitrepo.resolve_commit, "HEAD", worktree)
         ahead = await self._git(gitrepo.unmerged_commits, row["branch"], [row["base_commit"]])
+        hooks = await self._git(self._hooks_changed, gitrepo, worktree, row["base_commit"])
         return {
             "branch": row["branch"],
             "head": head,
@@ -303,6 +327,7 @@ class WorkspaceService:
             "ahead": len(ahead),
             "clean": not files,
             "files": files,
+            "hooks_changed": hooks,
         }
 
     async def diff(self, user_id: str, session_id: str, against: str = "base") -> dict[str, Any]:
@@ -345,9 +370,11 @@ class WorkspaceService:
             paths = [validate_relative_path(p) for p in paths]
         async with self._updating(user_id, session_id) as row:
             gitrepo, worktree = await self._git(self._live, row)
-            return await self._git(
+            hooks = await self._git(self._hooks_changed, gitrepo, worktree, row["base_commit"])
+            result = await self._git(
                 gitrepo.commit, worktree, message, paths, author, self._short("The commit")
             )
+            return {**result, "hooks_changed": hooks}
 
     async def merge(
         self, user_id: str, session_id: str, strategy: object, message: object, author: Author
@@ -360,8 +387,11 @@ class WorkspaceService:
                 raise InvalidInput("'message' must be a non-empty string when given.")
             label = row["name"] or row["id"][:8]
             message = message or f"Merge workspace session {label} into {row['base']}"
-            gitrepo, _ = await self._git(self._live, row)
+            gitrepo, worktree = await self._git(self._live, row)
             branch_tip = await self._git(gitrepo.resolve_commit, f"refs/heads/{row['branch']}")
+            hooks = await self._git(
+                self._hooks_changed, gitrepo, worktree, row["base_commit"], row["branch"]
+            )
             result = await self._git(
                 gitrepo.merge_into_base,
                 row["branch"],
@@ -373,7 +403,7 @@ class WorkspaceService:
                 self._long("The merge"),
             )
             await self.store.update_session(session_id, merged_head=branch_tip)
-            return result
+            return {**result, "hooks_changed": hooks}
 
     # -- remotes ------------------------------------------------------------------------------
 
@@ -496,7 +526,7 @@ class WorkspaceService:
         if worktree is None:  # never delete or check out anything outside worktrees_dir
             return "failed", "the worktree path is not inside the worktrees folder; left alone"
         try:
-            gitrepo = GitRepository(row["repo_path"])
+            gitrepo = self._repository(row["repo_path"])
         except InvalidInput as e:
             return "failed", f"the repository is gone or broken: {e.message}"
         registered = any(Path(w["worktree"]) == worktree for w in gitrepo.worktrees())

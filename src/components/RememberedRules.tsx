@@ -1,0 +1,113 @@
+/**
+ * Two self-contained views of Claude's containment for the session panel:
+ *
+ * - `ApprovalCommand`: the body of an approval card. The command is shown whole (a long
+ *   one scrolls, it is never cut), with what "Always allow" would remember and a warning
+ *   when the command runs git hooks.
+ * - `RememberedRules`: what "Always allow" remembered in the session, each with Forget.
+ */
+import React, { useCallback, useEffect, useState } from 'react';
+
+import { api } from '../api';
+import {
+  alwaysAllowTitle,
+  commandText,
+  ruleLabel,
+  whyAskedEveryTime
+} from '../rules';
+
+export function ApprovalCommand(props: {
+  tool: string;
+  input: Record<string, any>;
+  /** the event's `rule` (null: it asks every time) */
+  rule?: string | null;
+  /** the event's `runs_git_hooks` */
+  runsGitHooks?: boolean;
+}): JSX.Element {
+  const title = alwaysAllowTitle(props.rule);
+  const why = whyAskedEveryTime(props.tool, props.rule);
+  return (
+    <div className="jp-lawless-approval-command">
+      <pre className="jp-lawless-approval-command-text" tabIndex={0}>
+        {commandText(props.tool, props.input)}
+      </pre>
+      {props.runsGitHooks && (
+        <div className="jp-lawless-approval-hooks" role="note">
+          This runs git hooks of the repository (commit, merge, push…).
+        </div>
+      )}
+      {title && (
+        <div className="jp-lawless-muted">
+          Always allow: {ruleLabel(props.rule!)}
+        </div>
+      )}
+      {why && <div className="jp-lawless-muted">{why}</div>}
+    </div>
+  );
+}
+
+export function RememberedRules(props: {
+  sessionId: string;
+  /** change it (e.g. after an "Always allow") to read the list again */
+  refreshKey?: unknown;
+  onError: (message: string) => void;
+}): JSX.Element | null {
+  const { sessionId, onError } = props;
+  const [rules, setRules] = useState<string[]>([]);
+
+  const load = useCallback(() => {
+    api
+      .rules(sessionId)
+      .then(answer => setRules(answer.rules))
+      .catch(error =>
+        onError(error instanceof Error ? error.message : String(error))
+      );
+  }, [sessionId, onError]);
+
+  useEffect(load, [load, props.refreshKey]);
+
+  const forget = async (rule?: string) => {
+    try {
+      setRules((await api.forgetRule(sessionId, rule)).rules);
+    } catch (error) {
+      onError(error instanceof Error ? error.message : String(error));
+      load();
+    }
+  };
+
+  if (rules.length === 0) {
+    return null;
+  }
+  return (
+    <div
+      className="jp-lawless-rules"
+      aria-label="Always allowed in this session"
+    >
+      <div className="jp-lawless-rules-title">
+        Always allowed in this session
+      </div>
+      <ul>
+        {rules.map(rule => (
+          <li key={rule}>
+            <span title={rule}>{ruleLabel(rule)}</span>
+            <button
+              className="jp-mod-styled jp-lawless-button"
+              onClick={() => void forget(rule)}
+              aria-label={`Forget ${rule}`}
+            >
+              Forget
+            </button>
+          </li>
+        ))}
+      </ul>
+      {rules.length > 1 && (
+        <button
+          className="jp-mod-styled jp-lawless-button"
+          onClick={() => void forget()}
+        >
+          Forget all
+        </button>
+      )}
+    </div>
+  );
+}
