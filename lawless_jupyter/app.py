@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import platform
 import subprocess
 import time
@@ -51,7 +52,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             else (Path(jupyter_data_dir()) / "lawless_jupyter" / "lawless.db")
         )
         # Mirroring is on only with both a URL and a key; off, no outbox row is ever written.
-        self.store = Store(db_path, mirror=bool(self.supabase_url and self.supabase_key))
+        self.store = Store(db_path, mirror=bool(self.supabase_url and self.supabase_mirror_key()))
         self.supabase: Any = None  # the SupabaseMirror, once started
         self._mirror_error: str | None = None
         self.workspace = WorkspaceService(
@@ -229,8 +230,9 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             await self.store.activity.record(self.owner, "reconciliation", report)
         if self.store.mirroring:
             await self._start_mirror()
-        elif self.supabase_url or self.supabase_key:
-            self.log.warning("Supabase mirror off: it needs both supabase_url and supabase_key")
+        elif self.supabase_url or self.supabase_mirror_key():
+            key = "supabase_anon_key" if self.supabase_token_url else "supabase_key"
+            self.log.warning("Supabase mirror off: it needs both supabase_url and %s", key)
         if self.connections is not None:
             resealed = await self.connections.reseal_all()
             if resealed:
@@ -253,14 +255,24 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         """Start the Supabase sync task; it resumes the outbox where the last run stopped.
         A mirror that cannot start is logged; the extension goes on with SQLite (the outbox
         keeps every row for a later start)."""
+        from .store.supabase_credential import HubSupabaseToken
         from .store.supabase_mirror import MirrorSettings, SupabaseMirror
 
         try:
+            user_token = None
+            if self.supabase_token_url:  # on JupyterHub: this user's own JWT, from the hub
+                api_token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
+                if not api_token:
+                    raise ValueError("supabase_token_url needs $JUPYTERHUB_API_TOKEN (a hub)")
+                user_token = HubSupabaseToken(
+                    self.supabase_token_url, api_token, timeout=self.supabase_timeout
+                )
             mirror = SupabaseMirror(
                 self.store,
                 MirrorSettings(
                     url=self.supabase_url,
-                    key=self.supabase_key,
+                    key=self.supabase_mirror_key(),
+                    user_token=user_token,
                     batch_size=self.supabase_batch_size,
                     timeout=self.supabase_timeout,
                     retry_max=self.supabase_retry_max_delay,
@@ -274,7 +286,11 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self._mirror_error = f"the mirror did not start: {type(e).__name__}: {e}"
             return
         self.supabase = mirror
-        self.log.info("Supabase mirror on: %s", self.supabase_url)
+        self.log.info(
+            "Supabase mirror on: %s%s",
+            self.supabase_url,
+            " (this user's JWT from the hub)" if self.supabase_token_url else "",
+        )
 
     def transcripts_for(self, user_id: str) -> Any:
         """A Claude Agent SDK ``SessionStore`` for ``user_id``'s Claude Code transcripts

@@ -177,6 +177,20 @@ class LawlessConfig(HasTraits):
         "sets user_id on every row; row level security is for clients). Default: "
         "$SUPABASE_SERVICE_ROLE_KEY, else $SUPABASE_KEY. Never logged or shown.",
     )
+    supabase_anon_key = Unicode(
+        config=True,
+        help="The project's anon key, used with supabase_token_url (JupyterHub): sent as "
+        "apikey while the bearer is the user's own JWT. Default: $SUPABASE_ANON_KEY.",
+    )
+    supabase_token_url = Unicode(
+        config=True,
+        help="On JupyterHub: the hub's lawless-supabase service "
+        "(.../services/lawless-supabase/token), which hands this server, asked with "
+        "$JUPYTERHUB_API_TOKEN, a short-lived Supabase JWT for its own user; fetched again "
+        "before it expires. With it the mirror uses supabase_anon_key and that JWT, never "
+        "supabase_key, so row level security keeps it to its user's rows. Default: "
+        "$LAWLESS_SUPABASE_TOKEN_URL.",
+    )
     supabase_batch_size = Int(200, config=True, help="Outbox rows sent per request, at most.")
     supabase_timeout = Float(10.0, config=True, help="Seconds per request to Supabase.")
     supabase_retry_max_delay = Float(
@@ -193,12 +207,21 @@ class LawlessConfig(HasTraits):
     _default_supabase_key = _from_environment(
         "supabase_key", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_KEY"
     )
+    _default_supabase_anon_key = _from_environment("supabase_anon_key", "SUPABASE_ANON_KEY")
+    _default_supabase_token_url = _from_environment(
+        "supabase_token_url", "LAWLESS_SUPABASE_TOKEN_URL"
+    )
 
-    @validate("supabase_url")
+    def supabase_mirror_key(self) -> str:
+        """The key the mirror sends: the anon key with a per-user JWT (hub), else the
+        service role key. Empty: the mirror is off."""
+        return self.supabase_anon_key if self.supabase_token_url else self.supabase_key
+
+    @validate("supabase_url", "supabase_token_url")
     def _check_supabase_url(self, proposal: dict[str, Any]) -> str:
         value = proposal["value"].strip()
         if value and not value.startswith(("https://", "http://")):
-            raise TraitError("supabase_url must start with https:// (or http://)")
+            raise TraitError(f"{proposal['trait'].name} must start with https:// (or http://)")
         return value
 
     # -- connections (GitHub, Vercel) and the token vault ------------------------------------

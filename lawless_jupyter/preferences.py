@@ -63,8 +63,18 @@ class PreferencesService:
         Read from SQLite only: a turn's start never waits on Supabase (a ``get``, as the
         panel makes when it opens, has already brought another server's copy here)."""
         row = await self.store.preferences.get(user_id)
-        prefs = row["data"] if row else {}
-        return {k: prefs[k] for k in ("permission_mode", "model") if k in prefs}
+        prefs = row["data"] if row and isinstance(row["data"], dict) else {}
+        # a document from Supabase was never checked by put(): a value this server would
+        # refuse counts as not chosen
+        defaults = {}
+        for key in ("permission_mode", "model"):
+            if key in prefs:
+                try:
+                    self.validate({key: prefs[key]})
+                except InvalidInput:
+                    continue
+                defaults[key] = prefs[key]
+        return defaults
 
     def validate(self, document: Any) -> None:
         if not isinstance(document, dict):

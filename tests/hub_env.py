@@ -46,7 +46,9 @@ def find_proxy() -> str:
     return found
 
 
-def _test_config(tmp: Path, server_env: dict[str, str], admin_token: str, url: str) -> str:
+def _test_config(
+    tmp: Path, server_env: dict[str, str], admin_token: str, url: str, server_args: list[str]
+) -> str:
     singleuser = Path(sys.executable).with_name("jupyterhub-singleuser")
     return f"""
 load_subconfig({str(DEPLOY_CONFIG)!r})
@@ -73,7 +75,7 @@ c.Authenticator.refresh_pre_spawn = False
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = {str(tmp / "home" / "{username}")!r}
 c.Spawner.cmd = [{str(singleuser)!r}]
-c.Spawner.args = ["--allow-root"]
+c.Spawner.args.extend(["--allow-root", *{server_args!r}])
 c.Spawner.environment.update({server_env!r})
 c.Spawner.start_timeout = {int(START_TIMEOUT)}
 c.Spawner.http_timeout = {int(START_TIMEOUT)}
@@ -88,20 +90,34 @@ c.JupyterHub.db_url = "sqlite:///{tmp / "jupyterhub.sqlite"}"
 c.JupyterHub.cookie_secret_file = {str(tmp / "cookie_secret")!r}
 c.JupyterHub.pid_file = {str(tmp / "hub.pid")!r}
 
-c.JupyterHub.services = [{{"name": "test-admin", "api_token": {admin_token!r}}}]
-c.JupyterHub.load_roles = [{{"name": "admin", "services": ["test-admin"]}}]
+# added to the deploy config's services and roles (its lawless-supabase token service)
+c.JupyterHub.services.append({{"name": "test-admin", "api_token": {admin_token!r}}})
+c.JupyterHub.load_roles.append({{"name": "admin", "services": ["test-admin"]}})
+# alice may share her servers (JupyterHub 5's sharing), with bob by name
+c.JupyterHub.load_roles.append(
+    {{"name": "sharer", "scopes": ["shares!user", "read:users:name"], "users": ["alice"]}}
+)
 """
 
 
 class Hub:
     """One JupyterHub subprocess and the single-user servers it spawns."""
 
-    def __init__(self, tmp: Path, server_env: dict[str, str]):
+    def __init__(
+        self,
+        tmp: Path,
+        server_env: dict[str, str],
+        hub_env: dict[str, str] | None = None,
+        server_args: tuple[str, ...] = (),
+    ):
         self.tmp = tmp
+        self.hub_env = hub_env or {}  # the hub's own environment (what the deploy config reads)
         self.admin_token = secrets.token_hex(16)
         self.config = tmp / "jupyterhub_test_config.py"
         self.url = f"http://127.0.0.1:{free_port()}"
-        self.config.write_text(_test_config(tmp, server_env, self.admin_token, self.url))
+        self.config.write_text(
+            _test_config(tmp, server_env, self.admin_token, self.url, list(server_args))
+        )
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = tmp / "hub.log"
         self._server_pids: set[int] = set()
@@ -111,10 +127,12 @@ class Hub:
     def start(self) -> Hub:
         # nothing of this machine's Claude, Supabase or vault set-up reaches the servers
         passed_on = {"SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_KEY"}
+        passed_on |= {"SUPABASE_ANON_KEY", "SUPABASE_JWT_SECRET", "LAWLESS_SUPABASE_TOKEN_URL"}
         passed_on |= {"LAWLESS_VAULT_KEYS", "GITHUB_ACCESS_TOKEN"}
         env = {k: v for k, v in os.environ.items() if k not in {*INHERITED_ENV, *passed_on}}
         env["JUPYTERHUB_CRYPT_KEY"] = secrets.token_hex(32)
         env.pop("JUPYTERHUB_API_TOKEN", None)
+        env.update(self.hub_env)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "jupyterhub", "-f", str(self.config)],
@@ -221,8 +239,8 @@ class Hub:
 
 
 @contextlib.contextmanager
-def running_hub(tmp: Path, server_env: dict[str, str]) -> Iterator[Hub]:
-    hub = Hub(tmp, server_env)
+def running_hub(tmp: Path, server_env: dict[str, str], **options: Any) -> Iterator[Hub]:
+    hub = Hub(tmp, server_env, **options)
     try:
         yield hub.start()
     finally:

@@ -3,17 +3,21 @@
 The hub is started from deploy/jupyterhub/jupyterhub_config.py with test pieces on top
 (tests/hub_env.py): DummyAuthenticator with a password, SimpleLocalProcessSpawner, the npm
 configurable-http-proxy. Claude Code in each server talks to the scripted fake Messages API.
+Supabase is the fake PostgREST over real PostgreSQL; the hub's lawless-supabase service
+gives each server its own user's JWT.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import jwt
 import psutil
 import pytest
 import requests
@@ -21,7 +25,8 @@ import yaml
 
 from .conftest import make_repo
 from .fake_anthropic import FakeAnthropic, text
-from .hub_env import DEPLOY_CONFIG, PASSWORD, ROOT, Hub, running_hub, sse_events
+from .hub_env import DEPLOY_CONFIG, PASSWORD, ROOT, Hub, free_port, running_hub, sse_events
+from .supabase_env import MIRRORED, Supabase
 
 USERS = ("alice", "bob")
 CHROMIUM = "/usr/bin/chromium"
@@ -35,8 +40,30 @@ def fake_model():
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory, fake_model) -> Hub:
-    with running_hub(tmp_path_factory.mktemp("hub"), fake_model.env()) as hub:
+def hub_supabase(postgres, _fake_postgrest) -> Supabase:
+    """One fake Supabase for the module's hub (empty at the start)."""
+    _fake_postgrest.reset()
+    postgres.query("TRUNCATE " + ", ".join(f"public.{t}" for t in MIRRORED))
+    return Supabase(_fake_postgrest.url, _fake_postgrest.jwt_secret, _fake_postgrest, postgres)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, fake_model, hub_supabase) -> Hub:
+    # what a deployer gives the hub (deploy/jupyterhub/jupyterhub_config.py reads it); the
+    # JWT secret stays there, the servers get the URL, the anon key and the token service
+    hub_env = {
+        "SUPABASE_URL": hub_supabase.url,
+        "SUPABASE_ANON_KEY": hub_supabase.anon_key,
+        "SUPABASE_JWT_SECRET": hub_supabase.jwt_secret,
+        "LAWLESS_SUPABASE_TOKEN_PORT": str(free_port()),
+        "LAWLESS_SUPABASE_TOKEN_LIFETIME": "20",  # renewed several times during the module
+    }
+    with running_hub(
+        tmp_path_factory.mktemp("hub"),
+        fake_model.env(),
+        hub_env=hub_env,
+        server_args=("--LawlessApp.supabase_pull_interval=1",),
+    ) as hub:
         yield hub
 
 
@@ -150,6 +177,239 @@ def test_the_login_github_token_reaches_each_server_environment(users, hub):
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         tokens = [v for v in environ if v.startswith(b"GITHUB_ACCESS_TOKEN=")]
         assert tokens == [f"GITHUB_ACCESS_TOKEN=gho_fake_{name}".encode()]
+
+
+# -- Supabase: each server reaches its own user's rows only ----------------------------------
+
+
+def environ(pid: int) -> dict[str, str]:
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(e.decode(errors="replace").partition("=")[::2] for e in entries if b"=" in e)
+
+
+def rows_as(supabase: Supabase, table: str, credential: str, **filters: str):
+    """A PostgREST read with ``credential`` as both apikey and bearer (what a notebook would
+    try with a key it found)."""
+    return requests.get(
+        f"{supabase.url}/rest/v1/{table}",
+        params={"select": "*", **filters},
+        headers={"apikey": credential, "Authorization": f"Bearer {credential}"},
+        timeout=30,
+    )
+
+
+def users_jwt(environment: dict[str, str], token: str) -> str:
+    """What a server (or a notebook on it) gets from the hub's token service."""
+    answer = requests.get(
+        environment["LAWLESS_SUPABASE_TOKEN_URL"],
+        headers={"Authorization": f"token {token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["access_token"]
+
+
+def wait_for_rows(hub: Hub, supabase: Supabase, user: str, table: str = "workspace_sessions"):
+    def mirrored():
+        return [r for r in supabase.rows(table) if r["user_id"] == user]
+
+    hub.wait_until(lambda: bool(mirrored()), f"{user}'s {table} rows to reach Supabase", 60)
+    return mirrored()
+
+
+def test_each_server_mirrors_its_own_rows_with_its_own_jwt(users, hub, hub_supabase):
+    for name, user in users.items():
+        (row,) = wait_for_rows(hub, hub_supabase, name)
+        assert row["id"] == user.session["id"]
+        assert row["worktree_path"] == user.session["worktree_path"]
+        # the chat turns of the earlier test too: messages and Claude Code's transcripts
+        wait_for_rows(hub, hub_supabase, name, "messages")
+        wait_for_rows(hub, hub_supabase, name, "transcript_entries")
+        status = user.lawless("GET", "lawless/api/integrations/supabase/status").json()
+        assert status["configured"] and status["reachable"], status
+        assert status["outbox"]["parked"] == 0, status["parked_rows"]
+    # a server's environment has the URL, the anon key and where to ask for its JWT
+    env = environ(hub.server_model("alice")["state"]["pid"])
+    anon = jwt.decode(env["SUPABASE_ANON_KEY"], hub_supabase.jwt_secret, algorithms=["HS256"])
+    assert anon["role"] == "anon"
+    assert env["LAWLESS_SUPABASE_TOKEN_URL"].endswith("/services/lawless-supabase/token")
+
+
+def test_no_server_or_kernel_holds_a_key_to_other_users_rows(users, hub, hub_supabase):
+    """Everything in alice's server environment and in her kernel's, tried as a Supabase
+    credential, reads none of bob's rows; and the JWT her environment lets her fetch is hers."""
+    alice = users["alice"]
+    wait_for_rows(hub, hub_supabase, "bob")
+    server = psutil.Process(hub.server_model("alice")["state"]["pid"])
+    answer = alice.lawless("POST", "api/kernels", json={"name": "python3"})
+    assert answer.status_code == 201, answer.text
+    kernel_id = answer.json()["id"]
+    try:
+        hub.wait_until(
+            lambda: any(kernel_id in " ".join(c.cmdline()) for c in server.children(True)),
+            "alice's kernel to start",
+            60,
+        )
+        (kernel,) = [c for c in server.children(True) if kernel_id in " ".join(c.cmdline())]
+        environments = {"server": environ(server.pid), "kernel": environ(kernel.pid)}
+        never = {hub_supabase.jwt_secret, hub_supabase.service_key}
+        for where, env in environments.items():
+            assert not never & set(env.values()), where
+            assert "SUPABASE_SERVICE_ROLE_KEY" not in env and "SUPABASE_JWT_SECRET" not in env
+            for name, value in env.items():
+                answer = rows_as(hub_supabase, "workspace_sessions", value, user_id="eq.bob")
+                assert answer.status_code in (401, 403) or answer.json() == [], (where, name)
+            mine = users_jwt(env, env["JUPYTERHUB_API_TOKEN"])
+            assert jwt.decode(mine, options={"verify_signature": False})["sub"] == "alice"
+            assert rows_as(hub_supabase, "workspace_sessions", mine, user_id="eq.bob").json() == []
+            assert len(rows_as(hub_supabase, "workspace_sessions", mine).json()) >= 1
+    finally:
+        alice.lawless("DELETE", f"api/kernels/{kernel_id}")
+
+
+def test_with_alices_credentials_bobs_rows_are_out_of_reach(users, hub, hub_supabase):
+    alice, bob = users["alice"], users["bob"]
+    env = environ(hub.server_model("alice")["state"]["pid"])
+    credential = users_jwt(env, alice.token)
+    (bobs,) = wait_for_rows(hub, hub_supabase, "bob")
+    found = rows_as(hub_supabase, "workspace_sessions", credential, id=f"eq.{bobs['id']}")
+    assert found.status_code == 200 and found.json() == []
+    headers = {
+        "apikey": hub_supabase.anon_key,
+        "Authorization": f"Bearer {credential}",
+        "Prefer": "resolution=merge-duplicates,return=minimal",
+    }
+    url = f"{hub_supabase.url}/rest/v1/workspace_sessions"
+    for owner in ("bob", "alice"):  # his row as his, or claimed as hers
+        taken = {**bobs, "user_id": owner, "worktree_path": "/", "name": "taken"}
+        taken = json.loads(json.dumps(taken, default=str))
+        answer = requests.post(
+            url, params={"on_conflict": "id"}, json=[taken], headers=headers, timeout=30
+        )
+        assert answer.status_code in (401, 403), (owner, answer.status_code, answer.text)
+    answer = requests.delete(url, params={"id": f"eq.{bobs['id']}"}, headers=headers, timeout=30)
+    assert answer.status_code < 300  # PostgREST deletes what the policy shows her: nothing
+    (still,) = [r for r in hub_supabase.rows("workspace_sessions") if r["id"] == bobs["id"]]
+    assert still == bobs
+    # the token service answers for the token's owner only, and never without a hub token
+    assert (
+        jwt.decode(users_jwt(env, bob.token), options={"verify_signature": False})["sub"] == "bob"
+    )
+    for token in ("", "not-a-token", hub.admin_token):
+        answer = requests.get(
+            env["LAWLESS_SUPABASE_TOKEN_URL"],
+            headers={"Authorization": f"token {token}"},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert answer.status_code == 403, (token[:4], answer.status_code)
+
+
+def test_a_path_changed_in_supabase_changes_nothing_on_disk(users, hub, hub_supabase):
+    """alice points her session's worktree_path at / in Supabase (and its state at
+    creating, its worker elsewhere). Her server takes the new name only; deleting the session
+    deletes its own worktree and nothing else."""
+    alice = users["alice"]
+    make_repo(alice.home / "pointed", {"README.md": "# pointed\n"})
+    response = alice.lawless("POST", SESSIONS, json={"repo": "pointed", "name": "pointed"})
+    assert response.status_code == 201, response.text
+    session = response.json()["session"]
+    worktree = Path(session["worktree_path"])
+    hub.wait_until(
+        lambda: any(r["id"] == session["id"] for r in hub_supabase.rows("workspace_sessions")),
+        "the session to reach Supabase",
+        60,
+    )
+    claims = jwt.decode(
+        users_jwt(environ(hub.server_model("alice")["state"]["pid"]), alice.token),
+        options={"verify_signature": False},
+    )
+    changed = hub_supabase.db.as_user(
+        "authenticated",
+        claims,
+        "UPDATE workspace_sessions SET worktree_path = '/', repo_path = '/', "
+        "branch = 'main', worker = 'elsewhere', state = 'creating', name = 'renamed-there', "
+        "updated_at = now() + interval '1 day', origin = 'elsewhere' WHERE id = %s",
+        (session["id"],),
+    )
+    assert changed == 1
+
+    def renamed():
+        answer = alice.lawless("GET", f"{SESSIONS}/{session['id']}").json()["session"]
+        return answer["name"] == "renamed-there" and answer
+
+    hub.wait_until(renamed, "the pull to bring the new name", 60)
+    here = renamed()
+    assert (here["worktree_path"], here["state"], here.get("worker")) == (
+        str(worktree),
+        "active",
+        "local",
+    )
+    assert (worktree / "README.md").is_file()
+    response = alice.lawless("DELETE", f"{SESSIONS}/{session['id']}")
+    assert response.status_code == 200, response.text
+    assert not worktree.exists() and (alice.home / "pointed" / "README.md").is_file()
+    assert Path("/usr/bin").is_dir() and Path(str(alice.home)).is_dir()
+
+
+@pytest.mark.parametrize("level", ["read", "write"])
+def test_a_shared_server_runs_nothing_for_its_guest(users, hub, level):
+    """JupyterHub 5's sharing with custom:jupyter_server:read:* (or write:*, which holds
+    read): the deploy config's authorizer maps Jupyter's actions to those scopes. bob reads
+    alice's server (with write, changes his preferences there) and cannot start Claude, a
+    terminal or a git hook on it."""
+    alice = users["alice"]
+    scopes = ["access:servers!server=alice/", f"custom:jupyter_server:{level}:*!server=alice/"]
+    shared = hub.api(
+        "POST", "shares/alice/", token=alice.token, json={"user": "bob", "scopes": scopes}
+    )
+    assert shared.status_code == 200, shared.text
+    try:
+        guest = {"Authorization": f"token {hub.user_token('bob')}"}  # fresh: servers cache
+        url = hub.user_url("alice")
+
+        def as_guest(method: str, path: str, body: Any = None) -> requests.Response:
+            return requests.request(method, url + path, json=body, headers=guest, timeout=60)
+
+        listed = as_guest("GET", SESSIONS)
+        assert listed.status_code == 200 and listed.json()["sessions"] == [], listed.text
+        session = f"{SESSIONS}/{alice.session['id']}"
+        refused = [
+            ("POST", f"{session}/chat", {"message": "let me in"}),
+            ("POST", f"{session}/chat/approvals/1", {"decision": "allow"}),
+            ("POST", f"{session}/terminals", {}),
+            ("POST", f"{session}/git/commit", {"message": "sneaked in"}),
+            ("POST", f"{session}/git/merge", {}),
+            ("POST", f"{session}/git/push", {}),
+            ("POST", SESSIONS, {"repo": "project"}),
+            ("DELETE", session, None),
+        ]
+        if level == "read":  # Jupyter's own routes too: a kernel is started with write
+            refused += [("POST", "api/kernels", {"name": "python3"})]
+            refused += [
+                ("PUT", "lawless/api/user/preferences", {"preferences": {"permission_mode": "ask"}})
+            ]
+        for method, path, body in refused:
+            answer = as_guest(method, path, body)
+            assert answer.status_code == 403, (method, path, answer.status_code, answer.text)
+        if level == "write":  # what changes data without running code is allowed
+            answer = as_guest(
+                "PUT", "lawless/api/user/preferences", {"preferences": {"permission_mode": "ask"}}
+            )
+            assert answer.status_code == 200, answer.text
+
+            # bob's row on alice's server cannot reach Supabase with her JWT: refused, parked
+            def parked():
+                status = alice.lawless("GET", "lawless/api/integrations/supabase/status").json()
+                return [r["row_id"] for r in status["parked_rows"]] == ["bob"]
+
+            hub.wait_until(parked, "the guest's row to be refused by Supabase", 60)
+        # alice herself still does everything on her server
+        status = alice.lawless("GET", f"{session}/git/status")
+        assert status.status_code == 200, status.text
+        assert alice.lawless("GET", session).json()["session"]["state"] == "active"
+    finally:
+        hub.api("DELETE", "shares/alice/", token=alice.token)
 
 
 @pytest.fixture(scope="module")
@@ -267,6 +527,8 @@ def test_the_deploy_config_sets_up_github_login_with_the_token_kept(monkeypatch)
 
     monkeypatch.setenv("LAWLESS_HUB_USERS", "alice, bob")
     monkeypatch.setenv("SUPABASE_URL", "https://example.supabase.co")
+    monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "service-role-key-that-stays-here")
+    monkeypatch.delenv("SUPABASE_ANON_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     config = PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
     assert config.JupyterHub.authenticator_class == "local-github"
@@ -276,14 +538,30 @@ def test_the_deploy_config_sets_up_github_login_with_the_token_kept(monkeypatch)
     assert authenticator.create_system_users
 
     spawner = Spawner(config=config)
-    assert spawner.environment == {"SUPABASE_URL": "https://example.supabase.co"}
+    # Supabase goes to servers per user only (anon key + the hub's token service), never
+    # the service role key
+    assert spawner.environment == {}
     spawner.auth_state_hook(spawner, {"access_token": "gho_x"})
     assert spawner.environment["GITHUB_ACCESS_TOKEN"] == "gho_x"
     spawner.auth_state_hook(spawner, None)
     assert "GITHUB_ACCESS_TOKEN" not in spawner.environment
 
+    monkeypatch.setenv("SUPABASE_ANON_KEY", "anon-key")
+    monkeypatch.setenv("SUPABASE_JWT_SECRET", "jwt-secret-" + "x" * 40)
+    config = PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
+    environment = Spawner(config=config).environment
+    assert environment == {
+        "SUPABASE_URL": "https://example.supabase.co",
+        "SUPABASE_ANON_KEY": "anon-key",
+        "LAWLESS_SUPABASE_TOKEN_URL": "http://127.0.0.1:8091/services/lawless-supabase/token",
+    }
+    (service,) = config.JupyterHub.services
+    assert service["name"] == "lawless-supabase"
+    assert service["environment"] == {"SUPABASE_JWT_SECRET": "jwt-secret-" + "x" * 40}
+    assert Path(service["command"][1]).is_file()
 
-def test_the_kubernetes_values_file_wires_the_secrets():
+
+def test_the_kubernetes_values_file_wires_the_secrets(monkeypatch):
     values = yaml.safe_load((ROOT / "deploy/jupyterhub/values.yaml").read_text())
     hub_config = values["hub"]["config"]
     assert hub_config["JupyterHub"]["authenticator_class"] == "github"
@@ -292,13 +570,14 @@ def test_the_kubernetes_values_file_wires_the_secrets():
     hub_env = values["hub"]["extraEnv"]
     assert hub_env["JUPYTERHUB_CRYPT_KEY"]["valueFrom"]["secretKeyRef"]["name"]
     server_env = values["singleuser"]["extraEnv"]
-    for name in (
-        "SUPABASE_URL",
-        "SUPABASE_SERVICE_ROLE_KEY",
-        "LAWLESS_VAULT_KEYS",
-        "ANTHROPIC_API_KEY",
-    ):
+    for name in ("SUPABASE_URL", "SUPABASE_ANON_KEY", "LAWLESS_VAULT_KEYS", "ANTHROPIC_API_KEY"):
         assert server_env[name]["valueFrom"]["secretKeyRef"]["key"], name
+    # no key that reaches every user's rows goes to a user's pod; the JWT secret stays in the hub
+    assert not {"SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_KEY", "SUPABASE_JWT_SECRET"} & set(
+        server_env
+    )
+    assert hub_env["SUPABASE_JWT_SECRET"]["valueFrom"]["secretKeyRef"]["name"]
+    token_url = server_env["LAWLESS_SUPABASE_TOKEN_URL"]
     # the hub's extra config, run as the chart runs it: the login's token reaches the pod env
     from jupyterhub.spawner import Spawner
     from traitlets.config import Config
@@ -309,3 +588,68 @@ def test_the_kubernetes_values_file_wires_the_secrets():
     namespace["c"].KubeSpawner.auth_state_hook(spawner, {"access_token": "gho_k8s"})
     assert spawner.environment == {"GITHUB_ACCESS_TOKEN": "gho_k8s"}
     assert values["singleuser"]["defaultUrl"] == "/lab"
+    # the token service: registered by the hub's extra config, its code from hub.extraFiles,
+    # reachable at the URL the pods are given, and by them only
+    namespace = {"c": Config()}
+    monkeypatch.setenv("SUPABASE_JWT_SECRET", "jwt-secret-" + "x" * 40)
+    exec(values["hub"]["extraConfig"]["lawless-supabase-token"], namespace)
+    (service,) = namespace["c"].JupyterHub.services.get_value([])
+    assert service["name"] == "lawless-supabase"
+    assert service["environment"]["SUPABASE_JWT_SECRET"] == "jwt-secret-" + "x" * 40
+    mounted = values["hub"]["extraFiles"]["lawless-supabase-token"]["mountPath"]
+    assert service["command"][-1] == mounted
+    assert token_url == f"{service['url']}/services/lawless-supabase/token"
+    port = int(service["url"].rsplit(":", 1)[1])
+    assert {"name": "lawless-supabase", "port": port, "targetPort": port} in values["hub"][
+        "service"
+    ]["extraPorts"]
+    access = "access:services!service=lawless-supabase"
+    assert access in values["hub"]["loadRoles"]["server"]["scopes"]
+    assert access in values["hub"]["loadRoles"]["user"]["scopes"]
+
+    # the same scopes, roles and server authorizer as the one-machine config
+    from traitlets.config import PyFileConfigLoader
+
+    monkeypatch.setenv("SUPABASE_URL", "https://example.supabase.co")
+    monkeypatch.setenv("SUPABASE_ANON_KEY", "anon-key")
+    one = PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
+    k8s = values["hub"]["config"]
+    assert k8s["JupyterHub"]["custom_scopes"] == one.JupyterHub.custom_scopes
+    assert k8s["KubeSpawner"]["args"] == one.Spawner.args
+    assert k8s["KubeSpawner"]["oauth_client_allowed_scopes"] == (
+        one.Spawner.oauth_client_allowed_scopes
+    )
+    roles = {r["name"]: r["scopes"] for r in one.JupyterHub.load_roles}
+    assert values["hub"]["loadRoles"]["user"]["scopes"] == roles["user"]
+    assert values["hub"]["loadRoles"]["server"]["scopes"] == roles["server"]
+
+
+#: Zero to JupyterHub's own values schema (jupyterhub/values.schema.yaml of the chart), when a
+#: copy is kept here (tests/z2jh/README.md says which one) or named by $LAWLESS_Z2JH_SCHEMA
+Z2JH_SCHEMA = Path(
+    os.environ.get("LAWLESS_Z2JH_SCHEMA") or ROOT / "tests" / "z2jh" / "values.schema.yaml"
+)
+
+
+def schema_errors(values: dict[str, Any]) -> list[str]:
+    from jsonschema import Draft7Validator
+
+    schema = yaml.safe_load(Z2JH_SCHEMA.read_text())
+    return [
+        f"{'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+        for e in Draft7Validator(schema).iter_errors(values)
+        # helm validates the chart's defaults merged with ours: what they hold is not missing
+        if e.validator != "required"
+    ]
+
+
+@pytest.mark.skipif(not Z2JH_SCHEMA.exists(), reason=f"no chart values schema at {Z2JH_SCHEMA}")
+def test_the_kubernetes_values_file_passes_the_charts_schema():
+    """A typo in values.yaml fails here, not at `helm install`."""
+    values = yaml.safe_load((ROOT / "deploy/jupyterhub/values.yaml").read_text())
+    assert schema_errors(values) == []
+    typo = yaml.safe_load((ROOT / "deploy/jupyterhub/values.yaml").read_text())
+    typo["singleuser"]["extraEnvs"] = typo["singleuser"].pop("extraEnv")
+    typo["hub"]["networkPolicy"]["ingres"] = typo["hub"]["networkPolicy"].pop("ingress")
+    errors = schema_errors(typo)
+    assert any("extraEnvs" in e for e in errors) and any("ingres" in e for e in errors), errors

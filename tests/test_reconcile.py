@@ -146,3 +146,36 @@ async def test_a_flood_batch_replaces_older_output_and_every_byte_is_counted(
     assert row["stored_bytes"] == 100
     assert row["dropped_bytes"] == 30 + 53 + 1000, "older rows, the batch's head, and before"
     await store.close()
+
+
+@pytest.mark.parametrize("state", ["creating", "deleting", "active"])
+async def test_nothing_outside_the_worktrees_folder_is_deleted(
+    root, tmp_path, jp_asyncio_loop, state
+):
+    """Whatever the store says (a row changed in Supabase, a hand edit), reconciliation and
+    deletion never remove or check out anything outside ``worktrees_dir``."""
+    db = tmp_path / "lawless.db"
+    service = await open_service(root, db)
+    session = await service.create("me", "project", name="pointed-away")
+    precious = tmp_path / "precious"  # outside the worktrees folder (and the Jupyter root)
+    (precious / "notes").mkdir(parents=True)
+    (precious / "notes" / "keep.txt").write_text("mine\n")
+    escape = root / "lawless-worktrees" / "project" / "escape"
+    escape.symlink_to(precious)  # inside by name, outside once followed
+    for target in (precious, escape, root / "lawless-worktrees"):
+        async with service.store.db.transaction() as db_:
+            await db_.execute(
+                "UPDATE workspace_sessions SET worktree_path = ?, state = ? WHERE id = ?",
+                (str(target), state, session["id"]),
+            )
+        report = await service.reconcile()
+        assert (precious / "notes" / "keep.txt").read_text() == "mine\n", (target, state)
+        assert (root / "lawless-worktrees" / "project").is_dir()
+        (failed,) = [e for e in report["failed"] if e["session_id"] == session["id"]]
+        assert "not inside the worktrees folder" in failed["detail"]
+        if state == "active":  # a person deleting it (with force) is refused too
+            with pytest.raises(Conflict, match="nothing was deleted"):
+                await service.delete("me", session["id"], force=True)
+            assert (precious / "notes" / "keep.txt").read_text() == "mine\n"
+    assert Path(session["worktree_path"]).is_dir(), "the real worktree is left alone too"
+    await service.store.close()

@@ -11,14 +11,21 @@ Everything secret comes from the hub's environment (docs/deploy-jupyterhub.md li
 - ``JUPYTERHUB_CRYPT_KEY``: encrypts each person's GitHub token in the hub database.
 - ``LAWLESS_HUB_USERS``, ``LAWLESS_HUB_ORGS``, ``LAWLESS_HUB_ADMINS``: who may log in / administer
   (comma-separated GitHub user and organisation names).
-- ``ANTHROPIC_API_KEY``, ``SUPABASE_URL``, ``SUPABASE_SERVICE_ROLE_KEY``, ``LAWLESS_VAULT_KEYS``:
-  passed on to every single-user server (see ``SERVER_ENV``).
+- ``ANTHROPIC_API_KEY``, ``LAWLESS_VAULT_KEYS``: passed on to every single-user server (see
+  ``SERVER_ENV``).
+- ``SUPABASE_URL``, ``SUPABASE_ANON_KEY``, ``SUPABASE_JWT_SECRET``: the optional Supabase
+  mirror. The JWT secret stays in the hub: its ``lawless-supabase`` service
+  (``lawless_supabase_token.py``) hands each server a short-lived JWT for its own user only;
+  servers get the URL and the anon key. The service role key is never passed on (with it, any
+  user could read everyone's rows from a notebook).
 
 The hub test (tests/test_jupyterhub.py) starts a real hub from this file, with a test
 authenticator and spawner on top.
 """
 
 import os
+import sys
+from pathlib import Path
 
 c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
 
@@ -63,16 +70,76 @@ c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60
 
+# -- what a person may do on a server: Jupyter's actions from hub scopes ----------------------
+# JupyterHub's own server authorizer lets anyone with access do everything. With these, a
+# server shared with custom:jupyter_server:read:* (JupyterHub 5's sharing) can be read, and
+# nothing runs: chat turns, terminals, kernels, commits (git hooks) need execute.
+_ACTIONS = ("read", "write", "execute")
+c.JupyterHub.custom_scopes = {
+    "custom:jupyter_server:read:*": {"description": "Read a Jupyter server's files and sessions."},
+    "custom:jupyter_server:write:*": {
+        "description": "Change a Jupyter server's files and settings; no code runs.",
+        "subscopes": ["custom:jupyter_server:read:*"],
+    },
+    "custom:jupyter_server:execute:*": {
+        "description": "Run code on a Jupyter server: kernels, terminals, Claude, git hooks.",
+        "subscopes": ["custom:jupyter_server:write:*", "custom:jupyter_server:read:*"],
+    },
+}
+USER_SCOPES = ["self", *(f"custom:jupyter_server:{a}:*!user" for a in _ACTIONS)]  # own servers
+SERVER_SCOPES = ["users:activity!user", "access:servers!server"]  # the server's own token
+# a browser login to a server carries them too
+c.Spawner.oauth_client_allowed_scopes = [
+    "access:servers!server",
+    *(f"custom:jupyter_server:{a}:*!server" for a in _ACTIONS),
+]
+c.Spawner.args = ["--ServerApp.authorizer_class=lawless_jupyter.hub_authorizer.HubScopesAuthorizer"]
+
 # The hub's own environment is not inherited (env_keep); these are passed on when set.
-# lawless-jupyter reads them: Claude's credentials, the Supabase mirror, the token vault's key.
+# lawless-jupyter reads them: Claude's credentials and the token vault's key. Nothing here may
+# reach another person's data: a user reads their server's environment from any notebook.
 SERVER_ENV = (
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_BASE_URL",
-    "SUPABASE_URL",
-    "SUPABASE_SERVICE_ROLE_KEY",
     "LAWLESS_VAULT_KEYS",
 )
 c.Spawner.environment = {name: os.environ[name] for name in SERVER_ENV if name in os.environ}
+
+# -- Supabase, per user ----------------------------------------------------------------------
+# The hub's lawless-supabase service holds the JWT secret and answers each server, asked with
+# its own hub token, with a short-lived JWT whose sub is that server's user; the server sends
+# it with the anon key and row level security keeps it to that user's rows.
+SUPABASE_TOKEN_SERVICE = "lawless-supabase"
+SUPABASE_TOKEN_ACCESS = f"access:services!service={SUPABASE_TOKEN_SERVICE}"
+_supabase = {name: os.environ.get(name, "") for name in ("SUPABASE_URL", "SUPABASE_ANON_KEY")}
+if all(_supabase.values()) and os.environ.get("SUPABASE_JWT_SECRET"):
+    _port = int(os.environ.get("LAWLESS_SUPABASE_TOKEN_PORT", "8091"))
+    _service_url = f"http://127.0.0.1:{_port}"
+    c.JupyterHub.services = [
+        {
+            "name": SUPABASE_TOKEN_SERVICE,
+            "url": _service_url,
+            "command": [sys.executable, str(Path(__file__).with_name("lawless_supabase_token.py"))],
+            "environment": {
+                name: os.environ[name]
+                for name in ("SUPABASE_JWT_SECRET", "LAWLESS_SUPABASE_TOKEN_LIFETIME")
+                if name in os.environ
+            },
+            "display": False,
+        }
+    ]
+    # a user, and their server's $JUPYTERHUB_API_TOKEN, may ask the service (for themselves)
+    USER_SCOPES.append(SUPABASE_TOKEN_ACCESS)
+    SERVER_SCOPES.append(SUPABASE_TOKEN_ACCESS)
+    c.Spawner.environment.update(
+        _supabase,
+        LAWLESS_SUPABASE_TOKEN_URL=f"{_service_url}/services/{SUPABASE_TOKEN_SERVICE}/token",
+    )
+
+c.JupyterHub.load_roles = [
+    {"name": "user", "scopes": USER_SCOPES},
+    {"name": "server", "scopes": SERVER_SCOPES},
+]
 
 # -- the hub itself -------------------------------------------------------------------------
 c.JupyterHub.bind_url = os.environ.get("LAWLESS_HUB_BIND_URL", "http://:8000")

@@ -7,18 +7,22 @@ import json
 import logging
 from typing import Any
 
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from .. import metrics
-from ..errors import InvalidInput, LawlessError, PayloadTooLarge, QuotaExceeded
+from ..errors import Forbidden, InvalidInput, LawlessError, PayloadTooLarge, QuotaExceeded
 from ..worker_auth import ForwardedUser
 from ..workers import GITHUB_TOKEN_HEADER
 from .identity import Identity, identify
 from .proxy import ForwardMixin
 
 AUTH_RESOURCE = "lawless"
+#: the action a method that runs code on the server (Claude, a shell, git hooks) asks for
+EXECUTE = "execute"
 
 
 def digits(text: str) -> bool:
@@ -31,6 +35,11 @@ class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):
     A request for a session pinned to a remote worker is answered by that worker."""
 
     auth_resource = AUTH_RESOURCE
+    #: HTTP method -> the action it asks for on ``lawless`` when it is not Jupyter's default
+    #: (GET read, POST/PUT/DELETE write): ``execute`` where it runs code on the server, so a
+    #: hub's read (or read and write) sharing of a server cannot start Claude, a terminal or
+    #: a git hook. ``@authorized`` checks the default; ``prepare`` checks this one.
+    auth_actions: dict[str, str] = {}
 
     @property
     def lawless(self):  # the LawlessApp, which holds the services
@@ -49,10 +58,24 @@ class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):
             # event written right after the headers waits for the frontend's delayed ACK
             # (~40 ms per chat turn, benchmarks/bench_workers.py); tornado resets it at finish
             self.request.connection.stream.set_nodelay(True)
-        if self.current_user is not None and not self.identity.frontend:
-            self.lawless.api_quota.hit(self.identity.user_id)
+        if self.current_user is not None:
+            await self.authorize_action()
+            if not self.identity.frontend:
+                self.lawless.api_quota.hit(self.identity.user_id)
         await self.lawless.ready()
         await self.forward_if_pinned()
+
+    def auth_action(self) -> str:
+        method = self.request.method.upper()
+        return self.auth_actions.get(method) or HTTP_METHOD_TO_AUTH_ACTION.get(method, "write")
+
+    async def authorize_action(self) -> None:
+        """403 unless the user may do this method's action on ``lawless`` (also for a
+        session on a remote worker, whose request never reaches the decorated method)."""
+        action = self.auth_action()
+        allowed = self.authorizer.is_authorized(self, self.current_user, action, AUTH_RESOURCE)
+        if not await ensure_async(allowed):
+            raise Forbidden(f"You are not allowed to {action} {AUTH_RESOURCE} on this server.")
 
     def forwarded_github_token(self) -> str | None:
         """The person's GitHub token a frontend server sent along (worker mode only: from

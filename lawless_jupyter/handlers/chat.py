@@ -12,7 +12,7 @@ from tornado.iostream import StreamClosedError
 
 from ..chat.turn import ChatEvent, Turn
 from ..errors import InvalidInput
-from .base import LawlessHandler, digits
+from .base import EXECUTE, LawlessHandler, digits
 from .nodelay import send_at_once
 
 _DELTAS = ("text", "thinking")
@@ -80,6 +80,8 @@ class TurnStreamMixin(LawlessHandler):
 
 
 class ChatHandler(TurnStreamMixin):
+    auth_actions = {"POST": EXECUTE}  # a turn runs Claude Code here
+
     @web.authenticated
     @authorized
     async def post(self, session_id: str) -> None:
@@ -119,6 +121,8 @@ class ChatStreamHandler(TurnStreamMixin):
 
 
 class FreeChatHandler(TurnStreamMixin):
+    auth_actions = {"POST": EXECUTE}  # a turn runs Claude Code here
+
     @web.authenticated
     @authorized
     async def post(self) -> None:
@@ -140,6 +144,8 @@ class ChatCancelHandler(LawlessHandler):
 
 
 class ApprovalHandler(LawlessHandler):
+    auth_actions = {"POST": EXECUTE}  # an allow lets Claude run a command
+
     @web.authenticated
     @authorized
     async def post(self, session_id: str, request_id: str) -> None:

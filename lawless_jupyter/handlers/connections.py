@@ -11,7 +11,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..errors import InvalidInput, LawlessError, NotFound, Unavailable
-from .base import LawlessHandler, digits
+from .base import EXECUTE, LawlessHandler, digits
 
 CALLBACK_PATH = "lawless/api/auth/github/callback"
 
@@ -159,6 +159,8 @@ class GitHubCloneHandler(ConnectionsHandler):
 
 
 class GitPushHandler(ConnectionsHandler):
+    auth_actions = {"POST": EXECUTE}  # git push runs the pre-push hook
+
     @web.authenticated
     @authorized
     async def post(self, session_id: str) -> None:
@@ -170,6 +172,8 @@ class GitPushHandler(ConnectionsHandler):
 
 
 class PullRequestHandler(ConnectionsHandler):
+    auth_actions = {"POST": EXECUTE}  # it pushes first (pre-push hook)
+
     @web.authenticated
     @authorized
     async def post(self, session_id: str) -> None:

@@ -15,14 +15,13 @@ from typing import Any
 
 import httpx
 from jupyter_server.auth.decorator import ws_authenticated
-from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import httpclient, web, websocket
 from tornado.iostream import StreamClosedError
 
-from ..errors import Forbidden, NotFound, Unavailable
+from ..errors import NotFound, Unavailable
 from ..workers import Worker
 from .identity import identify
 from .nodelay import send_at_once
@@ -48,16 +47,8 @@ class ForwardMixin:
         worker = await self.lawless.remote.pinned(identity.user_id, session_id)  # type: ignore[attr-defined]
         if worker is None:
             return
-        self.authorize_forward()
+        # LawlessHandler.prepare has checked this method's action (auth_actions) already
         await self.forward(worker, identity.user_id, session_id)
-
-    def authorize_forward(self) -> None:
-        """What ``@authorized`` checks on the handler's own method, since it does not run."""
-        action = HTTP_METHOD_TO_AUTH_ACTION[self.request.method]  # type: ignore[attr-defined]
-        if not self.authorizer.is_authorized(  # type: ignore[attr-defined]
-            self, self.current_user, action, AUTH_RESOURCE
-        ):
-            raise Forbidden(f"You are not allowed to {action} {AUTH_RESOURCE}.")
 
     async def forward(self, worker: Worker, user_id: str, session_id: str) -> None:
         request = self.request  # type: ignore[attr-defined]
@@ -132,8 +123,9 @@ class TerminalSocketHandler(
     @ws_authenticated
     async def get(self, session_id: str, name: str) -> None:
         user = self.current_user
-        if not self.authorizer.is_authorized(self, user, "read", AUTH_RESOURCE):
-            raise web.HTTPError(403, f"You are not allowed to read {AUTH_RESOURCE}.")
+        # a shell: the same action as creating a terminal
+        if not self.authorizer.is_authorized(self, user, "execute", AUTH_RESOURCE):
+            raise web.HTTPError(403, f"You are not allowed to execute {AUTH_RESOURCE}.")
         if not self.authorizer.is_authorized(self, user, "execute", "terminals"):
             raise web.HTTPError(403, "You are not allowed to use terminals on this server.")
         await self.lawless.ready()

@@ -6,10 +6,12 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..errors import InvalidInput
-from .base import LawlessHandler, digits
+from .base import EXECUTE, LawlessHandler, digits
 
 
 class SessionsHandler(LawlessHandler):
+    auth_actions = {"POST": EXECUTE}  # git worktree add runs the repo's hooks
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -37,6 +39,8 @@ class SessionsHandler(LawlessHandler):
 
 
 class SessionHandler(LawlessHandler):
+    auth_actions = {"DELETE": EXECUTE}  # deleting the branch runs git hooks
+
     @web.authenticated
     @authorized
     async def get(self, session_id: str) -> None:
@@ -81,6 +85,8 @@ class GitLogHandler(LawlessHandler):
 
 
 class GitCommitHandler(LawlessHandler):
+    auth_actions = {"POST": EXECUTE}  # git commit runs the repo's hooks
+
     @web.authenticated
     @authorized
     async def post(self, session_id: str) -> None:
@@ -93,6 +99,8 @@ class GitCommitHandler(LawlessHandler):
 
 
 class GitMergeHandler(LawlessHandler):
+    auth_actions = {"POST": EXECUTE}  # git merge runs the repo's hooks
+
     @web.authenticated
     @authorized
     async def post(self, session_id: str) -> None:

@@ -7,7 +7,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ..errors import Forbidden
-from .base import LawlessHandler
+from .base import EXECUTE, LawlessHandler
 
 
 class TerminalsBase(LawlessHandler):
@@ -16,13 +16,15 @@ class TerminalsBase(LawlessHandler):
         if not self.authorizer.is_authorized(self, self.current_user, "execute", "terminals"):
             raise Forbidden("You are not allowed to use terminals on this server.")
 
-    def authorize_forward(self) -> None:
-        super().authorize_forward()
-        if self.request.method == "POST":
+    async def authorize_action(self) -> None:
+        await super().authorize_action()
+        if self.request.method == "POST":  # also for a session on a remote worker
             self.check_terminal_permission()
 
 
 class SessionTerminalsHandler(TerminalsBase):
+    auth_actions = {"POST": EXECUTE}  # a shell in the worktree
+
     @web.authenticated
     @authorized
     async def get(self, session_id: str) -> None:

@@ -16,10 +16,12 @@ Supabase took (``settle``) and parks what Supabase refused (``park``), keeping t
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .db import Database, as_dict, utcnow
+from .pulled import pulled_updates
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -293,15 +295,20 @@ class Outbox:
                 ours = (local["updated_at"], local["origin"] or self.db.origin)
                 if theirs <= ours:
                     continue
-                updates = {c: remote[c] for c in columns if c in remote and c != "id"}
+                # data only: never a path, the repository, the worker or the owner (pulled.py)
+                pulled = pulled_updates(table, remote, local)
+                updates = {c: v for c, v in pulled.items() if c in columns}
                 for c in spec.json_columns:  # jsonb arrives parsed; SQLite keeps the text
                     if c in updates and not isinstance(updates[c], str):
                         updates[c] = json.dumps(updates[c])
                 assignments = ", ".join(f"{c} = ?" for c in updates)
-                await db.execute(
-                    f"UPDATE {table} SET {assignments} WHERE id = ?",
-                    (*updates.values(), remote["id"]),
-                )
+                try:
+                    await db.execute(
+                        f"UPDATE {table} SET {assignments} WHERE id = ?",
+                        (*updates.values(), remote["id"]),
+                    )
+                except sqlite3.IntegrityError:  # e.g. a name a live session here has
+                    continue  # this row stays as it is; the rest of the pull goes on
                 changed += 1
         return changed
 

@@ -37,6 +37,7 @@ from .. import backoff
 from .db import utcnow
 from .outbox import TABLES, OutboxRow
 from .store import Store
+from .supabase_credential import HubSupabaseToken
 
 # The HTTP status and Retry-After of the last response in this task (postgrest's APIError
 # keeps neither), recorded by an httpx response hook that runs in the caller's context.
@@ -54,7 +55,7 @@ SCHEMA_ERRORS = frozenset({"PGRST200", "PGRST202", "PGRST204", "PGRST205", "42P0
 @dataclass(frozen=True)
 class MirrorSettings:
     url: str
-    key: str
+    key: str  # the service role key; with ``user_token``, the project's anon key
     batch_size: int = 200
     batch_bytes: int = 4 * 1024 * 1024  # a batch stops growing here (one row always goes)
     timeout: float = 10.0  # seconds per request
@@ -63,6 +64,9 @@ class MirrorSettings:
     pull_interval: float = 30.0  # seconds between pulls (also the idle heartbeat)
     pull_overlap: float = 5.0  # seconds re-read at each pull (commit order vs clock)
     linger: float = 0.05  # seconds a wake-up waits for more writes to send them together
+    #: on JupyterHub: the user's own short-lived JWT, the bearer of every request (the key is
+    #: then only the anon ``apikey``), so row level security keeps the server to its rows
+    user_token: HubSupabaseToken | None = None
 
 
 class Retryable(Exception):
@@ -108,9 +112,13 @@ class SupabaseMirror:
 
     async def start(self) -> None:
         """Make the client (no network) and start the sync task."""
+        user_token = self.settings.user_token
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(self.settings.timeout),
-            event_hooks={"response": [self._on_response]},
+            event_hooks={
+                "request": [user_token.authorize] if user_token else [],
+                "response": [self._on_response],
+            },
         )
         options = AsyncClientOptions(
             httpx_client=self._http,

@@ -271,11 +271,25 @@ class WorkspaceService:
         )
         return {"session": self.public(row), **result}
 
+    def _inside_worktrees(self, row: dict[str, Any]) -> Path | None:
+        """The session's worktree path if it is strictly inside ``worktrees_dir`` (symlinks
+        followed), else None: whatever the store says, nothing outside is ever deleted or
+        checked out over."""
+        path = Path(row["worktree_path"])
+        root = self.settings.worktrees_dir.resolve()
+        real = path.resolve()
+        return path if real != root and real.is_relative_to(root) else None
+
     def _remove(self, gitrepo: GitRepository, row: dict[str, Any], force: bool) -> dict[str, Any]:
         """Remove the worktree; delete the branch unless that would lose commits."""
-        gitrepo.remove_worktree(
-            Path(row["worktree_path"]), force=force, deadline=self._long("Deleting the session")
-        )
+        worktree = self._inside_worktrees(row)
+        if worktree is None:
+            raise Conflict(
+                "The session's worktree path is not inside the worktrees folder; nothing was "
+                "deleted. Its row was changed outside this server.",
+                details={"worktree_path": row["worktree_path"]},
+            )
+        gitrepo.remove_worktree(worktree, force=force, deadline=self._long("Deleting the session"))
         branch = row["branch"]
         if not gitrepo.branch_exists(branch):
             return {"branch_deleted": False, "unmerged_commits": 0}
@@ -508,7 +522,9 @@ class WorkspaceService:
         return report
 
     def _reconcile_one(self, row: dict[str, Any]) -> tuple[str, str | None]:
-        worktree = Path(row["worktree_path"])
+        worktree = self._inside_worktrees(row)
+        if worktree is None:  # never delete or check out anything outside worktrees_dir
+            return "failed", "the worktree path is not inside the worktrees folder; left alone"
         try:
             gitrepo = self._repository(row["repo_path"])
         except InvalidInput as e:
