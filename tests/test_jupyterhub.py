@@ -10,7 +10,6 @@ gives each server its own user's JWT.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import sqlite3
@@ -622,34 +621,3 @@ def test_the_kubernetes_values_file_wires_the_secrets(monkeypatch):
     roles = {r["name"]: r["scopes"] for r in one.JupyterHub.load_roles}
     assert values["hub"]["loadRoles"]["user"]["scopes"] == roles["user"]
     assert values["hub"]["loadRoles"]["server"]["scopes"] == roles["server"]
-
-
-#: Zero to JupyterHub's own values schema (jupyterhub/values.schema.yaml of the chart), when a
-#: copy is kept here (tests/z2jh/README.md says which one) or named by $LAWLESS_Z2JH_SCHEMA
-Z2JH_SCHEMA = Path(
-    os.environ.get("LAWLESS_Z2JH_SCHEMA") or ROOT / "tests" / "z2jh" / "values.schema.yaml"
-)
-
-
-def schema_errors(values: dict[str, Any]) -> list[str]:
-    from jsonschema import Draft7Validator
-
-    schema = yaml.safe_load(Z2JH_SCHEMA.read_text())
-    return [
-        f"{'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
-        for e in Draft7Validator(schema).iter_errors(values)
-        # helm validates the chart's defaults merged with ours: what they hold is not missing
-        if e.validator != "required"
-    ]
-
-
-@pytest.mark.skipif(not Z2JH_SCHEMA.exists(), reason=f"no chart values schema at {Z2JH_SCHEMA}")
-def test_the_kubernetes_values_file_passes_the_charts_schema():
-    """A typo in values.yaml fails here, not at `helm install`."""
-    values = yaml.safe_load((ROOT / "deploy/jupyterhub/values.yaml").read_text())
-    assert schema_errors(values) == []
-    typo = yaml.safe_load((ROOT / "deploy/jupyterhub/values.yaml").read_text())
-    typo["singleuser"]["extraEnvs"] = typo["singleuser"].pop("extraEnv")
-    typo["hub"]["networkPolicy"]["ingres"] = typo["hub"]["networkPolicy"].pop("ingress")
-    errors = schema_errors(typo)
-    assert any("extraEnvs" in e for e in errors) and any("ingres" in e for e in errors), errors
