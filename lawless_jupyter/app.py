@@ -85,6 +85,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                     cli_path=self.claude_cli_path,
                     env=dict(self.claude_env),
                     env_passthrough=list(self.claude_env_passthrough),
+                    nice=self.claude_nice,
                     max_retries=self.claude_max_retries,
                     allowed_tools=list(self.allowed_tools),
                     disallowed_tools=list(self.disallowed_tools),

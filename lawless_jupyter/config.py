@@ -123,6 +123,20 @@ class LawlessConfig(HasTraits):
         "CLAUDE_*, proxies, the cloud variables of Bedrock/Vertex/Foundry when that cloud is "
         "switched on, and claude_env. Everything else the server holds stays out.",
     )
+    claude_nice = Int(
+        5,
+        config=True,
+        help="How many steps below the server's CPU priority Claude Code runs (nice(2); 0: "
+        "the same). The server's event loop relays every streamed answer: with many agents "
+        "busy it must not wait behind them.",
+    )
+
+    @validate("claude_nice")
+    def _check_claude_nice(self, proposal: dict[str, Any]) -> int:
+        if not 0 <= proposal["value"] <= 19:
+            raise TraitError("claude_nice must be from 0 to 19")
+        return proposal["value"]
+
     run_git_hooks = Bool(
         True,
         config=True,

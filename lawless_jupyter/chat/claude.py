@@ -42,6 +42,8 @@ class ClaudeSettings:
     env: dict[str, str] = field(default_factory=dict)
     #: names of server variables Claude may see besides the allow-list (environment.py)
     env_passthrough: list[str] = field(default_factory=list)
+    #: steps below the server's CPU priority (the launcher applies it)
+    nice: int = 0
     max_retries: int = 2
     allowed_tools: list[str] = field(default_factory=list)
     disallowed_tools: list[str] = field(default_factory=list)
@@ -78,7 +80,9 @@ class LiveClaude:
         }
         # the launcher passes on only the allow-list, what we set here and the passthrough
         keep = [*self.settings.env_passthrough, *env]
-        env.update(environment.launcher_env(_real_cli(self.settings.cli_path), keep))
+        env.update(
+            environment.launcher_env(_real_cli(self.settings.cli_path), keep, self.settings.nice)
+        )
         return ClaudeAgentOptions(
             cwd=str(self.cwd),
             model=self.model,

@@ -120,6 +120,7 @@ CLOUDS = {
 # before the CLI starts).
 CLI_VARIABLE = "LAWLESS_CLAUDE_CLI"
 KEEP_VARIABLE = "LAWLESS_CLAUDE_KEEP"
+NICE_VARIABLE = "LAWLESS_CLAUDE_NICE"
 
 
 def _switched_on(value: str | None) -> bool:
@@ -145,17 +146,25 @@ def allowed_environment(environ: Mapping[str, str], extra: Iterable[str] = ()) -
     return {k: v for k, v in environ.items() if allowed(k, environ, extra)}
 
 
-def launcher_env(cli: str, extra: Iterable[str]) -> dict[str, str]:
+def launcher_env(cli: str, extra: Iterable[str], nice: int = 0) -> dict[str, str]:
     """What the server adds to the SDK's ``env`` for the launcher to read."""
-    return {CLI_VARIABLE: cli, KEEP_VARIABLE: ",".join(sorted(set(extra)))}
+    return {
+        CLI_VARIABLE: cli,
+        KEEP_VARIABLE: ",".join(sorted(set(extra))),
+        NICE_VARIABLE: str(nice),
+    }
 
 
 def main() -> None:  # the launcher
     environ = dict(os.environ)
     cli = environ.pop(CLI_VARIABLE, "")
     extra = environ.pop(KEEP_VARIABLE, "").split(",")
+    nice = environ.pop(NICE_VARIABLE, "0")
     if not cli:
         sys.exit(f"{CLI_VARIABLE} is not set: this launcher is started by lawless_jupyter.")
+    if nice.isascii() and nice.isdigit() and int(nice):
+        # below the server, so its relay of every answer runs ahead of the agents' work
+        os.nice(int(nice))
     os.execve(cli, [cli, *sys.argv[1:]], allowed_environment(environ, extra))
 
 

@@ -1,0 +1,55 @@
+"""Claude Code runs below the server's CPU priority, so the server's relay of every streamed
+answer runs ahead of the agents' own work (``claude_nice``)."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+import pytest
+
+from . import test_chat
+from .fake_anthropic import text
+from .test_chat import chat
+
+chat_config = test_chat.chat_config
+claude_env = test_chat.claude_env
+session = test_chat.session
+sse = test_chat.sse
+
+
+@pytest.fixture
+def lawless_config(claude_env, chat_config):
+    return {"claude_env": claude_env, "claude_max_retries": 0, **chat_config}
+
+
+def claude_processes() -> list[psutil.Process]:
+    """The Claude Code processes this (in-process) server started."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if any("claude" in part for part in child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+async def niceness_after_a_turn(sse, session, fake) -> set[int]:
+    fake.add(text("Hello."))
+    stream = await chat(sse, session, "Hi")
+    events = await stream.rest()
+    assert "".join(d["delta"] for _, d in events if d["type"] == "text") == "Hello."
+    # the conversation's process stays alive between turns
+    processes = claude_processes()
+    assert processes, "a live Claude Code process"
+    return {p.nice() for p in processes}
+
+
+async def test_claude_runs_below_the_server_by_default(sse, session, fake):
+    assert await niceness_after_a_turn(sse, session, fake) == {os.nice(0) + 5}
+
+
+@pytest.mark.parametrize("chat_config", [{"claude_nice": 0}])
+async def test_claude_nice_zero_runs_it_beside_the_server(sse, session, fake):
+    assert await niceness_after_a_turn(sse, session, fake) == {os.nice(0)}
