@@ -128,8 +128,8 @@ class LiveClaude:
         client, self.client = self.client, None
         if client is None:
             return
-        if kill:
-            _kill_process_tree(_cli_pid(client))
+        if kill:  # signals and waits (up to 5 s) in a thread: the loop serves everyone else
+            await asyncio.to_thread(_kill_process_tree, _cli_pid(client))
         with contextlib.suppress(Exception):
             await asyncio.wait_for(client.disconnect(), 10)
 

@@ -1,0 +1,96 @@
+"""Stopping Claude never holds the server's event loop: every other request and stream goes on.
+
+A cancel that has to kill a Claude Code process that no longer answers, and the deletion of
+a session whose turn is running, both end a process tree and wait for it to go. That wait
+must happen off the loop. ``loopwatch`` measures the time each loop callback really held the
+loop (CPU contention from other tests on the machine is not counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import psutil
+import pytest
+
+from .fake_anthropic import text, tool_use
+from .loopwatch import loop_holds
+from .test_chat import chat, chat_path, claude_env, cli_pid, session, sse  # noqa: F401
+
+LIMIT = 0.05  # seconds the loop may be held by one callback
+
+
+@pytest.fixture
+def lawless_config(claude_env):
+    return {"claude_env": claude_env, "claude_max_retries": 0, "cancel_grace": 1.0}
+
+
+async def start_a_busy_turn(sse, session, fake):
+    """A turn in which Claude runs a shell command that goes on for a while."""
+    fake.add(tool_use("Bash", {"command": "python3 -c \"import time; time.sleep(30)\""}), text("never reached"))
+    stream = await chat(sse, session, "Run it", permission_mode="trusted")
+    await stream.until("tool_use")
+    return stream
+
+
+def children_of(pid):
+    return psutil.Process(pid).children(recursive=True)
+
+
+def still_running(processes):
+    alive = []
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+    return alive
+
+
+async def wait_for_the_command(lawless_app, session, stream_types=None):
+    pid = cli_pid(lawless_app, session)
+    for _ in range(200):
+        for child in children_of(pid):
+            with contextlib.suppress(psutil.Error):  # some are gone or zombies
+                if any("time.sleep(30)" in part for part in child.cmdline()):
+                    return pid
+        await asyncio.sleep(0.05)
+    tree = []
+    for c in children_of(pid):
+        with contextlib.suppress(psutil.Error):
+            tree.append(c.cmdline())
+    raise AssertionError(f"the shell command never started: {tree} {await stream_types.rest()}")
+
+
+async def test_cancelling_a_turn_whose_cli_hangs_does_not_block_the_loop(
+    api, sse, session, fake, lawless_app
+):
+    stream = await start_a_busy_turn(sse, session, fake)
+    pid = await wait_for_the_command(lawless_app, session, stream)
+    tree = [psutil.Process(pid), *children_of(pid)]
+    psutil.Process(pid).send_signal(signal.SIGSTOP)  # it no longer answers the interrupt
+    with loop_holds(LIMIT) as holds:
+        code, body, _ = await api("POST", chat_path(session, "/cancel"))
+        events = await stream.rest(timeout=20)
+    assert code == 200, body
+    assert events[-1][1] == {"type": "done", "stop_reason": "cancelled"}
+    assert not still_running(tree)
+    assert not holds.slow, f"the loop was held: {holds.slow}"
+
+
+async def test_deleting_a_session_with_a_running_turn_does_not_block_the_loop(
+    api, sse, session, fake, lawless_app
+):
+    stream = await start_a_busy_turn(sse, session, fake)
+    pid = await wait_for_the_command(lawless_app, session, stream)
+    tree = [psutil.Process(pid), *children_of(pid)]
+    with loop_holds(LIMIT) as holds:
+        code, body, _ = await api(
+            "DELETE", f"api/workspace/sessions/{session['id']}", params={"force": "true"}
+        )
+        events = await stream.rest(timeout=20)
+    assert code == 200, body
+    assert events[-1][1]["type"] == "done"
+    assert not still_running(tree)
+    assert not holds.slow, f"the loop was held: {holds.slow}"
