@@ -27,6 +27,10 @@ from claude_agent_sdk import (
 
 from .permissions import PermissionPolicy
 
+# One stream-json line of Claude Code may carry a whole file (a Write's input, its result):
+# past the SDK's 1 MB default the turn fails. The line is transient; events keep a cut copy.
+MAX_CLI_MESSAGE_BYTES = 32 * 1024 * 1024
+
 AskPerson = Callable[[str, dict[str, Any], str | None], Awaitable[tuple[bool, str]]]
 
 
@@ -81,6 +85,7 @@ class LiveClaude:
             cli_path=self.settings.cli_path,
             env=env,
             stderr=self._remember_stderr,
+            max_buffer_size=MAX_CLI_MESSAGE_BYTES,
         )
 
     def _remember_stderr(self, line: str) -> None:

@@ -33,6 +33,7 @@ class Turn:
     events: list[ChatEvent] = field(default_factory=list)
     finished: bool = False
     cancelled: bool = False
+    stop_reason: str | None = None  # said by its done event
     task: asyncio.Task[None] | None = None
     started: float = field(default_factory=time.monotonic)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -44,6 +45,7 @@ class Turn:
             self.events.append(event)
             if data.get("type") == "done":
                 self.finished = True
+                self.stop_reason = data.get("stop_reason")
             self._changed.notify_all()
         return event
 
@@ -64,3 +66,12 @@ class Turn:
             position += len(fresh)
             if done and position >= len(self.events):
                 return
+
+
+def finished_turn(
+    conversation_id: str, number: int, turn_id: str, events: list[dict[str, Any]]
+) -> Turn:
+    """A turn that is over, made of given events (a replay rebuilt from the history)."""
+    turn = Turn(conversation_id, number, id=turn_id, finished=True)
+    turn.events = [ChatEvent(seq, data) for seq, data in enumerate(events, 1)]
+    return turn

@@ -104,9 +104,9 @@ class ChatStreamHandler(TurnStreamMixin):
     @web.authenticated
     @authorized
     async def get(self, session_id: str) -> None:
-        last_seen = self._last_seen()
-        turn = await self.lawless.chat.latest_turn(self.identity.user_id, session_id)
-        after = last_seen[1] if last_seen and last_seen[0] == turn.number else 0
+        turn, after = await self.lawless.chat.reattach(
+            self.identity.user_id, session_id, self._last_seen()
+        )
         await self.stream_turn(turn, after)
 
     def _last_seen(self) -> tuple[int, int] | None:
