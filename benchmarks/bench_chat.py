@@ -269,6 +269,9 @@ class Stream:
     def count(self, kind: str) -> int:
         return sum(1 for _, d in self.events if d["type"] == kind)
 
+    def text(self) -> str:
+        return "".join(d["delta"] for _, d in self.events if d["type"] == "text")
+
 
 class Ext:
     def __init__(self, port: int, token: str):
@@ -425,7 +428,8 @@ class Bench:
         return {
             "first": t_first - t0,
             "total": stream.events[-1][0] - t0,
-            "deltas": stream.count("text"),
+            "deltas": stream.count("text"),  # pieces that came together go as one event
+            "text": stream.text(),
         }
 
     async def direct_cold(self) -> tuple[dict[str, float], Direct]:
@@ -528,9 +532,8 @@ class Bench:
                     r = await self.keep_direct.turn(f"Long answer {i}")
                     dir_b.append(r)
                 r["cpu"] = self.cpu.used(before, self.cpu.read())
-            for r in (ext_b[-1], dir_b[-1]):
-                if r["deltas"] != n_deltas:
-                    raise RuntimeError(f"{r['deltas']} deltas arrived, not {n_deltas}")
+            if ext_b[-1]["text"] != answer or dir_b[-1]["deltas"] != n_deltas:
+                raise RuntimeError("the answer did not arrive whole")
             log(
                 f"  {n_deltas} deltas {i + 1}/{self.args.big_reps}:"
                 f" ext {ms(ext_b[-1]['total']):7.1f} ms  direct {ms(dir_b[-1]['total']):7.1f} ms"

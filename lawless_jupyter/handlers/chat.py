@@ -15,6 +15,10 @@ from ..errors import InvalidInput
 from .base import LawlessHandler, digits
 
 _DELTAS = ("text", "thinking")
+# After a write, the stream lets this long pass before it writes again: the first event of
+# a burst goes at once, what follows within 5 ms goes in one write. A 5,000-delta answer
+# then costs the server a few hundred socket writes, not thousands (benchmarks/README.md).
+_WRITE_EVERY = 0.005
 
 
 def coalesce(batch: list[ChatEvent]) -> list[tuple[int, dict]]:
@@ -69,6 +73,8 @@ class TurnStreamMixin(LawlessHandler):
             for seq, data in coalesce(batch):
                 self.write(f"id: {turn.number}-{seq}\ndata: {json.dumps(data)}\n\n")
             await self.flush()
+            if not turn.finished:
+                await asyncio.sleep(_WRITE_EVERY)  # let the next events gather
 
     async def _keepalive(self) -> None:
         interval = self.lawless.sse_keepalive_interval
