@@ -611,11 +611,13 @@ class Bench:
                 max(b - a for a, b in itertools.pairwise([t_sent, *(t for t, _ in events)]))
             )
             texts = [(t, delta) for t, delta in events if delta is not None]
-            if len(texts) != deltas:
-                raise RuntimeError(f"{side}: {len(texts)} text events arrived, not {deltas}")
+            # pieces that came together go as one event: count the words
+            if sum(len(delta.split()) for _, delta in texts) != deltas:
+                raise RuntimeError(f"{side}: not all {deltas} text pieces arrived")
             gaps_text.append(max(b[0] - a[0] for a, b in itertools.pairwise(texts)))
             firsts.append(texts[0][0] - t_sent)
-            latencies += [t - sent[delta] for t, delta in texts if delta in sent]
+            last = [(t, delta.split()[-1] + " ") for t, delta in texts if delta.strip()]
+            latencies += [t - sent[piece] for t, piece in last if piece in sent]
         latencies.sort()
         if side == "ext":
             for session_id in handles:

@@ -49,18 +49,25 @@ class Turn:
             self._changed.notify_all()
         return event
 
-    async def follow(self, after: int = 0) -> AsyncIterator[list[ChatEvent]]:
+    async def follow(self, after: int = 0, pace: float = 0.0) -> AsyncIterator[list[ChatEvent]]:
         """Batches of the events after ``after``: what was already there (a replay), then
-        whatever arrived by the time the follower woke up, until the turn is over."""
+        whatever arrived by the time the follower woke up, until the turn is over. With
+        ``pace``, a batch comes at most every ``pace`` seconds: an event after a quiet spell
+        comes at once, the ones that follow it closely wait and come together."""
         position = max(0, after)
+        last = float("-inf")  # when the last batch went
         while True:
             async with self._changed:
                 seen = position
                 await self._changed.wait_for(
                     lambda seen=seen: len(self.events) > seen or self.finished
                 )
-                fresh = self.events[position:]
-                done = self.finished
+            wait = last + pace - time.monotonic()
+            if wait > 0 and not self.finished:
+                await asyncio.sleep(wait)
+            fresh = self.events[position:]
+            done = self.finished
+            last = time.monotonic()
             if fresh:
                 yield fresh
             position += len(fresh)

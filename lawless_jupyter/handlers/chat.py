@@ -15,9 +15,9 @@ from ..errors import InvalidInput
 from .base import LawlessHandler, digits
 
 _DELTAS = ("text", "thinking")
-# After a write, the stream lets this long pass before it writes again: the first event of
-# a burst goes at once, what follows within 5 ms goes in one write. A 5,000-delta answer
-# then costs the server a few hundred socket writes, not thousands (benchmarks/README.md).
+# A stream writes at most every 5 ms: an event after a quiet spell goes at once, the ones
+# that follow it closely go together. A 5,000-delta answer then costs the server a few
+# hundred socket writes, not thousands (benchmarks/README.md, "Chat").
 _WRITE_EVERY = 0.005
 
 
@@ -69,12 +69,10 @@ class TurnStreamMixin(LawlessHandler):
 
     async def _write_events(self, turn: Turn, after: int) -> None:
         await self.flush()  # the headers now: the client knows the turn has begun
-        async for batch in turn.follow(after):  # one flush per batch, not per event
+        async for batch in turn.follow(after, pace=_WRITE_EVERY):  # one flush per batch
             for seq, data in coalesce(batch):
                 self.write(f"id: {turn.number}-{seq}\ndata: {json.dumps(data)}\n\n")
             await self.flush()
-            if not turn.finished:
-                await asyncio.sleep(_WRITE_EVERY)  # let the next events gather
 
     async def _keepalive(self) -> None:
         interval = self.lawless.sse_keepalive_interval
