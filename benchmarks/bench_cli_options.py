@@ -5,7 +5,8 @@ CLI, with the client options switched on one at a time: what ``bench_chat.py``'s
 side uses (``plain``), plus the ``can_use_tool`` callback (which makes the SDK start the
 CLI with ``--permission-prompt-tool stdio``), plus the ``PreToolUse`` hook, plus the
 ``session_store`` (the CLI then hands every transcript entry to the SDK, which writes it to
-the extension's SQLite store), and the extension's own ``LiveClaude`` options (all of them).
+the extension's SQLite store), the extension's own ``LiveClaude`` options (all of them),
+and ``plain`` read by a slower reader (40 µs of other work per message, as in the server).
 Each variant keeps one warm client; the variants take turns (round-robin) so machine noise
 hits them alike. Reported: CPU time of the CLI process and of this process (the SDK's
 parsing and our store) per answer, medians, and each as a ratio to ``plain``.
@@ -46,7 +47,8 @@ from lawless_jupyter.store import Store  # noqa: E402
 from lawless_jupyter.store.transcripts import TranscriptStore  # noqa: E402
 from tests.fake_anthropic import INHERITED_ENV, FakeAnthropic, text  # noqa: E402
 
-VARIANTS = ("plain", "can_use_tool", "hook", "session_store", "extension")
+VARIANTS = ("plain", "can_use_tool", "hook", "session_store", "extension", "slow_reader")
+SLOW_READER_US = 40  # what the server spends per delta besides the SDK (``bench_chat.py``)
 
 
 async def allow(tool: str, tool_input: dict[str, Any], context: Any) -> Any:
@@ -68,11 +70,15 @@ def options(variant: str, cwd: Path, env: dict[str, str], store: Any) -> ClaudeA
     return ClaudeAgentOptions(**kw)
 
 
-async def turn(client: ClaudeSDKClient, prompt: str) -> None:
+async def turn(client: ClaudeSDKClient, prompt: str, busy_us: float = 0) -> None:
     await client.query(prompt)
     async for message in client.receive_response():
         if isinstance(message, ResultMessage) and message.is_error:
             raise RuntimeError(f"the turn failed: {message}")
+        if busy_us:  # a reader with other work to do, as the server is
+            until = time.perf_counter() + busy_us / 1e6
+            while time.perf_counter() < until:
+                pass
 
 
 def cli_process(client: ClaudeSDKClient) -> psutil.Process:
@@ -128,7 +134,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 proc = cli_process(client)
                 fake.add(text(answer, chunks=args.deltas))
                 c0, m0, t0 = cpu(proc), cpu(me), time.perf_counter()
-                await turn(client, f"long answer {rep}")
+                busy = SLOW_READER_US if variant == "slow_reader" else 0
+                await turn(client, f"long answer {rep}", busy)
                 await asyncio.sleep(0.3)  # the transcript traffic that follows the result
                 cli_ms[variant].append((cpu(proc) - c0) * 1000)
                 sdk_ms[variant].append((cpu(me) - m0) * 1000)
