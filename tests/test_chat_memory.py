@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from lawless_jupyter import remote
 from lawless_jupyter.ratelimit import SlidingWindowLimit
 
 from .fake_anthropic import text, tool_use
@@ -128,3 +129,16 @@ def test_rate_limit_windows_forget_people_with_no_recent_use(monkeypatch):
     limit.hit("someone-new")
     assert list(limit._hits) == ["someone-new"]
     assert limit.state("person-1")["remaining"] == 5 and "person-1" not in limit._hits
+
+
+async def test_where_sessions_run_is_remembered_for_a_bounded_number(
+    api, repo, lawless_app, monkeypatch
+):
+    monkeypatch.setattr(remote, "PINS_KEPT", 3, raising=False)
+    ids = [(await api.create(name=f"pin-{i}"))["id"] for i in range(5)]
+    for session_id in ids:
+        code, _, _ = await api("GET", f"api/workspace/sessions/{session_id}")
+        assert code == 200
+    assert list(lawless_app.remote._pins) == ids[-3:]
+    code, _, _ = await api("GET", f"api/workspace/sessions/{ids[0]}")
+    assert code == 200, "a forgotten one is looked up again"
