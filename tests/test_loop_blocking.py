@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
 
+from .conftest import make_repo
 from .fake_anthropic import text, tool_use
 from .loopwatch import loop_holds
 from .test_chat import (  # noqa: F401 (fixtures)
@@ -107,3 +111,39 @@ async def test_deleting_a_session_with_a_running_turn_does_not_block_the_loop(
     assert events[-1][1]["type"] == "done"
     assert not still_running(tree)
     assert not holds.slow, f"the loop was held: {holds.slow}"
+
+
+SLOW_ADD = 0.5  # seconds each `git worktree add` takes here
+CREATES = 12
+
+
+@pytest.fixture
+def slow_worktree_add(tmp_path, monkeypatch):
+    """`git worktree add` takes SLOW_ADD seconds (a big checkout), other git commands not."""
+    real = shutil.which("git")
+    folder = tmp_path / "slow-git"
+    folder.mkdir()
+    wrapper = folder / "git"
+    wrapper.write_text(
+        f'#!/bin/sh\ncase " $* " in *" worktree add "*) sleep {SLOW_ADD};; esac\nexec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.mark.parametrize("chat_config", [{"max_sessions_per_repo": CREATES + 1}])
+async def test_sessions_queued_for_one_repository_do_not_hold_up_other_git_work(
+    api, repo, jp_root_dir, slow_worktree_add
+):
+    make_repo(jp_root_dir / "other")
+    elsewhere = await api.create("other", name="elsewhere")
+    # a small thread pool, as on a small server: the queue must not sit in its threads
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=4))
+    creates = [asyncio.ensure_future(api.create(name=f"queued-{i}")) for i in range(CREATES)]
+    await asyncio.sleep(2 * SLOW_ADD)  # all of them have reached the repository's lock
+    code, body, _ = await api("GET", f"api/workspace/sessions/{elsewhere['id']}/git/status")
+    waiting = sum(not task.done() for task in creates)
+    assert code == 200, body
+    assert waiting >= CREATES - 4, f"the status waited for {CREATES - waiting} creations"
+    sessions = await asyncio.gather(*creates)
+    assert len({s["id"] for s in sessions}) == CREATES
