@@ -475,19 +475,17 @@ class ChatService:
         await live.claude.close()
 
     async def close_idle(self) -> int:
-        """Close the Claude processes of conversations idle for longer than the idle timeout."""
+        """Close the Claude processes of conversations idle for longer than the idle timeout,
+        and forget those with nothing left to replay (a new one is not idle yet)."""
         now = time.monotonic()
         closed = 0
         for live in list(self._live.values()):
-            idle = now - live.claude.last_used
-            if (
-                live.claude.client is not None
-                and not live.running
-                and idle > self.settings.idle_timeout
-            ):
+            if live.running or now - live.claude.last_used <= self.settings.idle_timeout:
+                continue
+            if live.claude.client is not None:
                 await live.claude.close()
                 closed += 1
-            if live.claude.client is None and live.latest is None:  # nothing left to keep
+            if live.latest is None:
                 self._drop(live)
         return closed
 
