@@ -80,6 +80,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                 idle_timeout=self.chat_idle_timeout,
                 approval_timeout=self.approval_timeout,
                 cancel_grace=self.cancel_grace,
+                replay_seconds=self.chat_replay_seconds,
                 claude=ClaudeSettings(
                     model=self.claude_model,
                     cli_path=self.claude_cli_path,

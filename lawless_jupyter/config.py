@@ -154,6 +154,12 @@ class LawlessConfig(HasTraits):
     cancel_grace = Float(
         5.0, config=True, help="Seconds a cancelled turn gets to stop before Claude is killed."
     )
+    chat_replay_seconds = Float(
+        300.0,
+        config=True,
+        help="Seconds a finished chat turn's events are kept, so a client that re-attaches "
+        "gets exactly the events it missed; later it gets the turn rebuilt from the history.",
+    )
     sse_keepalive_interval = Float(15.0, config=True, help="Seconds between SSE keepalives.")
     chat_messages_per_hour = Int(100, config=True, help="Chat messages per user per hour.")
     api_requests_per_hour = Int(1000, config=True, help="API requests per user per hour.")
@@ -421,6 +427,7 @@ class LawlessConfig(HasTraits):
         "chat_idle_timeout",
         "approval_timeout",
         "cancel_grace",
+        "chat_replay_seconds",
         "sse_keepalive_interval",
         "supabase_timeout",
         "supabase_retry_max_delay",

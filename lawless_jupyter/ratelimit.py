@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,12 +17,17 @@ class SlidingWindowLimit:
         self.name = name
         self.limit = limit
         self.window = window
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
+        self._hits: dict[str, deque[float]] = {}
 
     def _recent(self, user_id: str, now: float) -> deque[float]:
-        hits = self._hits[user_id]
+        """The user's hits in the window; a user with none is not kept at all."""
+        hits = self._hits.get(user_id)
+        if hits is None:
+            return deque()
         while hits and hits[0] <= now - self.window:
             hits.popleft()
+        if not hits:
+            del self._hits[user_id]
         return hits
 
     def check(self, user_id: str) -> None:
@@ -45,7 +50,11 @@ class SlidingWindowLimit:
     def hit(self, user_id: str) -> None:
         """Count one use, or raise ``QuotaExceeded`` (counting nothing) when over the limit."""
         self.check(user_id)
-        self._hits[user_id].append(time.time())
+        now = time.time()
+        if user_id not in self._hits:  # now and then: drop users whose window is empty
+            for other in list(self._hits):
+                self._recent(other, now)
+        self._hits.setdefault(user_id, deque()).append(now)
 
     @contextmanager
     def reserve(self, user_id: str) -> Iterator[None]:
@@ -55,9 +64,11 @@ class SlidingWindowLimit:
         try:
             yield
         except BaseException:
-            hits = self._hits[user_id]
+            hits = self._hits.get(user_id)
             if hits:
                 hits.pop()
+            if not hits:
+                self._hits.pop(user_id, None)
             raise
 
     def state(self, user_id: str) -> dict[str, float | int]:

@@ -59,6 +59,9 @@ class WorkerAnswer(LawlessError):
         return self._body
 
 
+PINS_KEPT = 10_000  # sessions whose place is remembered (deleted ones are asked about too)
+
+
 class RemoteSessions:
     def __init__(
         self,
@@ -95,6 +98,8 @@ class RemoteSessions:
                 return None
             remote = row.get("worker") not in (None, LOCAL) and row["state"] != "deleted"
             pin = self._pins[session_id] = (row["user_id"], row["worker"] if remote else None)
+            if len(self._pins) > PINS_KEPT:  # the oldest goes: it is looked up again if needed
+                del self._pins[next(iter(self._pins))]
         owner, worker_id = pin
         if owner != user_id or worker_id is None:
             return None

@@ -32,6 +32,10 @@ from . import environment
 from .launcher import launcher
 from .permissions import PermissionPolicy
 
+# One stream-json line of Claude Code may carry a whole file (a Write's input, its result):
+# past the SDK's 1 MB default the turn fails. The line is transient; events keep a cut copy.
+MAX_CLI_MESSAGE_BYTES = 32 * 1024 * 1024
+
 AskPerson = Callable[[str, dict[str, Any], str | None], Awaitable[tuple[bool, str]]]
 
 
@@ -99,6 +103,7 @@ class LiveClaude:
             cli_path=launcher(),
             env=env,
             stderr=self._remember_stderr,
+            max_buffer_size=MAX_CLI_MESSAGE_BYTES,
         )
 
     def _remember_stderr(self, line: str) -> None:
@@ -146,8 +151,8 @@ class LiveClaude:
         client, self.client = self.client, None
         if client is None:
             return
-        if kill:
-            _kill_process_tree(_cli_pid(client))
+        if kill:  # signals and waits (up to 5 s) in a thread: the loop serves everyone else
+            await asyncio.to_thread(_kill_process_tree, _cli_pid(client))
         with contextlib.suppress(Exception):
             await asyncio.wait_for(client.disconnect(), 10)
 

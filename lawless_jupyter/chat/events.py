@@ -23,6 +23,7 @@ from claude_agent_sdk import (
 from .rules import SHELL, runs_git_hooks
 
 MAX_TOOL_RESULT_CHARS = 20_000
+MAX_TOOL_INPUT_CHARS = 20_000  # per string in a tool's input (a Write's whole file)
 
 
 @dataclass
@@ -37,6 +38,19 @@ def _clip(text: str, limit: int = MAX_TOOL_RESULT_CHARS) -> str:
     return (
         text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
     )
+
+
+def clip_input(value: Any, limit: int = MAX_TOOL_INPUT_CHARS) -> Any:
+    """A tool's input with each long string cut, the cut said in the text: events and
+    history show a Write's first 20,000 characters, not a megabyte per event (the file
+    itself is written whole by Claude Code)."""
+    if isinstance(value, str):
+        return _clip(value, limit)
+    if isinstance(value, dict):
+        return {k: clip_input(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clip_input(v, limit) for v in value]
+    return value
 
 
 def tool_result_text(content: Any) -> str:
@@ -87,7 +101,7 @@ def translate(message: Any) -> Translation:
             elif isinstance(block, ThinkingBlock):
                 out.history.append(("thinking", {"text": block.thinking}))
             elif isinstance(block, ToolUseBlock):
-                item = {"id": block.id, "name": block.name, "input": block.input}
+                item = {"id": block.id, "name": block.name, "input": clip_input(block.input)}
                 if block.name == SHELL and runs_git_hooks(block.input.get("command")):
                     item["runs_git_hooks"] = True  # the panel says so on the command
                 out.events.append({"type": "tool_use", **item})
@@ -120,3 +134,19 @@ def translate(message: Any) -> Translation:
         out.events.append({"type": "usage", **usage})
         out.history.append(("usage", usage))
     return out
+
+
+_REPLAYED = {"assistant": "text", "thinking": "thinking"}
+
+
+def replay(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A finished turn's events rebuilt from its stored history rows (whole blocks where
+    the live stream had pieces), for a client that re-attaches after its replay log went."""
+    events: list[dict[str, Any]] = []
+    for row in rows:
+        role, content = row["role"], row["content"]
+        if role in _REPLAYED:
+            events.append({"type": _REPLAYED[role], "delta": content.get("text", "")})
+        elif role in ("tool_use", "tool_result", "usage", "error"):
+            events.append({"type": role, **content})
+    return events

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +23,10 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..store import Store
 from ..workspace import SessionState, WorkspaceService
 from .claude import ClaudeSettings, LiveClaude
-from .events import translate
+from .events import clip_input, replay, translate
 from .permissions import MODES, ApprovalBroker, PermissionPolicy
 from .rules import SHELL, is_rule, runs_git_hooks
-from .turn import Turn
+from .turn import Turn, finished_turn
 
 S = SessionState
 MAX_MESSAGE_CHARS = 100_000
@@ -40,6 +41,7 @@ class ChatSettings:
     idle_timeout: float = 600.0
     approval_timeout: float = 300.0
     cancel_grace: float = 5.0
+    replay_seconds: float = 300.0  # a finished turn's events are kept this long for re-attach
     claude: ClaudeSettings = field(default_factory=ClaudeSettings)
 
 
@@ -51,8 +53,10 @@ class LiveChat:
     conversation: dict[str, Any]
     claude: LiveClaude
     policy: PermissionPolicy
-    latest: Turn | None = None
+    latest: Turn | None = None  # the running turn, or a finished one for replay_seconds
     turns_so_far: int | None = None
+    latest_seq: int = 0  # the history row of the latest turn's user message
+    stop_reason: str | None = None  # of the latest turn, once its events are let go
 
     @property
     def running(self) -> bool:
@@ -79,7 +83,10 @@ class ChatService:
         self.logger = log or logging.getLogger(__name__)
         self.approvals = ApprovalBroker(settings.approval_timeout)
         self._live: dict[str, LiveChat] = {}
-        self._start_locks: dict[str, asyncio.Lock] = {}  # per session or conversation
+        # per session or conversation; weak: a lock nobody holds or waits for goes
+        self._start_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         #: called with (stop reason, seconds) when a turn is done (monitoring)
         self.on_turn_done: list[Callable[[str, float], None]] = []
         workspace.before_delete.append(self.forget_session)
@@ -224,7 +231,9 @@ class ChatService:
             live.turns_so_far = await self.store.count_messages(conversation_id, "user")
         live.turns_so_far += 1
         turn = Turn(conversation_id, live.turns_so_far)
-        await self.store.append_message(conversation_id, turn.id, "user", {"text": message})
+        live.latest_seq = await self.store.append_message(
+            conversation_id, turn.id, "user", {"text": message}
+        )
         live.latest = turn
         turn.task = asyncio.create_task(self._run(live, turn, message), name=f"chat-{live.key}")
         return turn
@@ -308,8 +317,19 @@ class ChatService:
                 await self.workspace.set_chat_attached(live.session_id, False)
         finally:
             await turn.emit({"type": "done", "stop_reason": stop_reason})
+            asyncio.get_running_loop().call_later(
+                self.settings.replay_seconds, self._let_go, live, turn
+            )
             for listener in self.on_turn_done:
                 listener(stop_reason, time.monotonic() - turn.started)
+
+    def _let_go(self, live: LiveChat, turn: Turn) -> None:
+        """The re-attach window of a finished turn is over: its events go (the history has
+        the whole answer; a late re-attach is answered from it)."""
+        if live.latest is turn:
+            live.latest, live.stop_reason = None, turn.stop_reason
+            if live.claude.client is None:  # its Claude process was closed meanwhile
+                self._drop(live)
 
     async def _remember_claude_session(
         self, live: LiveChat, claude_session_id: str | None, *, forget: bool = False
@@ -334,7 +354,7 @@ class ChatService:
                 "type": "approval_request",
                 "request_id": request_id,
                 "tool": tool,
-                "input": tool_input,
+                "input": clip_input(tool_input),
                 "tool_use_id": tool_use_id,
                 "timeout_seconds": self.approvals.timeout,
                 "rule": rule,
@@ -350,11 +370,53 @@ class ChatService:
 
     # -- following, cancelling, answering --------------------------------------------------------
 
-    async def latest_turn(self, user_id: str, key: str) -> Turn:
-        live = await self._owned_live(user_id, key)
-        if live is None or live.latest is None:
-            raise NotFound("No chat turn has run in this session since the server started.")
-        return live.latest
+    async def reattach(
+        self, user_id: str, session_id: str, last_seen: tuple[int, int] | None
+    ) -> tuple[Turn, int]:
+        """The session's latest turn and the seq to replay after: exactly the events after
+        ``last_seen`` (turn, seq) while its events are kept, else the whole turn (rebuilt
+        from the history once they are gone: whole blocks, then usage and done)."""
+        live = await self._owned_live(user_id, session_id)
+        turn = live.latest if live else None
+        if turn is not None:
+            return turn, (last_seen[1] if last_seen and last_seen[0] == turn.number else 0)
+        turn = await self._stored_turn(session_id, live)
+        if turn is None:
+            raise NotFound("Nobody has chatted in this session yet.")
+        return turn, 0
+
+    async def _stored_turn(self, session_id: str, live: LiveChat | None) -> Turn | None:
+        """The latest finished turn, from the history rows after its user message."""
+        if live is not None:
+            conversation, after = live.conversation, live.latest_seq - 1
+        else:
+            conversation, after = await self.store.session_conversation(session_id), 0
+        if conversation is None:
+            return None
+        rows: list[dict[str, Any]] = []
+        while page := await self.store.list_messages(conversation["id"], after=after, limit=500):
+            rows.extend(page)
+            users = [i for i, row in enumerate(rows) if row["role"] == "user"]
+            rows = rows[users[-1] :] if users else rows  # only the latest turn is kept
+            after = page[-1]["seq"]
+        if not rows or rows[0]["role"] != "user":
+            return None
+        if live is not None and live.turns_so_far is not None:
+            number, stop_reason = live.turns_so_far, live.stop_reason
+        else:
+            number = await self.store.count_messages(conversation["id"], "user")
+            stop_reason = None
+        if stop_reason is None:
+            stop_reason = "error" if any(r["role"] == "error" for r in rows) else "end_turn"
+        start = {
+            "type": "start",
+            "turn_id": rows[0]["turn_id"],
+            "turn": number,
+            "conversation_id": conversation["id"],
+            "session_id": session_id,
+        }
+        events = [start, *replay(rows[1:]), {"type": "done", "stop_reason": stop_reason}]
+        return finished_turn(conversation["id"], number, rows[0]["turn_id"], events)
 
     async def _owned_live(self, user_id: str, session_id: str) -> LiveChat | None:
         await self.workspace.get(user_id, session_id)  # 404 for someone else's session
@@ -441,19 +503,26 @@ class ChatService:
         await live.claude.close()
 
     async def close_idle(self) -> int:
-        """Close the Claude processes of conversations idle for longer than the idle timeout."""
+        """Close the Claude processes of conversations idle for longer than the idle timeout,
+        and forget those with nothing left to replay (a new one is not idle yet)."""
         now = time.monotonic()
         closed = 0
         for live in list(self._live.values()):
-            idle = now - live.claude.last_used
-            if (
-                live.claude.client is not None
-                and not live.running
-                and idle > self.settings.idle_timeout
-            ):
+            if live.running or now - live.claude.last_used <= self.settings.idle_timeout:
+                continue
+            if live.claude.client is not None:
                 await live.claude.close()
                 closed += 1
+            if live.latest is None:
+                self._drop(live)
         return closed
+
+    def _drop(self, live: LiveChat) -> None:
+        """Forget a conversation that has no process and no turn (a later turn or
+        re-attach starts from the store); not while a turn is being started in it."""
+        lock = self._start_locks.get(live.key)
+        if self._live.get(live.key) is live and not (lock and lock.locked()):
+            del self._live[live.key]
 
     def live_clients(self) -> int:
         return sum(1 for live in self._live.values() if live.claude.client is not None)

@@ -33,6 +33,7 @@ class Turn:
     events: list[ChatEvent] = field(default_factory=list)
     finished: bool = False
     cancelled: bool = False
+    stop_reason: str | None = None  # said by its done event
     task: asyncio.Task[None] | None = None
     started: float = field(default_factory=time.monotonic)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -44,23 +45,40 @@ class Turn:
             self.events.append(event)
             if data.get("type") == "done":
                 self.finished = True
+                self.stop_reason = data.get("stop_reason")
             self._changed.notify_all()
         return event
 
-    async def follow(self, after: int = 0) -> AsyncIterator[list[ChatEvent]]:
+    async def follow(self, after: int = 0, pace: float = 0.0) -> AsyncIterator[list[ChatEvent]]:
         """Batches of the events after ``after``: what was already there (a replay), then
-        whatever arrived by the time the follower woke up, until the turn is over."""
+        whatever arrived by the time the follower woke up, until the turn is over. With
+        ``pace``, a batch comes at most every ``pace`` seconds: an event after a quiet spell
+        comes at once, the ones that follow it closely wait and come together."""
         position = max(0, after)
+        last = float("-inf")  # when the last batch went
         while True:
             async with self._changed:
                 seen = position
                 await self._changed.wait_for(
                     lambda seen=seen: len(self.events) > seen or self.finished
                 )
-                fresh = self.events[position:]
-                done = self.finished
+            wait = last + pace - time.monotonic()
+            if wait > 0 and not self.finished:
+                await asyncio.sleep(wait)
+            fresh = self.events[position:]
+            done = self.finished
+            last = time.monotonic()
             if fresh:
                 yield fresh
             position += len(fresh)
             if done and position >= len(self.events):
                 return
+
+
+def finished_turn(
+    conversation_id: str, number: int, turn_id: str, events: list[dict[str, Any]]
+) -> Turn:
+    """A turn that is over, made of given events (a replay rebuilt from the history)."""
+    turn = Turn(conversation_id, number, id=turn_id, finished=True)
+    turn.events = [ChatEvent(seq, data) for seq, data in enumerate(events, 1)]
+    return turn

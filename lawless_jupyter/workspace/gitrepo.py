@@ -7,12 +7,16 @@ hanging a request. Arguments are passed as lists (no shell); refs come in valida
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
-import threading
 import time
 import uuid
+import weakref
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -37,16 +41,30 @@ MERGE_STRATEGIES = ("merge", "squash", "rebase")
 
 # git keeps no lock on a repository's worktree records (.git/worktrees/*): a `worktree add`
 # reading them while another is half made or half removed fails ("failed to read
-# .../commondir", found by benchmarks/load.py). So commands that read or change them run one
-# at a time per repository (in this process; other processes are git's business).
+# .../commondir", found by benchmarks/load.py). So work that reads or changes them runs one
+# at a time per repository (in this process; other processes are git's business). The lock
+# is an asyncio one, waited for on the loop (`worktree_admin`) around the thread doing the
+# work, so a queue of waiters never ties up the thread pool; `run` checks it is held.
 _WORKTREE_COMMANDS = ("worktree", "branch")
-_admin_locks: dict[Path, threading.Lock] = {}
-_admin_locks_guard = threading.Lock()
+_admin_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+_admin_held: ContextVar[frozenset[str]] = ContextVar("lawless_git_admin", default=frozenset())
 
 
-def _admin_lock(path: Path) -> threading.Lock:
-    with _admin_locks_guard:
-        return _admin_locks.setdefault(path.resolve(), threading.Lock())
+@contextlib.asynccontextmanager
+async def worktree_admin(repo_path: str | Path) -> AsyncIterator[None]:
+    """Hold ``repo_path``'s worktree lock; ``asyncio.to_thread`` calls made inside carry it
+    (a context variable) to ``GitRepository.run``. The path as stored, not resolved: no
+    file-system call on the loop."""
+    key = str(Path(repo_path))
+    lock = _admin_locks.get(key)
+    if lock is None:
+        lock = _admin_locks[key] = asyncio.Lock()
+    async with lock:
+        token = _admin_held.set(_admin_held.get() | {key})
+        try:
+            yield
+        finally:
+            _admin_held.reset(token)
 
 
 @dataclass(frozen=True)
@@ -147,15 +165,8 @@ class GitRepository:
         env: dict[str, str] | None = None,
     ) -> str:
         """Run ``git args`` in ``cwd`` (default: the main checkout) and return stdout."""
-        if args and args[0] in _WORKTREE_COMMANDS:
-            lock = _admin_lock(self.path)
-            remaining = deadline.remaining()
-            if not lock.acquire(timeout=-1 if remaining is None else max(remaining, 0)):
-                raise deadline.error()
-            try:
-                return self._execute(args, deadline, cwd, env)
-            finally:
-                lock.release()
+        if args and args[0] in _WORKTREE_COMMANDS and str(self.path) not in _admin_held.get():
+            raise RuntimeError(f"git {args[0]} needs worktree_admin({str(self.path)!r}) held")
         return self._execute(args, deadline, cwd, env)
 
     def _execute(

@@ -8,11 +8,12 @@ racing on one session cannot both win.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -21,7 +22,15 @@ import git
 
 from ..errors import Conflict, InvalidInput, NotFound, storage_problem
 from ..store import Store
-from .gitrepo import Author, Deadline, GitFailed, GitRepository, WorktreeDirty, clone
+from .gitrepo import (
+    Author,
+    Deadline,
+    GitFailed,
+    GitRepository,
+    WorktreeDirty,
+    clone,
+    worktree_admin,
+)
 from .hooks import hook_files
 from .refs import slugify, validate_ref, validate_relative_path, validate_session_name
 from .states import SessionState, check_transition
@@ -57,10 +66,15 @@ class WorkspaceService:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    async def _git(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking git work in a thread; unexpected git failures become ``GitFailed``."""
+    async def _git(
+        self, fn: Callable[..., T], *args: Any, admin: str | Path | None = None, **kwargs: Any
+    ) -> T:
+        """Run blocking git work in a thread; unexpected git failures become ``GitFailed``.
+        With ``admin`` (a repository path), the work adds or removes worktrees or branches:
+        it waits, on the loop, for that repository's turn (``worktree_admin``)."""
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            async with worktree_admin(admin) if admin is not None else nullcontext():
+                return await asyncio.to_thread(fn, *args, **kwargs)
         except git.GitCommandError as e:
             self.logger.warning("git failed: %s", e)
             if problem := storage_problem(e, "the repository or its worktrees"):
@@ -70,6 +84,10 @@ class WorkspaceService:
             if problem := storage_problem(e, "the repository or its worktrees"):
                 raise problem from e
             raise
+
+    @functools.cached_property
+    def _root(self) -> Path:
+        return self.settings.root_dir.resolve()  # once: public() runs on the loop
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         return self._locks.setdefault(session_id, asyncio.Lock())
@@ -112,7 +130,7 @@ class WorkspaceService:
     def public(self, row: dict[str, Any]) -> dict[str, Any]:
         """The session as the API shows it."""
         worktree = Path(row["worktree_path"])
-        root = self.settings.root_dir.resolve()
+        root = self._root
         in_root = worktree == root or root in worktree.parents
         return {
             "id": row["id"],
@@ -172,7 +190,7 @@ class WorkspaceService:
     async def create(
         self, user_id: str, repo: object, base: object = None, name: object = None
     ) -> dict[str, Any]:
-        rel, repo_path = self.resolve_repo(repo)
+        rel, repo_path = await asyncio.to_thread(self.resolve_repo, repo)  # stats: off the loop
         name = validate_session_name(name)
         if base is not None:
             base = validate_ref(base, "base ref")
@@ -194,8 +212,9 @@ class WorkspaceService:
         session_id = str(uuid.uuid4())
         branch = f"{self.settings.branch_prefix}/{session_id}"
         folder = slugify(name) if name else session_id[:8]
-        worktree = self.settings.worktrees_dir.resolve() / slugify(repo_path.name) / folder
-        if worktree.exists():
+        worktrees_dir = await asyncio.to_thread(self.settings.worktrees_dir.resolve)
+        worktree = worktrees_dir / slugify(repo_path.name) / folder
+        if await asyncio.to_thread(worktree.exists):
             raise Conflict(
                 f"A folder already exists at {worktree}; choose another session name.",
                 details={"worktree_path": str(worktree)},
@@ -222,6 +241,7 @@ class WorkspaceService:
                 branch,
                 base_commit,
                 self._long("Creating the worktree"),
+                admin=repo_path,
             )
         except BaseException:
             await self.store.discard_session(session_id)
@@ -233,7 +253,9 @@ class WorkspaceService:
         return self.public(row)
 
     async def list(self, user_id: str, repo: object = None) -> list[dict[str, Any]]:
-        repo_path = str(self.resolve_repo(repo)[1]) if repo is not None else None
+        repo_path = None
+        if repo is not None:
+            repo_path = str((await asyncio.to_thread(self.resolve_repo, repo))[1])
         rows = await self.store.list_sessions(user_id, repo_path=repo_path)
         return [self.public(r) for r in rows]
 
@@ -253,7 +275,7 @@ class WorkspaceService:
             if row is None:
                 raise Conflict("The session changed while it was being deleted; try again.")
             try:
-                result = await self._git(self._remove, gitrepo, row, force)
+                result = await self._git(self._remove, gitrepo, row, force, admin=row["repo_path"])
             except WorktreeDirty:  # git refused and removed nothing: the session is as it was
                 await self.store.transition_session(
                     session_id, [S.DELETING], before, detail="deletion refused: uncommitted changes"
@@ -401,6 +423,7 @@ class WorkspaceService:
                 author,
                 self.settings.worktrees_dir / SCRATCH_DIR_NAME,
                 self._long("The merge"),
+                admin=row["repo_path"],
             )
             await self.store.update_session(session_id, merged_head=branch_tip)
             return {**result, "hooks_changed": hooks}
@@ -432,18 +455,8 @@ class WorkspaceService:
         if not isinstance(path, str) or not path.strip():
             raise InvalidInput("'path' must be a folder name under the Jupyter root.")
         rel = validate_relative_path(path.strip())
-        root = self.settings.root_dir.resolve()
-        dest = (root / rel).resolve()
-        if root not in dest.parents:
-            raise InvalidInput("'path' points outside the Jupyter root.", details={"path": rel})
-        worktrees = self.settings.worktrees_dir.resolve()
-        if dest == worktrees or worktrees in dest.parents:
-            raise InvalidInput("'path' is inside the session worktrees folder; pick another.")
-        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-            raise Conflict(f"{rel!r} already exists under the Jupyter root; pick another folder.")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists():
-            dest.rmdir()  # git clones into an empty folder only if it makes it itself
+        root = self._root
+        dest = await asyncio.to_thread(self._clone_target, root, rel)
         await self._git(clone, url, dest, env, self._long("The clone"))
         await self.store.record_activity(user_id, "repo.cloned", {"repo": rel, "url": url})
         return {"repo": dest.relative_to(root).as_posix()}
@@ -464,6 +477,21 @@ class WorkspaceService:
             finally:
                 await self.store.transition_session(session_id, [S.UPDATING], S.ACTIVE)
 
+    def _clone_target(self, root: Path, rel: str) -> Path:
+        """Where a clone of ``rel`` goes, checked and made ready (file-system calls)."""
+        dest = (root / rel).resolve()
+        if root not in dest.parents:
+            raise InvalidInput("'path' points outside the Jupyter root.", details={"path": rel})
+        worktrees = self.settings.worktrees_dir.resolve()
+        if dest == worktrees or worktrees in dest.parents:
+            raise InvalidInput("'path' is inside the session worktrees folder; pick another.")
+        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+            raise Conflict(f"{rel!r} already exists under the Jupyter root; pick another folder.")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.exists():
+            dest.rmdir()  # git clones into an empty folder only if it makes it itself
+        return dest
+
     # -- start-up reconciliation ---------------------------------------------------------------
 
     async def reconcile(self) -> dict[str, list[dict[str, Any]]]:
@@ -482,7 +510,7 @@ class WorkspaceService:
             if row.get("worker"):
                 continue
             try:
-                outcome = await self._git(self._reconcile_one, row)
+                outcome = await self._git(self._reconcile_one, row, admin=row["repo_path"])
             except Exception as e:  # a broken repository must not stop the server starting
                 outcome = ("failed", f"could not check the repository: {e}")
             kind, detail = outcome
