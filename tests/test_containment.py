@@ -7,6 +7,7 @@ locations are refused, the server's git runs no fsmonitor and, if told so, no ho
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from pathlib import Path
@@ -335,3 +336,29 @@ async def test_the_repositorys_claude_settings_cannot_allow_what_the_policy_asks
     worktree = Path(session["worktree_path"])
     assert not (worktree / "allowed-by-the-project").exists()
     assert not (worktree / ".claude" / "settings.local.json").exists()
+
+
+@pytest.mark.parametrize("chat_config", [{"chat_replay_seconds": 0.1}])
+async def test_a_remembered_rule_outlives_the_idle_claude_process(
+    api, sse, session, fake, lawless_app
+):
+    """Closing an idle conversation's Claude process (and forgetting the conversation) keeps
+    the session's "Always allow" rules: they go with the session only."""
+    worktree = Path(session["worktree_path"])
+    fake.add(tool_use("Bash", {"command": "mkdir -p first"}), text("Made."))
+    stream = await chat(sse, session, "Make a folder")
+    request = await stream.until("approval_request")
+    await answer(api, session, request, "allow", remember=True)
+    await stream.rest()
+
+    await asyncio.sleep(0.3)  # past the replay window: the conversation can be forgotten
+    lawless_app.chat.settings.idle_timeout = 0.0
+    assert await lawless_app.chat.close_idle() == 1
+    assert session["id"] not in lawless_app.chat._live
+
+    code, body, _ = await api("GET", chat_path(session, "/rules"))
+    assert code == 200 and body == {"rules": ["Bash(mkdir:*)"]}
+    fake.add(tool_use("Bash", {"command": "mkdir -p second"}), text("Made again."))
+    events = await (await chat(sse, session, "Another one")).rest()
+    assert "approval_request" not in [d["type"] for _, d in events], "the rule still holds"
+    assert (worktree / "second").is_dir()

@@ -83,6 +83,9 @@ class ChatService:
         self.logger = log or logging.getLogger(__name__)
         self.approvals = ApprovalBroker(settings.approval_timeout)
         self._live: dict[str, LiveChat] = {}
+        # "Always allow" rules per session: kept while the session lives, not only while its
+        # Claude process does (a conversation forgotten when idle must not forget them)
+        self._rules: dict[str, set[str]] = {}
         # per session or conversation; weak: a lock nobody holds or waits for goes
         self._start_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -193,7 +196,8 @@ class ChatService:
         cwd: Path,
         mode: str,
     ) -> LiveChat:
-        policy = PermissionPolicy(mode)
+        remembered = self._rules.setdefault(session_id, set()) if session_id else set()
+        policy = PermissionPolicy(mode, remembered)
         holder: dict[str, LiveChat] = {}
 
         async def ask_person(tool: str, tool_input: dict[str, Any], tool_use_id: str | None):
@@ -452,8 +456,8 @@ class ChatService:
 
     async def rules(self, user_id: str, session_id: str) -> dict[str, Any]:
         """What "Always allow" remembered in this session (until the server restarts)."""
-        live = await self._owned_live(user_id, session_id)
-        return {"rules": sorted(live.policy.remembered) if live else []}
+        await self.workspace.get(user_id, session_id)  # 404 unless it is theirs
+        return {"rules": sorted(self._rules.get(session_id, ()))}
 
     async def forget_rules(
         self, user_id: str, session_id: str, rule: object = None
@@ -461,8 +465,8 @@ class ChatService:
         """Forget one remembered rule (404 if it is not there), or all of them."""
         if rule is not None and not is_rule(rule):
             raise InvalidInput("'rule' must be one of the session's remembered rules.")
-        live = await self._owned_live(user_id, session_id)
-        remembered = live.policy.remembered if live else set()
+        await self.workspace.get(user_id, session_id)
+        remembered = self._rules.get(session_id, set())
         if rule is None:
             remembered.clear()
         elif rule in remembered:
@@ -490,6 +494,7 @@ class ChatService:
         """Before a session is deleted: stop its turn and its Claude process."""
         live = self._live.pop(session_id, None)
         self._start_locks.pop(session_id, None)
+        self._rules.pop(session_id, None)
         if live is None:
             return
         if live.running and live.latest and live.latest.task:
