@@ -248,7 +248,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         )
         self._metrics = every(
             self.metrics_interval,
-            lambda: metrics.refresh(self.store, self.workers_registry),
+            lambda: metrics.refresh(self.store, self.workers_registry, self.chat),
             self.log,
             "refreshing the metrics",
         )
@@ -357,6 +357,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             "python": platform.python_version(),
             "uptime": round(time.time() - self.started_at, 3),
             "memory": {"rss": memory.rss, "vms": memory.vms},
+            "claude": self.chat.claude_usage(),
             "timestamp": datetime.now(timezone.utc).isoformat(),
         }
 

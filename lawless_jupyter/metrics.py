@@ -8,6 +8,7 @@ runs every ``metrics_interval`` seconds, worker status after every health check.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -26,6 +27,10 @@ CHAT_TURN_SECONDS = Histogram(
 QUOTA_REJECTIONS = Counter(
     "lawless_quota_rejections", "Requests refused by a quota or rate limit", ["quota"]
 )
+LIVE_CLAUDE = Gauge("lawless_claude_processes", "Claude Code processes running")
+CLAUDE_RSS = Gauge(
+    "lawless_claude_rss_bytes", "Resident memory of the Claude Code processes and their children"
+)
 WORKER_STATUS = Gauge(
     "lawless_worker_status",
     "1 for a worker's current status (up, degraded, down)",
@@ -34,6 +39,7 @@ WORKER_STATUS = Gauge(
 _STATUSES = ("up", "degraded", "down")
 
 if TYPE_CHECKING:
+    from .chat import ChatService
     from .store import Store
     from .workers import WorkerRegistry
 
@@ -61,7 +67,14 @@ def record_counts(counts: dict[str, int]) -> None:
     OUTBOX_DEPTH.set(counts["outbox_depth"])
 
 
-async def refresh(store: Store, workers: WorkerRegistry) -> None:
-    """The gauges of stored state, and the workers' status (recorded when checked)."""
+def record_claude(usage: dict[str, int]) -> None:
+    LIVE_CLAUDE.set(usage["live"])
+    CLAUDE_RSS.set(usage["rss"])
+
+
+async def refresh(store: Store, workers: WorkerRegistry, chat: ChatService) -> None:
+    """The gauges of stored state and of Claude's processes, and the workers' status
+    (recorded when checked)."""
     record_counts(await store.activity.counts())
+    record_claude(await asyncio.to_thread(chat.claude_usage))  # reads /proc per process
     await workers.statuses()

@@ -142,6 +142,23 @@ class LiveClaude:
             return PermissionResultAllow()
         return PermissionResultDeny(message=reason or f"The person did not allow {tool}.")
 
+    def rss(self) -> int | None:
+        """Resident memory of this conversation's Claude Code process and what it started
+        (bytes), or None while no process is running."""
+        pid = _cli_pid(self.client) if self.client is not None else None
+        if pid is None:
+            return None
+        try:
+            root = psutil.Process(pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return None
+        total = 0
+        for proc in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += proc.memory_info().rss
+        return total
+
     async def interrupt(self) -> None:
         if self.client is not None:
             await self.client.interrupt()

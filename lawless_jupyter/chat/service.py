@@ -529,6 +529,12 @@ class ChatService:
         if self._live.get(live.key) is live and not (lock and lock.locked()):
             del self._live[live.key]
 
+    def claude_usage(self) -> dict[str, int]:
+        """How many Claude Code processes run and their resident memory in bytes: what a
+        session costs this server."""
+        sizes = [size for live in self._live.values() if (size := live.claude.rss()) is not None]
+        return {"live": len(sizes), "rss": sum(sizes)}
+
     def live_clients(self) -> int:
         return sum(1 for live in self._live.values() if live.claude.client is not None)
 

@@ -1,5 +1,6 @@
-"""Claude Code runs below the server's CPU priority, so the server's relay of every streamed
-answer runs ahead of the agents' own work (``claude_nice``)."""
+"""Claude Code's processes: below the server's CPU priority, so the server's relay of every
+streamed answer runs ahead of the agents' own work (``claude_nice``), and what they cost
+reported by ``lawless/version`` and ``/metrics``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 
 import psutil
 import pytest
+
+from lawless_jupyter import metrics
 
 from . import test_chat
 from .fake_anthropic import text
@@ -53,3 +56,24 @@ async def test_claude_runs_below_the_server_by_default(sse, session, fake):
 @pytest.mark.parametrize("chat_config", [{"claude_nice": 0}])
 async def test_claude_nice_zero_runs_it_beside_the_server(sse, session, fake):
     assert await niceness_after_a_turn(sse, session, fake) == {os.nice(0)}
+
+
+async def test_the_server_reports_its_claude_processes_and_their_memory(
+    api, sse, session, fake, lawless_app
+):
+    code, body, _ = await api("GET", "version")
+    assert code == 200 and body["claude"] == {"live": 0, "rss": 0}
+    await niceness_after_a_turn(sse, session, fake)
+    code, body, _ = await api("GET", "version")
+    (process,) = claude_processes()
+    assert body["claude"]["live"] == 1
+    # the CLI's own memory at least (a Node process: tens of MB), as the OS counts it
+    assert body["claude"]["rss"] >= process.memory_info().rss > 20_000_000
+    await metrics.refresh(lawless_app.store, lawless_app.workers_registry, lawless_app.chat)
+    assert metrics.LIVE_CLAUDE._value.get() == 1
+    assert metrics.CLAUDE_RSS._value.get() >= 20_000_000
+
+    code, _, _ = await api("DELETE", f"api/workspace/sessions/{session['id']}")
+    assert code in (200, 204)
+    code, body, _ = await api("GET", "version")
+    assert body["claude"] == {"live": 0, "rss": 0}, "a deleted session costs nothing"
