@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import git
 
-from ..errors import Conflict, InvalidInput, NotFound, storage_problem
+from ..errors import Conflict, InvalidInput, LawlessError, NotFound, storage_problem
 from ..store import Store
 from .gitrepo import Author, Deadline, GitFailed, GitRepository, WorktreeDirty, clone
 from .refs import slugify, validate_ref, validate_relative_path, validate_session_name
@@ -136,6 +136,19 @@ class WorkspaceService:
             raise NotFound(f"There is no workspace session {session_id[:64]!r}.")
         return row
 
+    async def _exclude_worktrees(self, gitrepo: GitRepository) -> None:
+        """When the worktrees folder is inside the repository (the Jupyter root is the
+        repository), keep it out of the repository's status; a failure only warns."""
+        try:
+            await self._git(gitrepo.exclude, self.settings.worktrees_dir)
+        except (OSError, LawlessError, git.GitCommandError) as e:
+            self.logger.warning(
+                "Could not add %s to %s's .git/info/exclude: %s",
+                self.settings.worktrees_dir,
+                gitrepo.path,
+                e,
+            )
+
     def _live(self, row: dict[str, Any]) -> tuple[GitRepository, Path]:
         if row["state"] not in LIVE_STATES:
             raise Conflict(
@@ -192,6 +205,7 @@ class WorkspaceService:
             max_live_per_repo=self.settings.max_sessions_per_repo,
         )
         try:
+            await self._exclude_worktrees(gitrepo)
             await self._git(worktree.parent.mkdir, parents=True, exist_ok=True)
             await self._git(
                 gitrepo.add_worktree,
