@@ -192,7 +192,7 @@ export interface IPreferences {
 }
 
 export interface IChatCallbacks {
-  onEvent: (event: IChatEvent, id: string | null) => void;
+  onEvent: (event: IChatEvent, id: string | null, prev: string | null) => void;
   onReconnecting?: (attempt: number) => void;
   signal?: AbortSignal;
 }

@@ -44,6 +44,7 @@ export type ChatItem =
       key: string;
       turnId: string | null;
       requestId: string;
+      toolUseId: string | null;
       tool: string;
       input: { [key: string]: any };
       status: ApprovalStatus;
@@ -65,6 +66,8 @@ export type ChatItem =
       turnId: string | null;
       message: string;
       code: string;
+      /** Said by the panel itself (e.g. a send refused), never in the stored history. */
+      local?: boolean;
     }
   | { kind: 'notice'; key: string; turnId: string | null; text: string };
 
@@ -83,15 +86,94 @@ export interface IChatState {
   /** A turn is running (between `start` and `done`). */
   running: boolean;
   turnId: string | null;
+  /** The id (`<turn>-<seq>`) of the last event applied: anything at or below it is old. */
   lastEventId: string | null;
+  /**
+   * Where the pieces of the open text (or thinking) block end: event seq -> the block's
+   * length after that piece. Lets a coalesced event that overlaps pieces already applied
+   * add only its new part.
+   */
+  marks?: { [seq: number]: number };
 }
 
 export const emptyChat = (): IChatState => ({
   items: [],
   running: false,
   turnId: null,
-  lastEventId: null
+  lastEventId: null,
+  marks: {}
 });
+
+/** One stream event as a reader passes it on. */
+export interface IStreamEvent {
+  data: IChatEvent;
+  /** Its SSE id, `<turn>-<seq>`. */
+  id: string | null;
+  /**
+   * The id of the event before it on the same connection (the `Last-Event-ID` it was
+   * opened with for the first one; null: the stream began at the turn's start). The server
+   * joins consecutive text pieces into one event with the last piece's seq, so an event
+   * covers the seqs after `prev` up to its own. Undefined: one piece.
+   */
+  prev?: string | null;
+}
+
+/** `"3-17"` -> turn 3, seq 17. */
+export function parseEventId(
+  id: string | null | undefined
+): { turn: number; seq: number } | null {
+  const match = /^(\d+)-(\d+)$/.exec(id ?? '');
+  return match ? { turn: Number(match[1]), seq: Number(match[2]) } : null;
+}
+
+/** The first seq an event covers (see `IStreamEvent.prev`). */
+function firstSeq(
+  at: { turn: number; seq: number },
+  prev: string | null | undefined
+): number {
+  if (prev === undefined) {
+    return at.seq;
+  }
+  const before = parseEventId(prev);
+  // no id yet, or an id of an older turn (the server then sends the latest turn whole)
+  return before && before.turn === at.turn ? before.seq + 1 : 1;
+}
+
+/**
+ * How much of `delta` (an event covering the pieces after seq `boundary`) is on screen
+ * already, the block's text being `text` up to the last applied piece. Exact when a piece
+ * ended at `boundary`; otherwise (two readers that joined pieces differently) the longest
+ * overlap the known piece ends allow.
+ */
+function overlapLength(
+  text: string,
+  marks: { [seq: number]: number },
+  boundary: number,
+  delta: string
+): number {
+  if (marks[boundary] !== undefined) {
+    return Math.max(0, Math.min(delta.length, text.length - marks[boundary]));
+  }
+  let lo = 0; // the block's start
+  let hi = text.length;
+  for (const [key, length] of Object.entries(marks)) {
+    const seq = Number(key);
+    if (seq < boundary && length > lo) {
+      lo = length;
+    }
+    if (seq > boundary && length < hi) {
+      hi = length;
+    }
+  }
+  const most = Math.min(delta.length, text.length - lo);
+  const least = Math.max(0, text.length - hi);
+  for (let n = most; n >= least; n--) {
+    if (text.endsWith(delta.slice(0, n))) {
+      return n;
+    }
+  }
+  return most;
+}
 
 let counter = 0;
 const nextKey = (prefix: string): string => `${prefix}-${++counter}`;
@@ -206,21 +288,47 @@ export function addUserMessage(state: IChatState, text: string): IChatState {
 /**
  * Apply a batch of stream events. Items that do not change keep their identity, so only
  * the streaming block re-renders.
+ *
+ * Idempotent: an event at or below the last applied `<turn>-<seq>` is ignored, and of a
+ * joined text event that overlaps pieces already applied only the new part is added. So a
+ * second reader of the same turn, a replay from an older `Last-Event-ID` or a joined event
+ * beside single ones never shows anything twice or out of order.
  */
 export function applyEvents(
   state: IChatState,
-  events: { data: IChatEvent; id: string | null }[]
+  events: IStreamEvent[]
 ): IChatState {
   if (events.length === 0) {
     return state;
   }
   const items = state.items.slice();
   let { running, turnId, lastEventId } = state;
-  for (const { data, id } of events) {
+  let marks = { ...(state.marks ?? {}) };
+  let changed = false;
+  for (const { data, id, prev } of events) {
+    const at = parseEventId(id);
+    const applied = parseEventId(lastEventId);
+    let overlapFrom: number | null = null; // the piece boundary the event starts after
+    if (at && applied) {
+      if (
+        at.turn < applied.turn ||
+        (at.turn === applied.turn && at.seq <= applied.seq)
+      ) {
+        continue; // on screen already
+      }
+      const from = firstSeq(at, prev);
+      if (at.turn === applied.turn && from <= applied.seq) {
+        overlapFrom = from - 1;
+      }
+    }
+    changed = true;
     if (id) {
       lastEventId = id;
     }
     const last = items[items.length - 1];
+    if (data.type !== 'text' && data.type !== 'thinking') {
+      marks = {};
+    }
     switch (data.type) {
       case 'start': {
         running = true;
@@ -233,7 +341,10 @@ export function applyEvents(
             items.splice(i, 1);
           }
         }
-        for (let i = items.length - 1; i >= 0; i--) {
+        const known = items.some(
+          item => item.kind === 'user' && item.turnId === turnId
+        );
+        for (let i = items.length - 1; i >= 0 && !known; i--) {
           const item = items[i];
           if (item.kind === 'user' && item.turnId === null) {
             items[i] = { ...item, turnId }; // the message just sent
@@ -245,11 +356,21 @@ export function applyEvents(
       case 'text':
       case 'thinking': {
         const kind = data.type === 'text' ? 'assistant' : 'thinking';
-        const delta = String(data.delta ?? '');
-        if (last && last.kind === kind && last.streaming) {
-          items[items.length - 1] = { ...last, text: last.text + delta };
+        let delta = String(data.delta ?? '');
+        const open = last && last.kind === kind && last.streaming ? last : null;
+        if (overlapFrom !== null && open) {
+          delta = delta.slice(
+            overlapLength(open.text, marks, overlapFrom, delta)
+          );
+        } else if (at && prev !== undefined) {
+          marks[firstSeq(at, prev) - 1] = open ? open.text.length : 0;
+        }
+        if (open) {
+          items[items.length - 1] = { ...open, text: open.text + delta };
         } else {
           closeStreaming(items);
+          marks =
+            at && prev !== undefined ? { [firstSeq(at, prev) - 1]: 0 } : {};
           items.push({
             kind,
             key: nextKey(kind),
@@ -257,6 +378,11 @@ export function applyEvents(
             text: delta,
             streaming: true
           });
+        }
+        if (at) {
+          marks[at.seq] = (
+            items[items.length - 1] as { text: string }
+          ).text.length;
         }
         break;
       }
@@ -294,6 +420,7 @@ export function applyEvents(
           key: nextKey('approval'),
           turnId,
           requestId: String(data.request_id),
+          toolUseId: data.tool_use_id ? String(data.tool_use_id) : null,
           tool: String(data.tool ?? 'tool'),
           input: data.input ?? {},
           status: 'pending',
@@ -340,7 +467,10 @@ export function applyEvents(
         break;
     }
   }
-  return { items, running, turnId, lastEventId };
+  if (!changed) {
+    return state;
+  }
+  return { items, running, turnId, lastEventId, marks };
 }
 
 function closeStreaming(items: ChatItem[]): void {
@@ -350,6 +480,134 @@ function closeStreaming(items: ChatItem[]): void {
       items[items.length - 1] = { ...last, streaming: false };
     }
   }
+}
+
+/** Said by the panel only: never in the stored history, kept when history is merged. */
+function isLocal(item: ChatItem): boolean {
+  return (
+    item.kind === 'approval' ||
+    item.kind === 'notice' ||
+    (item.kind === 'error' && !!item.local)
+  );
+}
+
+/** What a person sees of an item, without its key and its streaming state. */
+function shownAs(item: ChatItem): string {
+  return JSON.stringify(item, (name, value) =>
+    name === 'key' || name === 'turnId' || name === 'streaming'
+      ? undefined
+      : value
+  );
+}
+
+/**
+ * The stored history (`GET .../messages`) read while the chat may already show more: a
+ * message just sent, a turn streaming in. Turns on screen stay as they are (their stream
+ * goes on); the history adds the turns that are not, above them. A message sent before the
+ * history was read whose turn the history already holds is given that turn, so it is
+ * neither lost nor shown twice.
+ */
+export function mergeHistory(
+  state: IChatState,
+  rows: IHistoryRow[]
+): IChatState {
+  const history = fromHistory(rows);
+  const keys = new Set(state.items.map(item => item.key));
+  const turns = new Set(state.items.map(item => item.turnId));
+  let items = state.items;
+  let claimed: string | null = null;
+  const newest = [...history].reverse().find(item => item.kind === 'user');
+  const sent = [...items]
+    .reverse()
+    .find(item => item.kind === 'user' && item.turnId === null);
+  if (
+    newest &&
+    sent &&
+    newest.turnId &&
+    !turns.has(newest.turnId) &&
+    newest.kind === 'user' &&
+    sent.kind === 'user' &&
+    newest.text === sent.text
+  ) {
+    claimed = newest.turnId;
+    items = items.map(item =>
+      item === sent ? { ...sent, turnId: claimed } : item
+    );
+  }
+  const older = history.filter(
+    item =>
+      !keys.has(item.key) &&
+      (item.turnId === null ||
+        (!turns.has(item.turnId) && item.turnId !== claimed))
+  );
+  if (older.length === 0 && items === state.items) {
+    return state;
+  }
+  return { ...state, items: [...older, ...items] };
+}
+
+/**
+ * After a turn ended: what the chat shows of it becomes exactly what is stored. When the
+ * streamed items already equal the stored ones nothing changes (no re-render); otherwise
+ * the stored ones replace them, with the panel's own cards (approvals, notices) kept
+ * beside them.
+ */
+export function settleTurn(
+  state: IChatState,
+  rows: IHistoryRow[],
+  turnId: string | null
+): IChatState {
+  if (!turnId || state.running) {
+    return state;
+  }
+  const stored = fromHistory(rows).filter(item => item.turnId === turnId);
+  const where = state.items
+    .map((item, i) => (item.turnId === turnId ? i : -1))
+    .filter(i => i >= 0);
+  if (stored.length === 0 || where.length === 0) {
+    return stored.length === 0 ? state : mergeHistory(state, rows);
+  }
+  const first = where[0];
+  const last = where[where.length - 1];
+  const span = state.items.slice(first, last + 1);
+  const shown = span.filter(item => item.turnId === turnId && !isLocal(item));
+  if (
+    shown.length === stored.length &&
+    shown.every((item, i) => shownAs(item) === shownAs(stored[i]))
+  ) {
+    return state;
+  }
+  const merged = stored.slice();
+  for (const item of span) {
+    if (item.turnId === turnId && !isLocal(item)) {
+      continue;
+    }
+    const tool =
+      item.kind === 'approval' && item.toolUseId
+        ? merged.findIndex(t => t.kind === 'tool' && t.id === item.toolUseId)
+        : -1;
+    if (tool >= 0) {
+      merged.splice(tool + 1, 0, item);
+    } else {
+      merged.push(item);
+    }
+  }
+  return {
+    ...state,
+    items: [
+      ...state.items.slice(0, first),
+      ...merged,
+      ...state.items.slice(last + 1)
+    ]
+  };
+}
+
+/** `next` with the messages of `state` that no turn has taken yet (and the panel's errors). */
+export function keepPending(next: IChatState, state: IChatState): IChatState {
+  const pending = state.items.filter(item => item.turnId === null);
+  return pending.length
+    ? { ...next, items: [...next.items, ...pending] }
+    : next;
 }
 
 /** Mark an approval card answered (before the server's tool_result arrives). */
@@ -382,9 +640,10 @@ export function addError(
       {
         kind: 'error',
         key: nextKey('error'),
-        turnId: state.turnId,
+        turnId: null,
         message,
-        code
+        code,
+        local: true
       }
     ]
   };
@@ -395,18 +654,16 @@ export function addError(
  * deltas costs one render per frame, not one per delta.
  */
 export class ChatBatcher {
-  private queue: { data: IChatEvent; id: string | null }[] = [];
+  private queue: IStreamEvent[] = [];
   private scheduled = false;
 
   constructor(
-    private readonly apply: (
-      events: { data: IChatEvent; id: string | null }[]
-    ) => void,
+    private readonly apply: (events: IStreamEvent[]) => void,
     private readonly schedule: (flush: () => void) => void = requestFrame
   ) {}
 
-  push(data: IChatEvent, id: string | null): void {
-    this.queue.push({ data, id });
+  push(data: IChatEvent, id: string | null, prev?: string | null): void {
+    this.queue.push(prev === undefined ? { data, id } : { data, id, prev });
     if (!this.scheduled) {
       this.scheduled = true;
       this.schedule(() => this.flush());

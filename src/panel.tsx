@@ -27,11 +27,22 @@ import {
   emptyChat,
   fromHistory,
   IChatState,
+  IHistoryRow,
+  keepPending,
+  mergeHistory,
+  settleTurn,
   shortInput
 } from './chat';
 import { ConnectionsView, GitHubActions } from './connections';
 import { age, ISession, parsePatch, sessionLabel } from './format';
-import { continues, IStorageLike, resumeState, TurnKeeper } from './reattach';
+import {
+  continues,
+  IStorageLike,
+  resumeState,
+  shouldReattach,
+  TurnKeeper,
+  TurnReaders
+} from './reattach';
 import { PermissionPicker } from './permissions';
 import { FollowResult } from './sse';
 
@@ -601,6 +612,20 @@ function SessionView(props: {
 
 // -- chat -------------------------------------------------------------------------------------
 
+/** Every page of a session's stored history. */
+async function loadHistory(sessionId: string): Promise<IHistoryRow[]> {
+  const rows: IHistoryRow[] = [];
+  let after = 0;
+  for (;;) {
+    const page = await api.messages(sessionId, after);
+    rows.push(...page.messages);
+    if (page.next_after === null || page.next_after === undefined) {
+      return rows;
+    }
+    after = page.next_after;
+  }
+}
+
 /** The browser's localStorage, or null where it is disabled. */
 function storage(): IStorageLike | null {
   try {
@@ -639,7 +664,8 @@ function ChatView(props: {
   }, [busy]);
 
   const callbacks = () => ({
-    onEvent: (event: any, id: string | null) => batcher.current.push(event, id),
+    onEvent: (event: any, id: string | null, prev: string | null) =>
+      batcher.current.push(event, id, prev),
     onReconnecting: () => setReconnecting(true),
     signal: abort.current?.signal
   });
@@ -648,12 +674,18 @@ function ChatView(props: {
   const keeper = useRef<TurnKeeper | null>(null);
   useEffect(() => keeper.current?.update(chat), [chat]);
 
+  // one reader per turn: a re-attach never starts beside a stream being read
+  const readers = useRef(new TurnReaders());
+
   const runStream = async (start: () => Promise<FollowResult>) => {
+    const release = readers.current.claim();
     setSending(true);
+    let ended = false;
     try {
       const { outcome } = await start();
       if (outcome === 'done') {
         keeper.current?.clear();
+        ended = true;
       }
     } catch (error) {
       batcher.current.flush();
@@ -662,12 +694,24 @@ function ChatView(props: {
         setChat(state => addError(state, message(error)));
       }
     } finally {
+      release();
       batcher.current.flush();
       setReconnecting(false);
       setSending(false);
       setChat(state => ({ ...state, running: false }));
       if (!abort.current?.signal.aborted) {
         props.onTurnDone();
+      }
+    }
+    if (ended && !abort.current?.signal.aborted) {
+      // the turn is stored now: show exactly that (it usually is what streamed in)
+      try {
+        const rows = await loadHistory(session.id);
+        if (!abort.current?.signal.aborted) {
+          setChat(state => settleTurn(state, rows, state.turnId));
+        }
+      } catch {
+        // what streamed in stays; the next load of the chat reads the history
       }
     }
   };
@@ -681,16 +725,7 @@ function ChatView(props: {
     window.addEventListener('pagehide', save);
     void (async () => {
       try {
-        const rows: any[] = [];
-        let after = 0;
-        for (;;) {
-          const page = await api.messages(session.id, after);
-          rows.push(...page.messages);
-          if (page.next_after === null || page.next_after === undefined) {
-            break;
-          }
-          after = page.next_after;
-        }
+        const rows = await loadHistory(session.id);
         if (signal.aborted) {
           return;
         }
@@ -699,27 +734,33 @@ function ChatView(props: {
         if (signal.aborted) {
           return;
         }
-        if (fresh.state !== 'connected') {
-          keeper.current?.clear(); // the turn ended while no page followed it
-          setChat(resumeState(history, null));
+        if (!shouldReattach(readers.current, fresh.state)) {
+          if (!readers.current.reading) {
+            keeper.current?.clear(); // the turn ended while no page followed it
+          }
+          // a message sent meanwhile, and its answer streaming in, stay
+          setChat(state => mergeHistory(state, rows));
           return;
         }
         // resume after the last event rendered before the reload, not from the start
         const saved = keeper.current?.load() ?? null;
-        setChat(resumeState(history, saved));
+        setChat(state => keepPending(resumeState(history, saved), state));
         setLoading(false);
         let first = true;
         const follow = callbacks();
         await runStream(() =>
           attachTurn(session.id, saved?.lastEventId ?? null, {
             ...follow,
-            onEvent: (event, id) => {
+            onEvent: (event, id, prev) => {
               if (first && saved && !continues(saved, id)) {
                 // another turn is replayed from its start: history has the saved one
-                setChat({ ...resumeState(history, null), running: true });
+                setChat(state => ({
+                  ...keepPending(resumeState(history, null), state),
+                  running: true
+                }));
               }
               first = false;
-              follow.onEvent(event, id);
+              follow.onEvent(event, id, prev);
             }
           })
         );
@@ -750,7 +791,7 @@ function ChatView(props: {
 
   const send = async () => {
     const text = draft.trim();
-    if (!text || busy) {
+    if (!text || busy || readers.current.reading) {
       return;
     }
     setDraft('');
