@@ -21,6 +21,7 @@ import {
   providerOf
 } from './connectionsState';
 import { ISession } from './format';
+import { Alerts } from './components/Alerts';
 
 const sessionPath = (id: string, rest: string): string =>
   `api/workspace/sessions/${encodeURIComponent(id)}${rest}`;
@@ -109,11 +110,7 @@ export function ConnectionsView(): JSX.Element {
 
   return (
     <div className="jp-lawless-connections">
-      {error && (
-        <div className="jp-lawless-error" role="alert">
-          {error}
-        </div>
-      )}
+      <Alerts error={error} />
       <GitHubSection status={status} reload={load} />
       <VercelSection status={status} reload={load} />
       <SupabaseSection />
@@ -279,12 +276,7 @@ function GitHubSection(props: {
           . Waiting…
         </div>
       )}
-      {notice && <div className="jp-lawless-notice">{notice}</div>}
-      {error && (
-        <div className="jp-lawless-error" role="alert">
-          {error}
-        </div>
-      )}
+      <Alerts error={error} notice={notice} />
       {repos.length > 0 && (
         <ul className="jp-lawless-repos">
           {repos.map(repo => (
@@ -386,11 +378,7 @@ function VercelSection(props: {
           </button>
         </form>
       )}
-      {error && (
-        <div className="jp-lawless-error" role="alert">
-          {error}
-        </div>
-      )}
+      <Alerts error={error} />
       {projects && (
         <div className="jp-lawless-muted">
           Projects: {projects.map(p => p.name).join(', ') || 'none'}
@@ -521,11 +509,7 @@ export function GitHubActions(props: { session: ISession }): JSX.Element {
           )}
         </div>
       )}
-      {error && (
-        <div className="jp-lawless-error" role="alert">
-          {error}
-        </div>
-      )}
+      <Alerts error={error} />
     </div>
   );
 }

@@ -6,6 +6,7 @@ import { GitHubActions } from '../connections';
 import { IPanelContext, message } from '../context';
 import { ISession, parsePatch } from '../format';
 import { useSettings } from '../hooks/useSettings';
+import { Alerts } from './Alerts';
 
 export function ChangesView(props: {
   ctx: IPanelContext;
@@ -117,16 +118,7 @@ export function ChangesView(props: {
           {loading ? 'Loading…' : 'Refresh'}
         </button>
       </div>
-      {error && (
-        <div className="jp-lawless-error" role="alert">
-          {error}
-        </div>
-      )}
-      {notice && (
-        <div className="jp-lawless-notice" role="status">
-          {notice}
-        </div>
-      )}
+      <Alerts error={error} notice={notice} />
       {status && (
         <>
           <h3>Uncommitted</h3>

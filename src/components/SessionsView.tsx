@@ -5,6 +5,7 @@ import React, { useEffect, useState } from 'react';
 import { api, ApiError } from '../api';
 import { IPanelContext, message } from '../context';
 import { age, ISession, sessionLabel } from '../format';
+import { Alerts } from './Alerts';
 
 function browserPath(browser: IDefaultFileBrowser | null): string {
   const path = browser?.model.path ?? '';
@@ -213,16 +214,7 @@ export function SessionsView(props: {
           {busy ? 'Creating…' : 'Create session'}
         </button>
       </form>
-      {error && (
-        <div className="jp-lawless-error" role="alert">
-          {error}
-        </div>
-      )}
-      {notice && (
-        <div className="jp-lawless-notice" role="status">
-          {notice}
-        </div>
-      )}
+      <Alerts error={error} notice={notice} />
       <div className="jp-lawless-listhead">
         <h3 id="jp-lawless-sessions-title">Sessions</h3>
         <button
@@ -233,11 +225,7 @@ export function SessionsView(props: {
           Refresh
         </button>
       </div>
-      {props.error && (
-        <div className="jp-lawless-error" role="alert">
-          {props.error}
-        </div>
-      )}
+      <Alerts error={props.error} />
       {sessions === null && !props.error && (
         <div className="jp-lawless-muted">Loading…</div>
       )}
