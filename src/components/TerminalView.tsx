@@ -2,7 +2,8 @@ import React, { useState } from 'react';
 
 import { api } from '../api';
 import { IPanelContext, message } from '../context';
-import { ISession } from '../format';
+import { ISession, remoteWorker } from '../format';
+import { Alerts } from './Alerts';
 
 export function TerminalView(props: {
   ctx: IPanelContext;
@@ -11,8 +12,14 @@ export function TerminalView(props: {
   const { ctx, session } = props;
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // JupyterLab's Terminal opens this server's terminals by name: a session on a remote
+  // worker has its terminals there, and a local one of the same name is another terminal
+  const remote = remoteWorker(session);
 
   const openTerminal = async () => {
+    if (remote) {
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
@@ -43,20 +50,35 @@ export function TerminalView(props: {
 
   return (
     <div className="jp-lawless-terminal">
-      <p className="jp-lawless-muted">
-        A terminal that starts in this session's worktree, on its branch.
-      </p>
+      {remote ? (
+        <p
+          className="jp-lawless-notice"
+          role="note"
+          id="jp-lawless-remote-terminal"
+        >
+          This session runs on the worker <strong>{remote}</strong>: its
+          worktree and terminals are there, not on this server, so JupyterLab
+          cannot open a terminal or show the folder here. Claude, Changes and
+          the chat work as usual.
+        </p>
+      ) : (
+        <p className="jp-lawless-muted">
+          A terminal that starts in this session's worktree, on its branch.
+        </p>
+      )}
       <button
         className="jp-mod-styled jp-mod-accept jp-lawless-button"
         onClick={() => void openTerminal()}
-        disabled={busy}
+        disabled={busy || remote !== null}
+        aria-describedby={remote ? 'jp-lawless-remote-terminal' : undefined}
       >
         Open a terminal
       </button>
       <button
         className="jp-mod-styled jp-lawless-button"
         onClick={() => void openFolder()}
-        disabled={session.worktree_dir === null}
+        disabled={session.worktree_dir === null || remote !== null}
+        aria-describedby={remote ? 'jp-lawless-remote-terminal' : undefined}
         title={
           session.worktree_dir === null
             ? 'The worktree is outside the Jupyter root'
@@ -68,11 +90,7 @@ export function TerminalView(props: {
       <p className="jp-lawless-muted">
         Worktree: <code>{session.worktree_path}</code>
       </p>
-      {error && (
-        <div className="jp-lawless-error" role="alert">
-          {error}
-        </div>
-      )}
+      <Alerts error={error} />
     </div>
   );
 }
