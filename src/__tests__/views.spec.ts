@@ -14,7 +14,10 @@ jest.mock('@jupyterlab/coreutils', () => ({
 
 import React from 'react';
 
+import { ChatItem } from '../chat';
 import { Alerts } from '../components/Alerts';
+import { ApprovalCard } from '../components/ApprovalCard';
+import { DiffView } from '../components/DiffView';
 import { TerminalView } from '../components/TerminalView';
 import { IPanelContext } from '../context';
 import { ISession, remoteWorker } from '../format';
@@ -98,5 +101,90 @@ describe('Alerts', () => {
     expect(
       renderToStaticMarkup(React.createElement(Alerts, { error: null }))
     ).toBe('');
+  });
+});
+
+describe('ApprovalCard', () => {
+  const card = (over: object) => {
+    const item = {
+      kind: 'approval',
+      key: 'a1',
+      turnId: 't1',
+      requestId: 'r1',
+      toolUseId: 'x',
+      tool: 'Bash',
+      input: { command: 'touch made' },
+      status: 'pending',
+      remember: false,
+      timeoutSeconds: 300,
+      ...over
+    } as Extract<ChatItem, { kind: 'approval' }>;
+    return renderToStaticMarkup(
+      React.createElement(ApprovalCard, { item, onAnswer: () => undefined })
+    );
+  };
+
+  it('asks with the command and three answers while pending', () => {
+    const html = card({});
+    expect(text(html)).toBe(
+      'Claude wants to use Bash:touch madeAllowDenyAlways allow'
+    );
+    expect(html).toContain('aria-label="Permission request for Bash"');
+  });
+
+  it('says what was decided once answered', () => {
+    expect(text(card({ status: 'allowed' }))).toContain('Allowed');
+    expect(text(card({ status: 'allowed', remember: true }))).toContain(
+      'Allowed (always for Bash)'
+    );
+    expect(text(card({ status: 'denied' }))).toContain('Denied');
+    expect(text(card({ status: 'expired' }))).toContain(
+      'No answer in time: denied'
+    );
+    expect(card({ status: 'denied' })).not.toContain('<button');
+  });
+});
+
+describe('DiffView', () => {
+  it('shows each file with its counts and lines, and says when it is cut short', () => {
+    const patch = [
+      'diff --git a/notes.md b/notes.md',
+      'new file mode 100644',
+      '--- /dev/null',
+      '+++ b/notes.md',
+      '@@ -0,0 +1 @@',
+      '+merged from the panel',
+      'diff --git a/logo.png b/logo.png',
+      'Binary files /dev/null and b/logo.png differ'
+    ].join('\n');
+    const html = renderToStaticMarkup(
+      React.createElement(DiffView, {
+        diff: {
+          against: 'base',
+          patch,
+          files: [
+            { path: 'notes.md', additions: 1, deletions: 0 },
+            { path: 'logo.png', additions: 0, deletions: 0, binary: true }
+          ],
+          truncated: true
+        }
+      })
+    );
+    const shown = text(html);
+    expect(shown).toContain('Diff against the base');
+    expect(shown).toContain('notes.md+1 −0');
+    expect(shown).toContain('+merged from the panel');
+    expect(shown).toContain('logo.png+0 −0(binary file)');
+    expect(shown).toContain('The diff was cut short: it is too large.');
+    expect(html).toContain('jp-lawless-line-add');
+  });
+
+  it('says when there is no difference', () => {
+    const html = renderToStaticMarkup(
+      React.createElement(DiffView, {
+        diff: { against: 'head', patch: '', files: [] }
+      })
+    );
+    expect(text(html)).toBe('Diff against the last commitNo differences.');
   });
 });

@@ -4,9 +4,10 @@ import React, { useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from '../api';
 import { GitHubActions } from '../connections';
 import { IPanelContext, message } from '../context';
-import { ISession, parsePatch } from '../format';
+import { ISession } from '../format';
 import { useSettings } from '../hooks/useSettings';
 import { Alerts } from './Alerts';
+import { DiffView, IDiff } from './DiffView';
 
 export function ChangesView(props: {
   ctx: IPanelContext;
@@ -17,7 +18,7 @@ export function ChangesView(props: {
   const { session } = props;
   const settings = useSettings(props.ctx.controller);
   const [status, setStatus] = useState<any>(null);
-  const [diff, setDiff] = useState<any>(null);
+  const [diff, setDiff] = useState<IDiff | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -98,8 +99,6 @@ export function ChangesView(props: {
       setBusy(false);
     }
   };
-
-  const files = diff ? parsePatch(diff.patch ?? '') : [];
 
   return (
     <div className="jp-lawless-changes">
@@ -187,55 +186,7 @@ export function ChangesView(props: {
           <GitHubActions session={session} />
         </>
       )}
-      {diff && (
-        <>
-          <h3>
-            Diff against{' '}
-            {diff.against === 'head' ? 'the last commit' : 'the base'}
-          </h3>
-          {files.length === 0 && (
-            <div className="jp-lawless-muted">No differences.</div>
-          )}
-          {files.map(file => {
-            const stats = diff.files.find((f: any) => f.path === file.path);
-            return (
-              <details key={file.path} className="jp-lawless-diff" open>
-                <summary>
-                  <code>{file.path}</code>
-                  {stats && (
-                    <span className="jp-lawless-diffstat">
-                      <span className="jp-lawless-add">+{stats.additions}</span>{' '}
-                      <span className="jp-lawless-del">−{stats.deletions}</span>
-                    </span>
-                  )}
-                </summary>
-                <pre className="jp-lawless-patch">
-                  {!file.lines.some(l => l.kind !== 'meta') && (
-                    <div className="jp-lawless-line jp-lawless-line-hunk">
-                      {stats?.binary ? '(binary file)' : '(empty file)'}
-                    </div>
-                  )}
-                  {file.lines
-                    .filter(l => l.kind !== 'meta')
-                    .map((l, i) => (
-                      <div
-                        key={i}
-                        className={`jp-lawless-line jp-lawless-line-${l.kind}`}
-                      >
-                        {l.text || ' '}
-                      </div>
-                    ))}
-                </pre>
-              </details>
-            );
-          })}
-          {diff.truncated && (
-            <div className="jp-lawless-muted">
-              The diff was cut short: it is too large.
-            </div>
-          )}
-        </>
-      )}
+      {diff && <DiffView diff={diff} />}
     </div>
   );
 }

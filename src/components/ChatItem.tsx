@@ -2,6 +2,7 @@ import { IRenderMime, IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import React, { useEffect, useRef } from 'react';
 
 import { ChatItem, describeUsage, shortInput } from '../chat';
+import { ApprovalCard } from './ApprovalCard';
 
 /** One item of the chat: a message, a tool card, an approval, a usage line. */
 export const Item = React.memo(
@@ -66,53 +67,7 @@ export const Item = React.memo(
         );
       }
       case 'approval':
-        return (
-          <div
-            className={`jp-lawless-approval jp-lawless-approval-${item.status}`}
-            role="group"
-            aria-label={`Permission request for ${item.tool}`}
-          >
-            <div>
-              Claude wants to use <strong>{item.tool}</strong>:
-            </div>
-            <div className="jp-lawless-pre">
-              {shortInput(item.tool, item.input) || '—'}
-            </div>
-            {item.status === 'pending' ? (
-              <div className="jp-lawless-approval-buttons">
-                <button
-                  className="jp-mod-styled jp-mod-accept jp-lawless-button"
-                  onClick={() => props.onAnswer(item.requestId, true, false)}
-                >
-                  Allow
-                </button>
-                <button
-                  className="jp-mod-styled jp-mod-reject jp-lawless-button"
-                  onClick={() => props.onAnswer(item.requestId, false, false)}
-                >
-                  Deny
-                </button>
-                <button
-                  className="jp-mod-styled jp-lawless-button"
-                  onClick={() => props.onAnswer(item.requestId, true, true)}
-                  title={`Allow ${item.tool} for the rest of this conversation`}
-                >
-                  Always allow
-                </button>
-              </div>
-            ) : (
-              <div className="jp-lawless-muted">
-                {item.status === 'allowed'
-                  ? item.remember
-                    ? `Allowed (always for ${item.tool})`
-                    : 'Allowed'
-                  : item.status === 'denied'
-                    ? 'Denied'
-                    : 'No answer in time: denied'}
-              </div>
-            )}
-          </div>
-        );
+        return <ApprovalCard item={item} onAnswer={props.onAnswer} />;
       case 'usage':
         return <div className="jp-lawless-usage">{describeUsage(item)}</div>;
       case 'error':
