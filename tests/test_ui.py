@@ -493,7 +493,9 @@ def shown_transcript(panel) -> list[list[str]]:
     return [[k, " · ".join(v.split(" · ")[:2])] if k == "usage" else [k, v] for k, v in shown]
 
 
-def first_turn_round(lab, fake, page, name: str, throttle: float = 1) -> None:
+def first_turn_round(
+    lab, fake, page, name: str, throttle: float = 1, shot: Path | None = None
+) -> None:
     """Open the panel, create a session, send the first message at once, then two more.
     While each answer streams it only grows; after each turn what is shown is exactly the
     stored history, the person's messages included; no second reader of a live turn."""
@@ -512,6 +514,14 @@ def first_turn_round(lab, fake, page, name: str, throttle: float = 1) -> None:
     page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
     panel = page.locator("#jp-lawless-panel")
     panel.get_by_label("Repository").fill("project")
+    if shot:  # some room for the screenshot, as in test_the_panel_end_to_end
+        handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+        box = handle.bounding_box()
+        if box:
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 300)
+            page.mouse.down()
+            page.mouse.move(box["x"] + 140, box["y"] + 300, steps=5)
+            page.mouse.up()
     panel.get_by_label("Name").fill(name)
     panel.get_by_role("button", name="Create session").click()
     session: dict = {}
@@ -556,10 +566,13 @@ def first_turn_round(lab, fake, page, name: str, throttle: float = 1) -> None:
         assert shown == expected, (
             f"turn {turn}: shown != stored\nshown:  {shown}\nstored: {expected}"
         )
+        if shot and turn == 0:
+            page.screenshot(path=shot)
     assert reattached == [], f"a re-attach beside the live stream: {reattached}"
     lab.api("DELETE", f"api/workspace/sessions/{session['id']}")
 
 
+@pytest.mark.timeout(300 + 120 * int(os.environ.get("LAWLESS_UI_REPEAT") or 1))
 @pytest.mark.parametrize(
     "lab", [{"chat_messages_per_hour": 100_000, "api_requests_per_hour": 100_000}], indirect=True
 )
@@ -575,7 +588,8 @@ def test_a_fresh_sessions_first_turn_shows_what_is_stored(lab, fake, browser, sh
         errors: list[str] = []
         page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
         try:
-            first_turn_round(lab, fake, page, f"first-{i}", throttle)
+            shot = shots / "first-turn.png" if i == 0 else None
+            first_turn_round(lab, fake, page, f"first-{i}", throttle, shot)
             assert not errors, errors
         except Exception as e:  # every round runs: the report counts the failures
             page.screenshot(path=shots / f"first-turn-failure-{i}.png")
