@@ -13,6 +13,7 @@ import {
   applyEvents,
   ChatBatcher,
   emptyChat,
+  ChatItem,
   fromHistory,
   IChatState,
   IHistoryRow,
@@ -23,6 +24,7 @@ import {
 import { message, PanelController } from '../context';
 import {
   continues,
+  IRunningTurn,
   IStorageLike,
   resumeState,
   shouldReattach,
@@ -52,6 +54,52 @@ function storage(): IStorageLike | null {
   } catch {
     return null;
   }
+}
+
+export interface IOpenChat {
+  signal: AbortSignal;
+  readers: TurnReaders;
+  keeper: TurnKeeper | null;
+  /** `GET .../messages`, every page. */
+  history: () => Promise<IHistoryRow[]>;
+  /** The session's state now (`connected` while a turn runs). */
+  sessionState: () => Promise<string>;
+  update: (fn: (state: IChatState) => IChatState) => void;
+  /** Re-attach to the running turn after `saved` (null: from the turn's start). */
+  reattach: (saved: IRunningTurn | null, history: ChatItem[]) => Promise<void>;
+}
+
+/**
+ * Opening a session's chat: the stored history, then, when a turn runs that no stream of
+ * this page reads (a reload, another tab's turn), a re-attach after the last event kept.
+ * A message sent while the history loaded is being read already: the history merges with
+ * the screen and nothing re-attaches (issue #19).
+ */
+export async function openChat(
+  o: IOpenChat
+): Promise<'merged' | 'reattached' | 'aborted'> {
+  const rows = await o.history();
+  if (o.signal.aborted) {
+    return 'aborted';
+  }
+  const state = await o.sessionState();
+  if (o.signal.aborted) {
+    return 'aborted';
+  }
+  if (!shouldReattach(o.readers, state)) {
+    if (!o.readers.reading) {
+      o.keeper?.clear(); // the turn ended while no page followed it
+    }
+    // a message sent meanwhile, and its answer streaming in, stay
+    o.update(current => mergeHistory(current, rows));
+    return 'merged';
+  }
+  // resume after the last event rendered before the reload, not from the start
+  const history = fromHistory(rows);
+  const saved = o.keeper?.load() ?? null;
+  o.update(current => keepPending(resumeState(history, saved), current));
+  await o.reattach(saved, history); // claims the stream at once: one reader
+  return 'reattached';
 }
 
 export interface IChatStream {
@@ -161,45 +209,36 @@ export function useChatStream(
     window.addEventListener('pagehide', save);
     void (async () => {
       try {
-        const rows = await loadHistory(sessionId);
-        if (signal.aborted) {
-          return;
-        }
-        const history = fromHistory(rows);
-        const { session: fresh } = await api.getSession(sessionId);
-        if (signal.aborted) {
-          return;
-        }
-        if (!shouldReattach(readers.current, fresh.state)) {
-          if (!readers.current.reading) {
-            keeper.current?.clear(); // the turn ended while no page followed it
+        await openChat({
+          signal,
+          readers: readers.current,
+          keeper: keeper.current,
+          history: () => loadHistory(sessionId),
+          sessionState: async () =>
+            (await api.getSession(sessionId)).session.state,
+          update: setChat,
+          reattach: async (saved, history) => {
+            setLoading(false);
+            let first = true;
+            const follow = callbacks();
+            await runStream(() =>
+              attachTurn(sessionId, saved?.lastEventId ?? null, {
+                ...follow,
+                onEvent: (event, id, prev) => {
+                  if (first && saved && !continues(saved, id)) {
+                    // another turn is replayed from its start: history has the saved one
+                    setChat(state => ({
+                      ...keepPending(resumeState(history, null), state),
+                      running: true
+                    }));
+                  }
+                  first = false;
+                  follow.onEvent(event, id, prev);
+                }
+              })
+            );
           }
-          // a message sent meanwhile, and its answer streaming in, stay
-          setChat(state => mergeHistory(state, rows));
-          return;
-        }
-        // resume after the last event rendered before the reload, not from the start
-        const saved = keeper.current?.load() ?? null;
-        setChat(state => keepPending(resumeState(history, saved), state));
-        setLoading(false);
-        let first = true;
-        const follow = callbacks();
-        await runStream(() =>
-          attachTurn(sessionId, saved?.lastEventId ?? null, {
-            ...follow,
-            onEvent: (event, id, prev) => {
-              if (first && saved && !continues(saved, id)) {
-                // another turn is replayed from its start: history has the saved one
-                setChat(state => ({
-                  ...keepPending(resumeState(history, null), state),
-                  running: true
-                }));
-              }
-              first = false;
-              follow.onEvent(event, id, prev);
-            }
-          })
-        );
+        });
       } catch (error) {
         if (!signal.aborted) {
           setChat(state => addError(state, message(error)));
