@@ -5,16 +5,14 @@
  */
 import {
   addUserMessage,
-  applyEvents,
   ChatItem,
   emptyChat,
   IChatState,
   IHistoryRow,
-  IStreamEvent,
-  keepPending,
-  mergeHistory,
-  settleTurn
+  IStreamEvent
 } from '../chat';
+import { applyEvents } from '../events';
+import { keepPending, mergeHistory, settleTurn } from '../history';
 import { shouldReattach, TurnReaders } from '../reattach';
 import { followTurn, IChatEvent } from '../sse';
 

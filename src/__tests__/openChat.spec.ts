@@ -12,13 +12,8 @@ jest.mock('@jupyterlab/coreutils', () => ({
   URLExt: { join: (...parts: string[]) => parts.join('/') }
 }));
 
-import {
-  addUserMessage,
-  applyEvents,
-  emptyChat,
-  IChatState,
-  IHistoryRow
-} from '../chat';
+import { addUserMessage, emptyChat, IChatState, IHistoryRow } from '../chat';
+import { applyEvents } from '../events';
 import { openChat } from '../hooks/useChatStream';
 import { IStorageLike, TurnKeeper, TurnReaders } from '../reattach';
 

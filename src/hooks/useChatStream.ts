@@ -10,17 +10,15 @@ import {
   addError,
   addUserMessage,
   answerApproval,
-  applyEvents,
   ChatBatcher,
   emptyChat,
   ChatItem,
   fromHistory,
   IChatState,
-  IHistoryRow,
-  keepPending,
-  mergeHistory,
-  settleTurn
+  IHistoryRow
 } from '../chat';
+import { applyEvents } from '../events';
+import { keepPending, mergeHistory, settleTurn } from '../history';
 import { message, PanelController } from '../context';
 import {
   continues,
