@@ -2,7 +2,7 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import React, { useCallback, useEffect, useState } from 'react';
 
 import { api, ApiError } from '../api';
-import { GitHubActions } from '../connections';
+import { GitHubActions } from './GitHubActions';
 import { IPanelContext, message } from '../context';
 import { ISession } from '../format';
 import { useSettings } from '../hooks/useSettings';

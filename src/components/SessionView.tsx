@@ -1,6 +1,6 @@
 import React, { useRef, useState } from 'react';
 
-import { ConnectionsView } from '../connections';
+import { ConnectionsView } from './ConnectionsView';
 import { IPanelContext, Tab } from '../context';
 import { ISession, sessionLabel } from '../format';
 import { ChangesView } from './ChangesView';
