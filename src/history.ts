@@ -79,8 +79,8 @@ export function settleTurn(
   rows: IHistoryRow[],
   turnId: string | null
 ): IChatState {
-  if (!turnId || state.running) {
-    return state;
+  if (!turnId || (state.running && state.turnId === turnId)) {
+    return state; // still streaming: its stream has the last word
   }
   const stored = fromHistory(rows).filter(item => item.turnId === turnId);
   const where = state.items

@@ -235,6 +235,23 @@ describe('history and what is on screen', () => {
     expect(shown(settled)).toEqual(EXPECTED);
   });
 
+  it('settles a finished turn even when the next one already runs', () => {
+    let state = applyEvents(sent(), connection(1, 0));
+    state = {
+      ...state,
+      items: state.items.map(item =>
+        item.kind === 'assistant' ? { ...item, text: 'doubled' } : item
+      )
+    };
+    state = addUserMessage(state, 'Again');
+    state = applyEvents(state, [
+      { data: { type: 'start', turn_id: 't2' }, id: '2-1', prev: null }
+    ]);
+    const settled = settleTurn(state, STORED, 't1');
+    expect(shown(settled)).toEqual([...EXPECTED, 'You: Again']);
+    expect(settleTurn(settled, STORED, 't2')).toBe(settled); // t2 still streams
+  });
+
   it('keeps the approval card beside its tool when the stored turn replaces the shown one', () => {
     const events: IChatEvent[] = [
       START,

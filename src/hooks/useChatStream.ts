@@ -145,9 +145,16 @@ export function useChatStream(
     controller.emit('running');
   }, [busy]);
 
+  // the turn the stream being read belongs to (its `start`), to settle when it ends
+  const streamTurn = useRef<string | null>(null);
+
   const callbacks = () => ({
-    onEvent: (event: any, id: string | null, prev: string | null) =>
-      batcher.current.push(event, id, prev),
+    onEvent: (event: any, id: string | null, prev: string | null) => {
+      if (event?.type === 'start') {
+        streamTurn.current = event.turn_id ?? null;
+      }
+      batcher.current.push(event, id, prev);
+    },
     onReconnecting: () => setReconnecting(true),
     signal: abort.current?.signal
   });
@@ -161,6 +168,7 @@ export function useChatStream(
 
   const runStream = async (start: () => Promise<FollowResult>) => {
     const release = readers.current.claim();
+    streamTurn.current = null;
     setSending(true);
     let ended = false;
     try {
@@ -187,10 +195,11 @@ export function useChatStream(
     }
     if (ended && !abort.current?.signal.aborted) {
       // the turn is stored now: show exactly that (it usually is what streamed in)
+      const finished = streamTurn.current; // the next turn may start meanwhile
       try {
         const rows = await loadHistory(sessionId);
         if (!abort.current?.signal.aborted) {
-          setChat(state => settleTurn(state, rows, state.turnId));
+          setChat(state => settleTurn(state, rows, finished ?? state.turnId));
         }
       } catch {
         // what streamed in stays; the next load of the chat reads the history
