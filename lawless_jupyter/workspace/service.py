@@ -78,6 +78,19 @@ class WorkspaceService:
     def _short(self, what: str) -> Deadline:
         return Deadline(self.settings.short_timeout, what)
 
+    async def _exclude_worktrees(self, gitrepo: GitRepository) -> None:
+        """When the worktrees folder is inside the repository (the Jupyter root is the
+        repository), keep it out of the repository's status; a failure only warns."""
+        try:
+            await self._git(gitrepo.exclude, self.settings.worktrees_dir)
+        except (OSError, LawlessError, git.GitCommandError) as e:
+            self.logger.warning(
+                "Could not add %s to %s's .git/info/exclude: %s",
+                self.settings.worktrees_dir,
+                gitrepo.path,
+                e,
+            )
+
     def resolve_repo(self, repo: object) -> tuple[str, Path]:
         """A repository path as given by a person -> (path relative to root, absolute path).
 
@@ -135,19 +148,6 @@ class WorkspaceService:
         if row is None or row["user_id"] != user_id or row["state"] == S.DELETED:
             raise NotFound(f"There is no workspace session {session_id[:64]!r}.")
         return row
-
-    async def _exclude_worktrees(self, gitrepo: GitRepository) -> None:
-        """When the worktrees folder is inside the repository (the Jupyter root is the
-        repository), keep it out of the repository's status; a failure only warns."""
-        try:
-            await self._git(gitrepo.exclude, self.settings.worktrees_dir)
-        except (OSError, LawlessError, git.GitCommandError) as e:
-            self.logger.warning(
-                "Could not add %s to %s's .git/info/exclude: %s",
-                self.settings.worktrees_dir,
-                gitrepo.path,
-                e,
-            )
 
     def _live(self, row: dict[str, Any]) -> tuple[GitRepository, Path]:
         if row["state"] not in LIVE_STATES:
