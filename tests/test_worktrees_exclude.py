@@ -66,3 +66,13 @@ def test_the_exclude_line_is_added_once_in_the_common_git_dir(tmp_path):
     # the worktrees folder outside the repository (the usual root of many repositories)
     assert not gitrepo.exclude(tmp_path / "lawless-worktrees")
     assert not gitrepo.exclude(repo)
+
+
+async def test_through_the_server_with_the_root_as_the_repository(jp_root_dir, api):
+    """As after `make lab` in a project: the server's root is the repository itself."""
+    repo = make_repo(jp_root_dir, {"README.md": "# mine\n"})
+    before = git(repo, "status", "--porcelain")
+    session = await api.create(repo="", name="first")
+    assert Path(session["worktree_path"]).is_dir()
+    assert Path(session["worktree_path"]).is_relative_to(repo / "lawless-worktrees")
+    assert git(repo, "status", "--porcelain") == before
