@@ -164,7 +164,9 @@ def scenario(lab, fake, page, shots):
     # reload in the middle of an answer: the turn goes on and the panel re-attaches
     panel.get_by_role("tab", name="Chat").click()
     long_answer = " ".join(f"word{i}" for i in range(40)) + " THE END"
-    fake.add(text(long_answer, chunks=40, delay=0.15))
+    # 12 s: the reload below must come back while it still runs, also on a busy machine
+    # (at 6 s a reload under load once missed the running turn)
+    fake.add(text(long_answer, chunks=40, delay=0.3))
     composer.fill("Talk slowly")
     composer.press("Enter")
     panel.get_by_text("word3", exact=False).wait_for()
