@@ -21,6 +21,24 @@ export interface ISessions {
   refresh: () => Promise<ISession[] | null>;
 }
 
+const TABS: Tab[] = ['chat', 'changes', 'terminal', 'connections'];
+
+/**
+ * What to open after a reload: the session the state database kept, on its tab, if it
+ * still exists (else the list); a tab this version does not know opens the chat.
+ */
+export function restoredView(
+  saved: { session?: unknown; tab?: unknown } | null,
+  list: ISession[] | null
+): { session: string; tab: Tab } | null {
+  const id = saved?.session;
+  if (typeof id !== 'string' || !list?.some(s => s.id === id)) {
+    return null;
+  }
+  const tab = TABS.find(t => t === saved?.tab) ?? 'chat';
+  return { session: id, tab };
+}
+
 export function useSessions(ctx: IPanelContext): ISessions {
   const [sessions, setSessions] = useState<ISession[] | null>(null);
   const [listError, setListError] = useState<string | null>(null);
@@ -46,10 +64,10 @@ export function useSessions(ctx: IPanelContext): ISessions {
         session?: string;
         tab?: Tab;
       } | null;
-      const list = await refresh();
-      if (saved?.session && list?.some(s => s.id === saved.session)) {
-        setOpenId(saved.session);
-        setTab(saved.tab ?? 'chat');
+      const view = restoredView(saved, await refresh());
+      if (view) {
+        setOpenId(view.session);
+        setTab(view.tab);
       }
       setRestored(true);
     })();
