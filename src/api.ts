@@ -5,7 +5,13 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { ApiError, describeError, IErrorBody, withRetries } from './errors';
+import {
+  ApiError,
+  describeError,
+  IErrorBody,
+  retryDelays,
+  withRetries
+} from './errors';
 import { ISession } from './format';
 import { followTurn, FollowResult, IChatEvent, StreamError } from './sse';
 
@@ -56,8 +62,9 @@ async function errorFrom(
 }
 
 /**
- * A JSON request. Network errors, 502 and 503 are retried after 1 s, 2 s and 4 s; any
- * other failure is an `ApiError` whose message is written for a person.
+ * A JSON request. A GET's network errors, 502 and 503 are retried after 1 s, 2 s and 4 s
+ * (never another method's: see `retryDelays`); any other failure is an `ApiError` whose
+ * message is written for a person.
  */
 export async function request<T = any>(
   path: string,
@@ -77,6 +84,7 @@ export async function request<T = any>(
     init.headers = { 'Content-Type': 'application/json' };
   }
   const { status, value } = await withRetries(() => send(path, init), {
+    delays: retryDelays(init.method ?? 'GET'),
     signal: options.signal
   });
   if (!value || status < 200 || status >= 300) {
@@ -208,7 +216,7 @@ export interface IPreferences {
 }
 
 export interface IChatCallbacks {
-  onEvent: (event: IChatEvent, id: string | null) => void;
+  onEvent: (event: IChatEvent, id: string | null, prev: string | null) => void;
   onReconnecting?: (attempt: number) => void;
   signal?: AbortSignal;
 }

@@ -44,6 +44,7 @@ export type ChatItem =
       key: string;
       turnId: string | null;
       requestId: string;
+      toolUseId: string | null;
       tool: string;
       input: { [key: string]: any };
       status: ApprovalStatus;
@@ -65,6 +66,8 @@ export type ChatItem =
       turnId: string | null;
       message: string;
       code: string;
+      /** Said by the panel itself (e.g. a send refused), never in the stored history. */
+      local?: boolean;
     }
   | { kind: 'notice'; key: string; turnId: string | null; text: string };
 
@@ -83,18 +86,48 @@ export interface IChatState {
   /** A turn is running (between `start` and `done`). */
   running: boolean;
   turnId: string | null;
+  /** The id (`<turn>-<seq>`) of the last event applied: anything at or below it is old. */
   lastEventId: string | null;
+  /**
+   * Where the pieces of the open text (or thinking) block end: event seq -> the block's
+   * length after that piece. Lets a coalesced event that overlaps pieces already applied
+   * add only its new part.
+   */
+  marks?: { [seq: number]: number };
 }
 
 export const emptyChat = (): IChatState => ({
   items: [],
   running: false,
   turnId: null,
-  lastEventId: null
+  lastEventId: null,
+  marks: {}
 });
 
+/** One stream event as a reader passes it on. */
+export interface IStreamEvent {
+  data: IChatEvent;
+  /** Its SSE id, `<turn>-<seq>`. */
+  id: string | null;
+  /**
+   * The id of the event before it on the same connection (the `Last-Event-ID` it was
+   * opened with for the first one; null: the stream began at the turn's start). The server
+   * joins consecutive text pieces into one event with the last piece's seq, so an event
+   * covers the seqs after `prev` up to its own. Undefined: one piece.
+   */
+  prev?: string | null;
+}
+
+/** `"3-17"` -> turn 3, seq 17. */
+export function parseEventId(
+  id: string | null | undefined
+): { turn: number; seq: number } | null {
+  const match = /^(\d+)-(\d+)$/.exec(id ?? '');
+  return match ? { turn: Number(match[1]), seq: Number(match[2]) } : null;
+}
+
 let counter = 0;
-const nextKey = (prefix: string): string => `${prefix}-${++counter}`;
+export const nextKey = (prefix: string): string => `${prefix}-${++counter}`;
 
 /** The items of the stored history. */
 export function fromHistory(rows: IHistoryRow[]): ChatItem[] {
@@ -159,7 +192,11 @@ export function fromHistory(rows: IHistoryRow[]): ChatItem[] {
   return items;
 }
 
-function usageItem(key: string, turnId: string | null, c: any): ChatItem {
+export function usageItem(
+  key: string,
+  turnId: string | null,
+  c: any
+): ChatItem {
   return {
     kind: 'usage',
     key,
@@ -172,7 +209,7 @@ function usageItem(key: string, turnId: string | null, c: any): ChatItem {
 }
 
 /** Sets a tool card's result in place (a new object, so a memoized view re-renders). */
-function setToolResult(
+export function setToolResult(
   items: ChatItem[],
   toolUseId: string,
   content: any,
@@ -201,155 +238,6 @@ export function addUserMessage(state: IChatState, text: string): IChatState {
       { kind: 'user', key: nextKey('u'), turnId: null, text }
     ]
   };
-}
-
-/**
- * Apply a batch of stream events. Items that do not change keep their identity, so only
- * the streaming block re-renders.
- */
-export function applyEvents(
-  state: IChatState,
-  events: { data: IChatEvent; id: string | null }[]
-): IChatState {
-  if (events.length === 0) {
-    return state;
-  }
-  const items = state.items.slice();
-  let { running, turnId, lastEventId } = state;
-  for (const { data, id } of events) {
-    if (id) {
-      lastEventId = id;
-    }
-    const last = items[items.length - 1];
-    switch (data.type) {
-      case 'start': {
-        running = true;
-        turnId = data.turn_id ?? null;
-        // A replayed turn (after a reload) replaces what history had of it; its
-        // user message is not in the stream, so that stays.
-        for (let i = items.length - 1; i >= 0; i--) {
-          const item = items[i];
-          if (turnId && item.turnId === turnId && item.kind !== 'user') {
-            items.splice(i, 1);
-          }
-        }
-        for (let i = items.length - 1; i >= 0; i--) {
-          const item = items[i];
-          if (item.kind === 'user' && item.turnId === null) {
-            items[i] = { ...item, turnId }; // the message just sent
-            break;
-          }
-        }
-        break;
-      }
-      case 'text':
-      case 'thinking': {
-        const kind = data.type === 'text' ? 'assistant' : 'thinking';
-        const delta = String(data.delta ?? '');
-        if (last && last.kind === kind && last.streaming) {
-          items[items.length - 1] = { ...last, text: last.text + delta };
-        } else {
-          closeStreaming(items);
-          items.push({
-            kind,
-            key: nextKey(kind),
-            turnId,
-            text: delta,
-            streaming: true
-          });
-        }
-        break;
-      }
-      case 'tool_use':
-        closeStreaming(items);
-        items.push({
-          kind: 'tool',
-          key: nextKey('tool'),
-          turnId,
-          id: String(data.id ?? ''),
-          name: String(data.name ?? 'tool'),
-          input: data.input ?? {},
-          result: null,
-          isError: false
-        });
-        break;
-      case 'tool_result':
-        closeStreaming(items);
-        setToolResult(items, data.tool_use_id, data.content, data.is_error);
-        for (let i = items.length - 1; i >= 0; i--) {
-          const item = items[i];
-          if (item.kind === 'approval' && item.status === 'pending') {
-            // answered elsewhere (another tab) or timed out: the result tells
-            items[i] = {
-              ...item,
-              status: data.is_error ? 'denied' : 'allowed'
-            };
-          }
-        }
-        break;
-      case 'approval_request':
-        closeStreaming(items);
-        items.push({
-          kind: 'approval',
-          key: nextKey('approval'),
-          turnId,
-          requestId: String(data.request_id),
-          tool: String(data.tool ?? 'tool'),
-          input: data.input ?? {},
-          status: 'pending',
-          remember: false,
-          timeoutSeconds:
-            typeof data.timeout_seconds === 'number'
-              ? data.timeout_seconds
-              : null
-        });
-        break;
-      case 'usage':
-        closeStreaming(items);
-        items.push(usageItem(nextKey('usage'), turnId, data));
-        break;
-      case 'error':
-        closeStreaming(items);
-        items.push({
-          kind: 'error',
-          key: nextKey('error'),
-          turnId,
-          message: String(data.message ?? 'Something went wrong.'),
-          code: String(data.code ?? '')
-        });
-        break;
-      case 'done':
-        closeStreaming(items);
-        for (let i = 0; i < items.length; i++) {
-          const item = items[i];
-          if (item.kind === 'approval' && item.status === 'pending') {
-            items[i] = { ...item, status: 'expired' };
-          }
-        }
-        if (data.stop_reason === 'cancelled') {
-          items.push({
-            kind: 'notice',
-            key: nextKey('notice'),
-            turnId,
-            text: 'Stopped.'
-          });
-        }
-        running = false;
-        break;
-      default:
-        break;
-    }
-  }
-  return { items, running, turnId, lastEventId };
-}
-
-function closeStreaming(items: ChatItem[]): void {
-  const last = items[items.length - 1];
-  if (last && (last.kind === 'assistant' || last.kind === 'thinking')) {
-    if (last.streaming) {
-      items[items.length - 1] = { ...last, streaming: false };
-    }
-  }
 }
 
 /** Mark an approval card answered (before the server's tool_result arrives). */
@@ -382,9 +270,10 @@ export function addError(
       {
         kind: 'error',
         key: nextKey('error'),
-        turnId: state.turnId,
+        turnId: null,
         message,
-        code
+        code,
+        local: true
       }
     ]
   };
@@ -395,18 +284,16 @@ export function addError(
  * deltas costs one render per frame, not one per delta.
  */
 export class ChatBatcher {
-  private queue: { data: IChatEvent; id: string | null }[] = [];
+  private queue: IStreamEvent[] = [];
   private scheduled = false;
 
   constructor(
-    private readonly apply: (
-      events: { data: IChatEvent; id: string | null }[]
-    ) => void,
+    private readonly apply: (events: IStreamEvent[]) => void,
     private readonly schedule: (flush: () => void) => void = requestFrame
   ) {}
 
-  push(data: IChatEvent, id: string | null): void {
-    this.queue.push({ data, id });
+  push(data: IChatEvent, id: string | null, prev?: string | null): void {
+    this.queue.push(prev === undefined ? { data, id } : { data, id, prev });
     if (!this.scheduled) {
       this.scheduled = true;
       this.schedule(() => this.flush());

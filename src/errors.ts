@@ -117,6 +117,17 @@ export function isRetryable(status: number): boolean {
 /** Backoff before each retry: 1 s, 2 s, 4 s, then the error shows. */
 export const RETRY_DELAYS_MS = [1000, 2000, 4000];
 
+/**
+ * The backoff for a request of `method`: only reads are retried. A POST (create a session,
+ * commit, merge, answer an approval, start a turn) that failed with a 502/503 or a dropped
+ * connection may have been done all the same, and doing it again would make a second
+ * session or a second commit: the person sees the error and decides.
+ */
+export function retryDelays(method: string): number[] {
+  const m = method.toUpperCase();
+  return m === 'GET' || m === 'HEAD' ? RETRY_DELAYS_MS : [];
+}
+
 export const sleep = (ms: number): Promise<void> =>
   new Promise(resolve => setTimeout(resolve, ms));
 

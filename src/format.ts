@@ -30,12 +30,19 @@ export interface ISession {
   worktree_dir: string | null;
   state: string;
   error: string | null;
+  /** Where it runs: `local` (this server) or a remote worker's id. */
+  worker?: string;
   created_at: string;
   updated_at: string;
 }
 
 export function sessionLabel(session: ISession): string {
   return session.name || session.id.slice(0, 8);
+}
+
+/** The remote worker a session runs on, or null when it runs on this server. */
+export function remoteWorker(session: ISession): string | null {
+  return session.worker && session.worker !== 'local' ? session.worker : null;
 }
 
 export type DiffLineKind = 'add' | 'del' | 'hunk' | 'meta' | 'context';

@@ -10,7 +10,7 @@
  *
  * Plain TypeScript over a `Storage`-like object (the browser's localStorage), unit-tested.
  */
-import { ChatItem, emptyChat, IChatState } from './chat';
+import { ChatItem, emptyChat, IChatState, parseEventId } from './chat';
 
 /** What is kept of a running turn. */
 export interface IRunningTurn {
@@ -68,13 +68,9 @@ export function resumeState(
     items: [...kept, ...restored],
     running: true,
     turnId: saved.turnId,
-    lastEventId: saved.lastEventId
+    lastEventId: saved.lastEventId,
+    marks: {}
   };
-}
-
-function parseId(id: string | null): [number, number] | null {
-  const match = /^(\d+)-(\d+)$/.exec(id ?? '');
-  return match ? [Number(match[1]), Number(match[2])] : null;
 }
 
 /**
@@ -86,9 +82,9 @@ export function continues(
   saved: IRunningTurn | null,
   firstEventId: string | null
 ): boolean {
-  const from = parseId(saved?.lastEventId ?? null);
-  const next = parseId(firstEventId);
-  return !!from && !!next && from[0] === next[0] && next[1] > from[1];
+  const from = parseEventId(saved?.lastEventId ?? null);
+  const next = parseEventId(firstEventId);
+  return !!from && !!next && from.turn === next.turn && next.seq > from.seq;
 }
 
 /**
@@ -162,4 +158,42 @@ export class TurnKeeper {
       // nothing to do
     }
   }
+}
+
+/**
+ * The streams of a session's turns this page is reading: at most one per turn. A re-attach
+ * (after a reload, a drop, or for another tab's turn) starts only when none is read: a
+ * second reader beside a live one would apply the same turn twice.
+ */
+export class TurnReaders {
+  private count = 0;
+
+  /** A stream is being read (a send's answer, or a re-attach). */
+  get reading(): boolean {
+    return this.count > 0;
+  }
+
+  /** Take the session's stream now (synchronously); returns its release. */
+  claim(): () => void {
+    this.count += 1;
+    let released = false;
+    return () => {
+      if (!released) {
+        released = true;
+        this.count -= 1;
+      }
+    };
+  }
+}
+
+/**
+ * Whether to re-attach to the session's turn after opening it: only when the server says
+ * a turn runs (state `connected`) and no stream of it is being read here already (the
+ * person sent a message while the history loaded: its answer is being read).
+ */
+export function shouldReattach(
+  readers: TurnReaders,
+  sessionState: string
+): boolean {
+  return sessionState === 'connected' && !readers.reading;
 }

@@ -90,8 +90,12 @@ export interface IChatEvent {
 export interface IFollowOptions {
   /** Opens the stream again after a drop: `GET .../chat/stream` with `Last-Event-ID`. */
   reattach: (lastEventId: string | null) => Promise<Response>;
-  /** Every event, in order, once. */
-  onEvent: (event: IChatEvent, id: string | null) => void;
+  /**
+   * Every event, in order, once; `prev` is the id of the event before it on the same
+   * connection (the `Last-Event-ID` the connection was opened with, null for none), so
+   * the events a joined one stands for are known (see `IStreamEvent` in chat.ts).
+   */
+  onEvent: (event: IChatEvent, id: string | null, prev: string | null) => void;
   /** Told when the connection dropped and a re-attach is under way. */
   onReconnecting?: (attempt: number) => void;
   /** Waits before re-attach attempt `n` (1-based): 1 s, 2 s, 4 s... by default. */
@@ -131,10 +135,13 @@ export async function followTurn(
   const maxAttempts = options.maxAttempts ?? 5;
   let lastEventId = options.lastEventId ?? null;
   let current: Response | null = response;
+  // the id the current connection was opened after: what its first event follows
+  let openedAfter = lastEventId;
   let failures = 0;
   for (;;) {
     if (current) {
       const parser = new SSEParser();
+      let prev = openedAfter;
       let progressed = false;
       let finished = false;
       try {
@@ -158,7 +165,8 @@ export async function followTurn(
             }
             lastEventId = message.id ?? lastEventId;
             progressed = true;
-            options.onEvent(data, message.id);
+            options.onEvent(data, message.id, prev);
+            prev = message.id ?? prev;
             if (data.type === 'done') {
               finished = true;
             }
@@ -193,6 +201,7 @@ export async function followTurn(
       return { outcome: 'aborted', lastEventId };
     }
     try {
+      openedAfter = lastEventId;
       current = await options.reattach(lastEventId);
     } catch {
       current = null; // still offline

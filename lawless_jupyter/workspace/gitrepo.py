@@ -258,6 +258,31 @@ class GitRepository:
                 self.run("branch", "-D", branch)
             raise
 
+    def exclude(self, folder: Path) -> bool:
+        """Keep ``folder`` (the worktrees folder, when it lies inside this checkout, as when
+        the Jupyter root is the repository) out of the repository's ``git status`` and
+        ``git add -A``: a ``/<folder>/`` line in ``info/exclude`` of the common git dir
+        (shared by all worktrees), added once. True when the folder is excluded."""
+        top = self.path.resolve()
+        folder = folder.resolve()
+        if folder == top or top not in folder.parents:
+            return False
+        pattern = "/" + folder.relative_to(top).as_posix() + "/"
+        for char in "\\*?[":  # literally, not as a glob
+            pattern = pattern.replace(char, "\\" + char)
+        common = Path(self.run("rev-parse", "--path-format=absolute", "--git-common-dir").strip())
+        exclude = common / "info" / "exclude"
+        with _admin_lock(self.path):  # two sessions created at once add one line
+            text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+            if pattern in (line.strip() for line in text.splitlines()):
+                return True
+            exclude.parent.mkdir(parents=True, exist_ok=True)
+            with exclude.open("a", encoding="utf-8") as f:
+                if text and not text.endswith("\n"):
+                    f.write("\n")
+                f.write(f"# session worktrees of lawless-jupyter\n{pattern}\n")
+        return True
+
     def remove_worktree(self, path: Path, *, force: bool, deadline: Deadline = NO_DEADLINE) -> None:
         """Remove a worktree we made. Tolerates one that is half made or already gone.
 

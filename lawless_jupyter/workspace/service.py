@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import git
 
-from ..errors import Conflict, InvalidInput, NotFound, storage_problem
+from ..errors import Conflict, InvalidInput, LawlessError, NotFound, storage_problem
 from ..store import Store
 from .gitrepo import (
     Author,
@@ -97,6 +97,19 @@ class WorkspaceService:
 
     def _short(self, what: str) -> Deadline:
         return Deadline(self.settings.short_timeout, what)
+
+    async def _exclude_worktrees(self, gitrepo: GitRepository) -> None:
+        """When the worktrees folder is inside the repository (the Jupyter root is the
+        repository), keep it out of the repository's status; a failure only warns."""
+        try:
+            await self._git(gitrepo.exclude, self.settings.worktrees_dir)
+        except (OSError, LawlessError, git.GitCommandError) as e:
+            self.logger.warning(
+                "Could not add %s to %s's .git/info/exclude: %s",
+                self.settings.worktrees_dir,
+                gitrepo.path,
+                e,
+            )
 
     def resolve_repo(self, repo: object) -> tuple[str, Path]:
         """A repository path as given by a person -> (path relative to root, absolute path).
@@ -234,6 +247,7 @@ class WorkspaceService:
             max_live_per_repo=self.settings.max_sessions_per_repo,
         )
         try:
+            await self._exclude_worktrees(gitrepo)
             await self._git(worktree.parent.mkdir, parents=True, exist_ok=True)
             await self._git(
                 gitrepo.add_worktree,

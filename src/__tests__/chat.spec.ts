@@ -1,7 +1,6 @@
 import {
   addUserMessage,
   answerApproval,
-  applyEvents,
   ChatBatcher,
   describeUsage,
   emptyChat,
@@ -9,6 +8,7 @@ import {
   IChatState,
   shortInput
 } from '../chat';
+import { applyEvents } from '../events';
 import { IChatEvent } from '../sse';
 
 const run = (state: IChatState, ...events: IChatEvent[]): IChatState =>

@@ -1,11 +1,11 @@
 import {
   addUserMessage,
-  applyEvents,
   ChatItem,
   emptyChat,
   fromHistory,
   IChatState
 } from '../chat';
+import { applyEvents } from '../events';
 import {
   continues,
   IStorageLike,

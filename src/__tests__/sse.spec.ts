@@ -135,6 +135,22 @@ describe('followTurn', () => {
     expect(asked).toEqual(['1-1']);
   });
 
+  it('tells each event the one before it on its connection', async () => {
+    // what a joined event stands for: the pieces after its predecessor
+    const seen: string[] = [];
+    await followTurn(body([ev('3-5', { type: 'text', delta: 'ab' })], true), {
+      lastEventId: '3-2', // a re-attach after 3-2
+      reattach: async () =>
+        body([
+          ev('3-7', { type: 'text', delta: 'cd' }),
+          ev('3-8', { type: 'done' })
+        ]),
+      onEvent: (e, id, prev) => seen.push(`${prev}..${id}`),
+      wait: noWait
+    });
+    expect(seen).toEqual(['3-2..3-5', '3-5..3-7', '3-7..3-8']);
+  });
+
   it('gives up with the server error when the turn is gone', async () => {
     await expect(
       followTurn(body([ev('1-1', { type: 'start' })]), {

@@ -1,0 +1,190 @@
+/**
+ * The views that hold logic, rendered as a person first sees them (react-dom/server: the
+ * jest environment has no DOM).
+ */
+jest.mock('@jupyterlab/services', () => ({
+  ServerConnection: {
+    makeSettings: () => ({ baseUrl: 'http://lab/' }),
+    makeRequest: jest.fn()
+  }
+}));
+jest.mock('@jupyterlab/coreutils', () => ({
+  URLExt: { join: (...parts: string[]) => parts.join('/') }
+}));
+
+import React from 'react';
+
+import { ChatItem } from '../chat';
+import { Alerts } from '../components/Alerts';
+import { ApprovalCard } from '../components/ApprovalCard';
+import { DiffView } from '../components/DiffView';
+import { TerminalView } from '../components/TerminalView';
+import { IPanelContext } from '../context';
+import { ISession, remoteWorker } from '../format';
+
+// react-dom ships no types here (no @types/react-dom among the dev dependencies)
+const { renderToStaticMarkup } = jest.requireActual('react-dom/server') as {
+  renderToStaticMarkup: (element: React.ReactElement) => string;
+};
+
+const session = (over: Partial<ISession> = {}): ISession => ({
+  id: 's1',
+  name: 'demo',
+  repo: 'project',
+  base: 'main',
+  base_commit: null,
+  branch: 'lawless/s1',
+  worktree_path: '/root/lawless-worktrees/project/demo',
+  worktree_dir: 'lawless-worktrees/project/demo',
+  state: 'active',
+  error: null,
+  created_at: '2026-01-01T00:00:00Z',
+  updated_at: '2026-01-01T00:00:00Z',
+  ...over
+});
+
+const ctx = {} as IPanelContext;
+
+/** The page's text, as read: tags dropped, entities decoded. */
+const text = (html: string): string =>
+  html
+    .replace(/<[^>]+>/g, '')
+    .replace(/&#x27;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+/** The opening tag of the button whose label is `label`. */
+function button(html: string, label: string): string {
+  const start = html.lastIndexOf('<button', html.indexOf(label));
+  return html.slice(start, html.indexOf('>', start) + 1);
+}
+
+describe('TerminalView', () => {
+  it('opens terminals of a session on this server', () => {
+    const html = renderToStaticMarkup(
+      React.createElement(TerminalView, { ctx, session: session() })
+    );
+    expect(text(html)).toContain(
+      "A terminal that starts in this session's worktree, on its branch."
+    );
+    expect(button(html, 'Open a terminal')).not.toContain('disabled');
+  });
+
+  it('says a remote session has no terminal here, instead of opening a local one', () => {
+    const remote = session({ worker: 'eu1' });
+    expect(remoteWorker(remote)).toBe('eu1');
+    expect(remoteWorker(session({ worker: 'local' }))).toBeNull();
+    const html = renderToStaticMarkup(
+      React.createElement(TerminalView, { ctx, session: remote })
+    );
+    expect(text(html)).toContain(
+      'This session runs on the worker eu1: its worktree and terminals are there, not on this server'
+    );
+    expect(button(html, 'Open a terminal')).toContain('disabled');
+    expect(button(html, 'Show the worktree in the file browser')).toContain(
+      'disabled'
+    );
+  });
+});
+
+describe('Alerts', () => {
+  it('shows an error as an alert and a notice as a status, nothing when empty', () => {
+    const html = renderToStaticMarkup(
+      React.createElement(Alerts, { error: 'It failed.', notice: 'Committed.' })
+    );
+    expect(html).toBe(
+      '<div class="jp-lawless-error" role="alert">It failed.</div>' +
+        '<div class="jp-lawless-notice" role="status">Committed.</div>'
+    );
+    expect(
+      renderToStaticMarkup(React.createElement(Alerts, { error: null }))
+    ).toBe('');
+  });
+});
+
+describe('ApprovalCard', () => {
+  const card = (over: object) => {
+    const item = {
+      kind: 'approval',
+      key: 'a1',
+      turnId: 't1',
+      requestId: 'r1',
+      toolUseId: 'x',
+      tool: 'Bash',
+      input: { command: 'touch made' },
+      status: 'pending',
+      remember: false,
+      timeoutSeconds: 300,
+      ...over
+    } as Extract<ChatItem, { kind: 'approval' }>;
+    return renderToStaticMarkup(
+      React.createElement(ApprovalCard, { item, onAnswer: () => undefined })
+    );
+  };
+
+  it('asks with the command and three answers while pending', () => {
+    const html = card({});
+    expect(text(html)).toBe(
+      'Claude wants to use Bash:touch madeAllowDenyAlways allow'
+    );
+    expect(html).toContain('aria-label="Permission request for Bash"');
+  });
+
+  it('says what was decided once answered', () => {
+    expect(text(card({ status: 'allowed' }))).toContain('Allowed');
+    expect(text(card({ status: 'allowed', remember: true }))).toContain(
+      'Allowed (always for Bash)'
+    );
+    expect(text(card({ status: 'denied' }))).toContain('Denied');
+    expect(text(card({ status: 'expired' }))).toContain(
+      'No answer in time: denied'
+    );
+    expect(card({ status: 'denied' })).not.toContain('<button');
+  });
+});
+
+describe('DiffView', () => {
+  it('shows each file with its counts and lines, and says when it is cut short', () => {
+    const patch = [
+      'diff --git a/notes.md b/notes.md',
+      'new file mode 100644',
+      '--- /dev/null',
+      '+++ b/notes.md',
+      '@@ -0,0 +1 @@',
+      '+merged from the panel',
+      'diff --git a/logo.png b/logo.png',
+      'Binary files /dev/null and b/logo.png differ'
+    ].join('\n');
+    const html = renderToStaticMarkup(
+      React.createElement(DiffView, {
+        diff: {
+          against: 'base',
+          patch,
+          files: [
+            { path: 'notes.md', additions: 1, deletions: 0 },
+            { path: 'logo.png', additions: 0, deletions: 0, binary: true }
+          ],
+          truncated: true
+        }
+      })
+    );
+    const shown = text(html);
+    expect(shown).toContain('Diff against the base');
+    expect(shown).toContain('notes.md+1 −0');
+    expect(shown).toContain('+merged from the panel');
+    expect(shown).toContain('logo.png+0 −0(binary file)');
+    expect(shown).toContain('The diff was cut short: it is too large.');
+    expect(html).toContain('jp-lawless-line-add');
+  });
+
+  it('says when there is no difference', () => {
+    const html = renderToStaticMarkup(
+      React.createElement(DiffView, {
+        diff: { against: 'head', patch: '', files: [] }
+      })
+    );
+    expect(text(html)).toBe('Diff against the last commitNo differences.');
+  });
+});

@@ -1,0 +1,140 @@
+import { IRenderMime, IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import React, { useEffect, useRef } from 'react';
+
+import { ChatItem, describeUsage, shortInput } from '../chat';
+import { ApprovalCard } from './ApprovalCard';
+
+/** One item of the chat: a message, a tool card, an approval, a usage line. */
+export const Item = React.memo(
+  (props: {
+    item: ChatItem;
+    rendermime: IRenderMimeRegistry;
+    showThinking: boolean;
+    onAnswer: (requestId: string, allow: boolean, remember: boolean) => void;
+  }): JSX.Element | null => {
+    const { item } = props;
+    switch (item.kind) {
+      case 'user':
+        return (
+          <div className="jp-lawless-msg jp-lawless-user">
+            <div className="jp-lawless-role">You</div>
+            <div className="jp-lawless-usertext">{item.text}</div>
+          </div>
+        );
+      case 'assistant':
+        return (
+          <div className="jp-lawless-msg jp-lawless-assistant">
+            <div className="jp-lawless-role">Claude</div>
+            <Markdown text={item.text} rendermime={props.rendermime} />
+          </div>
+        );
+      case 'thinking':
+        return props.showThinking ? (
+          <details className="jp-lawless-thinking">
+            <summary>Thinking{item.streaming ? '…' : ''}</summary>
+            <div className="jp-lawless-pre">{item.text}</div>
+          </details>
+        ) : null;
+      case 'tool': {
+        const state =
+          item.result === null ? 'running' : item.isError ? 'error' : 'done';
+        return (
+          <details className={`jp-lawless-tool jp-lawless-tool-${state}`}>
+            <summary>
+              <span className="jp-lawless-tool-name">{item.name}</span>
+              <code className="jp-lawless-tool-input">
+                {shortInput(item.name, item.input)}
+              </code>
+              <span className="jp-lawless-tool-state">
+                {state === 'running'
+                  ? '…'
+                  : state === 'error'
+                    ? 'failed'
+                    : 'done'}
+              </span>
+            </summary>
+            <div className="jp-lawless-pre">
+              {JSON.stringify(item.input, null, 2)}
+            </div>
+            {item.result !== null && (
+              <div
+                className={`jp-lawless-pre jp-lawless-result${item.isError ? ' jp-mod-error' : ''}`}
+              >
+                {item.result || '(no output)'}
+              </div>
+            )}
+          </details>
+        );
+      }
+      case 'approval':
+        return <ApprovalCard item={item} onAnswer={props.onAnswer} />;
+      case 'usage':
+        return <div className="jp-lawless-usage">{describeUsage(item)}</div>;
+      case 'error':
+        return (
+          <div className="jp-lawless-error" role="alert">
+            {item.message}
+          </div>
+        );
+      case 'notice':
+        return <div className="jp-lawless-notice">{item.text}</div>;
+      default:
+        return null;
+    }
+  }
+);
+
+/**
+ * Markdown through JupyterLab's rendermime (sanitized, untrusted). Only this block renders
+ * when its text grows; renders never overlap, the newest text wins.
+ */
+export function Markdown(props: {
+  text: string;
+  rendermime: IRenderMimeRegistry;
+}): JSX.Element {
+  const host = useRef<HTMLDivElement>(null);
+  const renderer = useRef<IRenderMime.IRenderer | null>(null);
+  const busy = useRef(false);
+  const pending = useRef<string | null>(null);
+
+  useEffect(() => {
+    const r = props.rendermime.createRenderer('text/markdown');
+    renderer.current = r;
+    host.current?.appendChild(r.node);
+    return () => {
+      renderer.current = null;
+      r.dispose();
+    };
+  }, []);
+
+  useEffect(() => {
+    const render = async (text: string) => {
+      busy.current = true;
+      try {
+        const model = props.rendermime.createModel({
+          data: { 'text/markdown': text },
+          trusted: false
+        });
+        await renderer.current?.renderModel(model);
+      } catch {
+        if (host.current) {
+          host.current.textContent = text;
+        }
+      } finally {
+        busy.current = false;
+      }
+      const next = pending.current;
+      pending.current = null;
+      if (next !== null && renderer.current) {
+        await render(next);
+      }
+    };
+    if (busy.current) {
+      pending.current = props.text;
+    } else {
+      void render(props.text);
+    }
+  }, [props.text]);
+
+  return <div className="jp-lawless-markdown" ref={host} />;
+}

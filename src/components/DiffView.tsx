@@ -1,0 +1,72 @@
+/**
+ * A session's diff, file by file: each file's +/− counts and its lines, coloured by kind.
+ */
+import React from 'react';
+
+import { parsePatch } from '../format';
+
+/** What `GET .../git/diff` answers. */
+export interface IDiff {
+  against: 'base' | 'head';
+  patch?: string;
+  files: {
+    path: string;
+    additions: number;
+    deletions: number;
+    binary?: boolean;
+  }[];
+  truncated?: boolean;
+}
+
+export function DiffView(props: { diff: IDiff }): JSX.Element {
+  const files = parsePatch(props.diff.patch ?? '');
+  return (
+    <>
+      <h3>
+        Diff against{' '}
+        {props.diff.against === 'head' ? 'the last commit' : 'the base'}
+      </h3>
+      {files.length === 0 && (
+        <div className="jp-lawless-muted">No differences.</div>
+      )}
+      {files.map(file => {
+        const stats = props.diff.files.find(f => f.path === file.path);
+        return (
+          <details key={file.path} className="jp-lawless-diff" open>
+            <summary>
+              <code>{file.path}</code>
+              {stats && (
+                <span className="jp-lawless-diffstat">
+                  <span className="jp-lawless-add">+{stats.additions}</span>{' '}
+                  <span className="jp-lawless-del">−{stats.deletions}</span>
+                </span>
+              )}
+            </summary>
+            <pre className="jp-lawless-patch">
+              {!file.lines.some(l => l.kind !== 'meta') && (
+                <div className="jp-lawless-line jp-lawless-line-hunk">
+                  {stats?.binary ? '(binary file)' : '(empty file)'}
+                </div>
+              )}
+              {file.lines
+                .filter(l => l.kind !== 'meta')
+                .map((l, i) => (
+                  <div
+                    key={i}
+                    className={`jp-lawless-line jp-lawless-line-${l.kind}`}
+                  >
+                    {l.text || ' '}
+                  </div>
+                ))}
+            </pre>
+          </details>
+        );
+      })}
+      {props.diff.truncated && (
+        <div className="jp-lawless-muted">
+          The diff was cut short: it is too large.
+        </div>
+      )}
+    </>
+  );
+}

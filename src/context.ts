@@ -1,0 +1,62 @@
+/**
+ * What every view of the panel shares: its settings, the controller the commands talk
+ * through, the JupyterLab services it uses, and the message of an error.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { IStateDB } from '@jupyterlab/statedb';
+
+import { ApiError } from './api';
+
+export const STATE_KEY = 'lawless-jupyter:panel';
+
+export interface IPanelSettings {
+  enterToSend: boolean;
+  showThinking: boolean;
+  diffAgainst: 'base' | 'head';
+}
+
+export const DEFAULT_SETTINGS: IPanelSettings = {
+  enterToSend: true,
+  showThinking: true,
+  diffAgainst: 'base'
+};
+
+type Listener = () => void;
+
+/** What the commands ask of the panel, and what they need to know about it. */
+export class PanelController {
+  settings: IPanelSettings = { ...DEFAULT_SETTINGS };
+  running = false;
+  private listeners: { [name: string]: Set<Listener> } = {};
+
+  on(
+    name: 'newSession' | 'stop' | 'settings' | 'running',
+    fn: Listener
+  ): () => void {
+    (this.listeners[name] ??= new Set()).add(fn);
+    return () => this.listeners[name].delete(fn);
+  }
+
+  emit(name: 'newSession' | 'stop' | 'settings' | 'running'): void {
+    this.listeners[name]?.forEach(fn => fn());
+  }
+}
+
+export interface IPanelContext {
+  app: JupyterFrontEnd;
+  rendermime: IRenderMimeRegistry;
+  browser: IDefaultFileBrowser | null;
+  state: IStateDB | null;
+  controller: PanelController;
+}
+
+export const message = (error: unknown): string =>
+  error instanceof ApiError
+    ? error.message
+    : error instanceof Error
+      ? error.message
+      : String(error);
+
+export type Tab = 'chat' | 'changes' | 'terminal' | 'connections';
