@@ -50,6 +50,10 @@ export type ChatItem =
       status: ApprovalStatus;
       remember: boolean;
       timeoutSeconds: number | null;
+      /** what "Always allow" remembers (null: the request asks every time) */
+      rule?: string | null;
+      /** a shell command that runs the repository's git hooks */
+      runsGitHooks?: boolean;
     }
   | {
       kind: 'usage';

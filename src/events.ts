@@ -205,7 +205,9 @@ export function applyEvents(
           timeoutSeconds:
             typeof data.timeout_seconds === 'number'
               ? data.timeout_seconds
-              : null
+              : null,
+          rule: typeof data.rule === 'string' ? data.rule : null,
+          runsGitHooks: data.runs_git_hooks === true
         });
         break;
       case 'usage':

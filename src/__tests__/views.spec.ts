@@ -125,18 +125,31 @@ describe('ApprovalCard', () => {
   };
 
   it('asks with the command and three answers while pending', () => {
-    const html = card({});
+    const html = card({ rule: 'Bash(touch:*)' });
     expect(text(html)).toBe(
-      'Claude wants to use Bash:touch madeAllowDenyAlways allow'
+      'Claude wants to use Bash:touch made' +
+        'Always allow: commands starting with “touch”AllowDenyAlways allow'
     );
     expect(html).toContain('aria-label="Permission request for Bash"');
+    expect(html).toContain(
+      'title="Allow commands starting with “touch” for the rest of this conversation"'
+    );
+  });
+
+  it('shows a long command whole and offers no Always allow for a compound one', () => {
+    const command = `for f in *.py; do echo "$f"; done && ${'x'.repeat(300)}`;
+    const html = card({ input: { command }, rule: null, runsGitHooks: true });
+    expect(text(html)).toContain(command);
+    expect(text(html)).toContain('This runs git hooks of the repository');
+    expect(text(html)).toContain('is asked every time');
+    expect(text(html)).not.toContain('Always allow');
   });
 
   it('says what was decided once answered', () => {
     expect(text(card({ status: 'allowed' }))).toContain('Allowed');
-    expect(text(card({ status: 'allowed', remember: true }))).toContain(
-      'Allowed (always for Bash)'
-    );
+    expect(
+      text(card({ status: 'allowed', remember: true, rule: 'Bash(touch:*)' }))
+    ).toContain('Allowed (always for commands starting with “touch”)');
     expect(text(card({ status: 'denied' }))).toContain('Denied');
     expect(text(card({ status: 'expired' }))).toContain(
       'No answer in time: denied'

@@ -4,7 +4,9 @@
  */
 import React from 'react';
 
-import { ChatItem, shortInput } from '../chat';
+import { ChatItem } from '../chat';
+import { alwaysAllowTitle, ruleLabel } from '../rules';
+import { ApprovalCommand } from './RememberedRules';
 
 type Approval = Extract<ChatItem, { kind: 'approval' }>;
 
@@ -22,9 +24,12 @@ export function ApprovalCard(props: {
       <div>
         Claude wants to use <strong>{item.tool}</strong>:
       </div>
-      <div className="jp-lawless-pre">
-        {shortInput(item.tool, item.input) || '—'}
-      </div>
+      <ApprovalCommand
+        tool={item.tool}
+        input={item.input}
+        rule={item.rule ?? null}
+        runsGitHooks={item.runsGitHooks}
+      />
       {item.status === 'pending' ? (
         <div className="jp-lawless-approval-buttons">
           <button
@@ -39,19 +44,21 @@ export function ApprovalCard(props: {
           >
             Deny
           </button>
-          <button
-            className="jp-mod-styled jp-lawless-button"
-            onClick={() => props.onAnswer(item.requestId, true, true)}
-            title={`Allow ${item.tool} for the rest of this conversation`}
-          >
-            Always allow
-          </button>
+          {item.rule && (
+            <button
+              className="jp-mod-styled jp-lawless-button"
+              onClick={() => props.onAnswer(item.requestId, true, true)}
+              title={alwaysAllowTitle(item.rule) ?? undefined}
+            >
+              Always allow
+            </button>
+          )}
         </div>
       ) : (
         <div className="jp-lawless-muted">
           {item.status === 'allowed'
             ? item.remember
-              ? `Allowed (always for ${item.tool})`
+              ? `Allowed (always for ${item.rule ? ruleLabel(item.rule) : item.tool})`
               : 'Allowed'
             : item.status === 'denied'
               ? 'Denied'

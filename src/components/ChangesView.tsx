@@ -7,6 +7,7 @@ import { IPanelContext, message } from '../context';
 import { ISession } from '../format';
 import { useSettings } from '../hooks/useSettings';
 import { Alerts } from './Alerts';
+import { HooksChanged } from './HooksChanged';
 import { DiffView, IDiff } from './DiffView';
 
 export function ChangesView(props: {
@@ -137,6 +138,7 @@ export function ChangesView(props: {
               ))}
             </ul>
           )}
+          <HooksChanged hooks={status.hooks_changed} />
           <form className="jp-lawless-commit" onSubmit={commit}>
             <label
               htmlFor="jp-lawless-commit-message"

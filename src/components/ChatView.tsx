@@ -6,6 +6,7 @@ import { useChatStream } from '../hooks/useChatStream';
 import { useSettings } from '../hooks/useSettings';
 import { PermissionPicker } from '../permissions';
 import { Item } from './ChatItem';
+import { RememberedRules } from './RememberedRules';
 
 /** The conversation with Claude in a session: the messages, and the box to write in. */
 export function ChatView(props: {
@@ -19,6 +20,10 @@ export function ChatView(props: {
   const { chat, loading, busy, reconnecting, stop, answer } = stream;
   const [draft, setDraft] = useState('');
   const list = useRef<HTMLDivElement>(null);
+  // the remembered rules are read again after each "Always allow"
+  const answeredAlways = chat.items.filter(
+    item => item.kind === 'approval' && item.remember
+  ).length;
   const stick = useRef(true);
 
   // keep the newest at the bottom in view while the reader is at the bottom
@@ -113,6 +118,11 @@ export function ChatView(props: {
         />
         <div className="jp-lawless-composer-buttons">
           <PermissionPicker disabled={busy} onError={stream.addError} />
+          <RememberedRules
+            sessionId={session.id}
+            refreshKey={answeredAlways}
+            onError={stream.addError}
+          />
           {busy ? (
             <button
               className="jp-mod-styled jp-mod-warn jp-lawless-button"
