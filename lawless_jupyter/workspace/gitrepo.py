@@ -272,15 +272,16 @@ class GitRepository:
             pattern = pattern.replace(char, "\\" + char)
         common = Path(self.run("rev-parse", "--path-format=absolute", "--git-common-dir").strip())
         exclude = common / "info" / "exclude"
-        with _admin_lock(self.path):  # two sessions created at once add one line
-            text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
-            if pattern in (line.strip() for line in text.splitlines()):
-                return True
-            exclude.parent.mkdir(parents=True, exist_ok=True)
-            with exclude.open("a", encoding="utf-8") as f:
-                if text and not text.endswith("\n"):
-                    f.write("\n")
-                f.write(f"# session worktrees of lawless-jupyter\n{pattern}\n")
+        # read and append as one step: the service holds worktree_admin around this call, so
+        # two sessions created at once add one line
+        text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+        if pattern in (line.strip() for line in text.splitlines()):
+            return True
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        with exclude.open("a", encoding="utf-8") as f:
+            if text and not text.endswith("\n"):
+                f.write("\n")
+            f.write(f"# session worktrees of lawless-jupyter\n{pattern}\n")
         return True
 
     def remove_worktree(self, path: Path, *, force: bool, deadline: Deadline = NO_DEADLINE) -> None:

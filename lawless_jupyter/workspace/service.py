@@ -102,7 +102,7 @@ class WorkspaceService:
         """When the worktrees folder is inside the repository (the Jupyter root is the
         repository), keep it out of the repository's status; a failure only warns."""
         try:
-            await self._git(gitrepo.exclude, self.settings.worktrees_dir)
+            await self._git(gitrepo.exclude, self.settings.worktrees_dir, admin=gitrepo.path)
         except (OSError, LawlessError, git.GitCommandError) as e:
             self.logger.warning(
                 "Could not add %s to %s's .git/info/exclude: %s",
