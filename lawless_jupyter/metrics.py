@@ -8,7 +8,6 @@ runs every ``metrics_interval`` seconds, worker status after every health check.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -76,5 +75,5 @@ async def refresh(store: Store, workers: WorkerRegistry, chat: ChatService) -> N
     """The gauges of stored state and of Claude's processes, and the workers' status
     (recorded when checked)."""
     record_counts(await store.activity.counts())
-    record_claude(await asyncio.to_thread(chat.claude_usage))  # reads /proc per process
+    record_claude(chat.claude_usage())  # a few /proc reads per live process
     await workers.statuses()

@@ -47,6 +47,9 @@ async def test_metrics_follow_sessions_chat_terminals_quotas_and_workers(api, jp
     before = await scrape(jp_fetch)
     quota_key = ("lawless_quota_rejections_total", (("quota", "chat messages"),))
     turns_key = ("lawless_chat_turns_total", (("stop_reason", "end_turn"),))
+    # the extension opens on its first request; until then the gauges hold what an earlier
+    # server in this process left (they are process-wide)
+    assert (await api("GET", "version"))[0] == 200
     await until(jp_fetch, "lawless_active_sessions", {}, 0)
 
     session = await api.create(name="watched")
