@@ -38,6 +38,8 @@ export type ChatItem =
       input: { [key: string]: any };
       result: string | null;
       isError: boolean;
+      /** a shell command that runs the repository's git hooks */
+      runsGitHooks?: boolean;
     }
   | {
       kind: 'approval';
@@ -171,7 +173,8 @@ export function fromHistory(rows: IHistoryRow[]): ChatItem[] {
           name: String(c.name ?? 'tool'),
           input: c.input ?? {},
           result: null,
-          isError: false
+          isError: false,
+          runsGitHooks: c.runs_git_hooks === true
         });
         break;
       case 'tool_result':

@@ -173,7 +173,8 @@ export function applyEvents(
           name: String(data.name ?? 'tool'),
           input: data.input ?? {},
           result: null,
-          isError: false
+          isError: false,
+          runsGitHooks: data.runs_git_hooks === true
         });
         break;
       case 'tool_result':

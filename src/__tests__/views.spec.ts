@@ -17,6 +17,9 @@ import React from 'react';
 import { ChatItem } from '../chat';
 import { Alerts } from '../components/Alerts';
 import { ApprovalCard } from '../components/ApprovalCard';
+import { Item } from '../components/ChatItem';
+import { emptyChat } from '../chat';
+import { applyEvents } from '../events';
 import { DiffView } from '../components/DiffView';
 import { TerminalView } from '../components/TerminalView';
 import { IPanelContext } from '../context';
@@ -155,6 +158,37 @@ describe('ApprovalCard', () => {
       'No answer in time: denied'
     );
     expect(card({ status: 'denied' })).not.toContain('<button');
+  });
+});
+
+describe('a tool card', () => {
+  const card = (runsGitHooks: boolean) => {
+    const state = applyEvents(emptyChat(), [
+      {
+        data: {
+          type: 'tool_use',
+          id: 'x',
+          name: 'Bash',
+          input: { command: 'git commit -m done' },
+          ...(runsGitHooks ? { runs_git_hooks: true } : {})
+        },
+        id: '1-1'
+      }
+    ]);
+    return renderToStaticMarkup(
+      React.createElement(Item, {
+        item: state.items[0],
+        rendermime: {} as any,
+        showThinking: false,
+        onAnswer: () => undefined
+      })
+    );
+  };
+
+  it('says when the command runs git hooks, in its one-line summary', () => {
+    const summary = (html: string) => text(html.split('</summary>')[0]);
+    expect(summary(card(true))).toContain('runs git hooks');
+    expect(summary(card(false))).not.toContain('runs git hooks');
   });
 });
 

@@ -45,6 +45,14 @@ export const Item = React.memo(
               <code className="jp-lawless-tool-input">
                 {shortInput(item.name, item.input)}
               </code>
+              {item.runsGitHooks && (
+                <span
+                  className="jp-lawless-tool-hooks"
+                  title="This command runs git hooks of the repository"
+                >
+                  runs git hooks
+                </span>
+              )}
               <span className="jp-lawless-tool-state">
                 {state === 'running'
                   ? '…'
