@@ -18,6 +18,7 @@ from ..errors import Forbidden, InvalidInput, LawlessError, PayloadTooLarge, Quo
 from ..worker_auth import ForwardedUser
 from ..workers import GITHUB_TOKEN_HEADER
 from .identity import Identity, identify
+from .nodelay import send_at_once
 from .proxy import ForwardMixin
 
 AUTH_RESOURCE = "lawless"
@@ -54,10 +55,9 @@ class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):
         ) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
         if isinstance(self.current_user, ForwardedUser):
-            # a frontend passes this answer on as it comes: with Nagle on, the first SSE
-            # event written right after the headers waits for the frontend's delayed ACK
-            # (~40 ms per chat turn, benchmarks/bench_workers.py); tornado resets it at finish
-            self.request.connection.stream.set_nodelay(True)
+            # a frontend passes this answer on as it comes: the first SSE event must not wait
+            # for the frontend's delayed ACK of the headers
+            send_at_once(self.request)
         if self.current_user is not None:
             await self.authorize_action()
             if not self.identity.frontend:
