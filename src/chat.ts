@@ -165,17 +165,7 @@ export function fromHistory(rows: IHistoryRow[]): ChatItem[] {
         });
         break;
       case 'tool_use':
-        items.push({
-          kind: 'tool',
-          key,
-          turnId,
-          id: String(c.id ?? ''),
-          name: String(c.name ?? 'tool'),
-          input: c.input ?? {},
-          result: null,
-          isError: false,
-          runsGitHooks: c.runs_git_hooks === true
-        });
+        items.push(toolItem(key, turnId, c));
         break;
       case 'tool_result':
         setToolResult(items, c.tool_use_id, c.content, c.is_error);
@@ -197,6 +187,21 @@ export function fromHistory(rows: IHistoryRow[]): ChatItem[] {
     }
   }
   return items;
+}
+
+/** A tool card, from a stored `tool_use` block or a live `tool_use` event (same fields). */
+export function toolItem(key: string, turnId: string | null, c: any): ChatItem {
+  return {
+    kind: 'tool',
+    key,
+    turnId,
+    id: String(c.id ?? ''),
+    name: String(c.name ?? 'tool'),
+    input: c.input ?? {},
+    result: null,
+    isError: false,
+    runsGitHooks: c.runs_git_hooks === true
+  };
 }
 
 export function usageItem(

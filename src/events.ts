@@ -10,6 +10,7 @@ import {
   nextKey,
   parseEventId,
   setToolResult,
+  toolItem,
   usageItem
 } from './chat';
 
@@ -165,17 +166,7 @@ export function applyEvents(
       }
       case 'tool_use':
         closeStreaming(items);
-        items.push({
-          kind: 'tool',
-          key: nextKey('tool'),
-          turnId,
-          id: String(data.id ?? ''),
-          name: String(data.name ?? 'tool'),
-          input: data.input ?? {},
-          result: null,
-          isError: false,
-          runsGitHooks: data.runs_git_hooks === true
-        });
+        items.push(toolItem(nextKey('tool'), turnId, data));
         break;
       case 'tool_result':
         closeStreaming(items);
