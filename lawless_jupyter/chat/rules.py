@@ -124,16 +124,23 @@ def _prefix(words: list[str]) -> list[str] | None:
     return words[:1]
 
 
-def rule_for(tool: str, tool_input: dict[str, Any]) -> str | None:
-    """The rule "Always allow" remembers for this call; None when nothing may be."""
-    if tool != SHELL:
-        return tool
+def _simple_command(tool_input: dict[str, Any]) -> tuple[str, list[str]] | None:
+    """A shell call's command and its words, or None when it is not one simple command."""
     command = tool_input.get("command")
     if not isinstance(command, str):
         return None
     words = simple_words(command)
-    if words is None:
+    return None if words is None else (command, words)
+
+
+def rule_for(tool: str, tool_input: dict[str, Any]) -> str | None:
+    """The rule "Always allow" remembers for this call; None when nothing may be."""
+    if tool != SHELL:
+        return tool
+    simple = _simple_command(tool_input)
+    if simple is None:
         return None
+    command, words = simple
     prefix = _prefix(words)
     if prefix is None:
         return f"{SHELL}({command.strip()})"
@@ -145,12 +152,10 @@ def rule_matches(rule: str, tool: str, tool_input: dict[str, Any]) -> bool:
         return rule == tool and tool != SHELL
     if tool != SHELL or not rule.endswith(")"):
         return False
-    command = tool_input.get("command")
-    if not isinstance(command, str):
+    simple = _simple_command(tool_input)
+    if simple is None:
         return False
-    words = simple_words(command)
-    if words is None:
-        return False
+    command, words = simple
     inner = rule[len(SHELL) + 1 : -1]
     if not inner.endswith(":*"):
         return command.strip() == inner
