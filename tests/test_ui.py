@@ -66,6 +66,17 @@ def test_the_panel_end_to_end(lab, fake, browser, shots):
         raise
 
 
+def widen_sidebar(page):
+    """Drag the left sidebar's edge some way right: room for the panel (and screenshots)."""
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    if box:
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 300)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 140, box["y"] + 300, steps=5)
+        page.mouse.up()
+
+
 def scenario(lab, fake, page, shots):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -78,13 +89,7 @@ def scenario(lab, fake, page, shots):
     page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
     panel = page.locator("#jp-lawless-panel")
     panel.get_by_role("button", name="Create session").wait_for()
-    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
-    box = handle.bounding_box()
-    if box:
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 300)
-        page.mouse.down()
-        page.mouse.move(box["x"] + 140, box["y"] + 300, steps=5)
-        page.mouse.up()
+    widen_sidebar(page)
 
     # create a session
     panel.get_by_label("Repository").fill("project")
@@ -517,13 +522,7 @@ def first_turn_round(
     panel = page.locator("#jp-lawless-panel")
     panel.get_by_label("Repository").fill("project")
     if shot:  # some room for the screenshot, as in test_the_panel_end_to_end
-        handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
-        box = handle.bounding_box()
-        if box:
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 300)
-            page.mouse.down()
-            page.mouse.move(box["x"] + 140, box["y"] + 300, steps=5)
-            page.mouse.up()
+        widen_sidebar(page)
     panel.get_by_label("Name").fill(name)
     panel.get_by_role("button", name="Create session").click()
     session: dict = {}
