@@ -62,7 +62,7 @@ async def test_the_server_reports_its_claude_processes_and_their_memory(
     api, sse, session, fake, jp_fetch
 ):
     code, body, _ = await api("GET", "version")
-    assert code == 200 and body["claude"] == {"live": 0, "rss": 0}
+    assert code == 200 and body["claude"] == {"live": 0, "rss": 0, "queued": 0}
     await niceness_after_a_turn(sse, session, fake)
     code, body, _ = await api("GET", "version")
     (process,) = claude_processes()
@@ -76,4 +76,4 @@ async def test_the_server_reports_its_claude_processes_and_their_memory(
     code, _, _ = await api("DELETE", f"api/workspace/sessions/{session['id']}")
     assert code in (200, 204)
     code, body, _ = await api("GET", "version")
-    assert body["claude"] == {"live": 0, "rss": 0}, "a deleted session costs nothing"
+    assert body["claude"] == {"live": 0, "rss": 0, "queued": 0}, "a deleted session costs nothing"
