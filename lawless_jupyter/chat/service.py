@@ -534,8 +534,7 @@ class ChatService:
                 closed += 1
             if live.latest is None:
                 self._drop(live)
-        if closed:
-            self.slots.admit()
+        self.slots.admit()  # also a sweep: room freed elsewhere (a closed process) is used
         return closed
 
     def _evict(self, live: LiveChat) -> asyncio.Task[None] | None:
