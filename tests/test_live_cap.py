@@ -101,6 +101,7 @@ async def test_three_sessions_in_turn_keep_two_processes_and_their_conversations
                 assert "queued" not in [d["type"] for _, d in events], "an idle one made room"
                 _, body, _ = await api("GET", "version")
                 assert body["claude"]["live"] <= 2 and body["claude"]["queued"] == 0
+                assert body["claude"]["max_live"] == 2
     assert counter.samples > 50 and counter.most == 2, (counter.most, counter.samples)
 
     # every later turn was resumed in a fresh process (the cap closed the idle one each

@@ -559,9 +559,15 @@ class ChatService:
 
     def claude_usage(self) -> dict[str, int]:
         """How many Claude Code processes run and their resident memory in bytes: what a
-        session costs this server; and how many turns wait for one (``max_live_claude``)."""
+        session costs this server; how many turns wait for one, and the bound
+        (``max_live_claude``, 0: none)."""
         sizes = [size for live in self._live.values() if (size := live.claude.rss()) is not None]
-        return {"live": len(sizes), "rss": sum(sizes), "queued": self.slots.queued}
+        return {
+            "live": len(sizes),
+            "rss": sum(sizes),
+            "queued": self.slots.queued,
+            "max_live": self.slots.limit or 0,
+        }
 
     def live_clients(self) -> int:
         return sum(1 for live in self._live.values() if live.claude.client is not None)
