@@ -5,14 +5,24 @@ when every one is busy a new turn waits in line, saying so with ``queued`` event
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
+import yaml
+from jupyterhub.traitlets import ByteSpecification
+from traitlets import TraitError
+
+from lawless_jupyter.app import LawlessApp
+from lawless_jupyter.chat.capacity import BYTES_PER_PROCESS
 
 from . import test_chat
+from .conftest import make_repo
 from .fake_anthropic import text
+from .servers import JupyterServer
 from .test_chat import chat, chat_path
 from .test_metrics import until
 
@@ -196,13 +206,33 @@ async def test_cancel_while_in_line_ends_the_turn_and_the_session_goes_on(api, s
 
 
 def test_the_bound_is_sized_from_memory_and_checked():
-    from traitlets import TraitError
-
-    from lawless_jupyter.app import LawlessApp
-    from lawless_jupyter.chat.capacity import BYTES_PER_PROCESS
-
     sized = LawlessApp().max_live_claude
     assert 2 <= sized <= psutil.virtual_memory().total // BYTES_PER_PROCESS
     assert LawlessApp(max_live_claude=0).max_live_claude == 0  # no bound
     with pytest.raises(TraitError, match="max_live_claude"):
         LawlessApp(max_live_claude=-1)
+
+
+def test_the_kubernetes_values_give_each_server_its_bound_and_the_memory_for_it(tmp_path):
+    """deploy/jupyterhub/values.yaml: the file it mounts is Jupyter config a server reads,
+    and the pod's memory request holds the server, the cap's Claude processes and room for
+    kernels (docs/deploy-jupyterhub.md, "Sizing")."""
+    root = Path(__file__).resolve().parents[1]
+    singleuser = yaml.safe_load((root / "deploy/jupyterhub/values.yaml").read_text())["singleuser"]
+    mounted = singleuser["extraFiles"]["lawless-capacity"]
+    assert mounted["mountPath"] == "/usr/local/etc/jupyter/jupyter_server_config.json"
+    cap = mounted["data"]["LawlessApp"]["max_live_claude"]
+    memory = {k: ByteSpecification().validate(None, v) for k, v in singleuser["memory"].items()}
+    server, kernels = 150 * 2**20, 512 * 2**20
+    assert memory["guarantee"] >= server + cap * BYTES_PER_PROCESS + kernels
+    assert memory["limit"] >= memory["guarantee"]
+
+    # a system config folder like the pod's, holding that file: the server takes the bound
+    system = tmp_path / "usr-local-etc-jupyter"
+    system.mkdir()
+    (system / "jupyter_server_config.json").write_text(json.dumps(mounted["data"]))
+    make_repo(tmp_path / "root" / "project")
+    with JupyterServer(
+        tmp_path / "root", tmp_path / "home", env={"JUPYTER_CONFIG_PATH": str(system)}
+    ) as jupyter:
+        assert jupyter.call("GET", "version")["claude"]["max_live"] == cap
