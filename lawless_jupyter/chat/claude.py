@@ -73,6 +73,8 @@ class LiveClaude:
         self.resume = resume
         self.model = settings.model
         self.client: ClaudeSDKClient | None = None
+        #: told when ``close`` has ended a process (its room may go to a turn in line)
+        self.on_closed: Callable[[], None] | None = None
         self.last_used = time.monotonic()
         self.stderr: list[str] = []
 
@@ -168,6 +170,8 @@ class LiveClaude:
         client, self.client = self.client, None
         if client is not None:
             await _disconnect(client, kill)
+            if self.on_closed is not None:
+                self.on_closed()
 
     def close_later(self) -> asyncio.Task[None] | None:
         """Let go of the process now and disconnect it in the background (its graceful

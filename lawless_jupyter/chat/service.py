@@ -215,6 +215,7 @@ class ChatService:
             conversation["claude_session_id"],
             self.transcripts_for(user_id) if self.transcripts_for else None,
         )
+        claude.on_closed = self.slots.admit  # a process closed anywhere frees room
         live = LiveChat(key, user_id, session_id, conversation, claude, policy)
         holder["live"] = live
         self._live[key] = live
@@ -519,7 +520,6 @@ class ChatService:
                 live.latest.task.cancel()
                 await asyncio.wait({live.latest.task}, timeout=self.settings.cancel_grace)
         await live.claude.close()
-        self.slots.admit()
 
     async def close_idle(self) -> int:
         """Close the Claude processes of conversations idle for longer than the idle timeout,
