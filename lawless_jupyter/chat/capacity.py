@@ -79,13 +79,15 @@ class ClaudeSlots:
         self._evict = evict
         self._starting: set[str] = set()  # admitted turns, until they end
         self._queue: deque[_Waiter] = deque()
+        self._making_room: set[str] = set()  # admitted, waiting for a closed one to exit
 
     @property
     def queued(self) -> int:
         return len(self._queue)
 
     def waiting(self, key: str) -> bool:
-        return any(w.key == key for w in self._queue)
+        """Whether ``key``'s turn waits here (nothing of it runs yet: cancel it freely)."""
+        return key in self._making_room or any(w.key == key for w in self._queue)
 
     async def take(self, key: str, announce: Callable[[int], Awaitable[object]]) -> None:
         """Wait until ``key``'s turn may start a process. While it waits, ``announce`` is
@@ -111,7 +113,11 @@ class ClaudeSlots:
                 self._queue.remove(waiter)
                 self._tell_queue()
         if waiter.room is not None:  # the process closed for this one: let it go first
-            await asyncio.wait({waiter.room}, timeout=EXIT_WAIT)
+            self._making_room.add(key)
+            try:
+                await asyncio.wait({waiter.room}, timeout=EXIT_WAIT)
+            finally:
+                self._making_room.discard(key)
 
     def turn_ended(self, key: str) -> None:
         """A turn is over (its process, if any, is idle now): let the line move."""

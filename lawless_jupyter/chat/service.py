@@ -333,6 +333,7 @@ class ChatService:
             asyncio.get_running_loop().call_later(
                 self.settings.replay_seconds, self._let_go, live, turn
             )
+            live.claude.last_used = time.monotonic()  # idle from now (the idle timeout, LRU)
             self.slots.turn_ended(live.key)
             for listener in self.on_turn_done:
                 listener(stop_reason, time.monotonic() - turn.started)
