@@ -27,8 +27,8 @@ import psutil
 if TYPE_CHECKING:
     from .service import LiveChat
 
-#: what one Claude Code process costs with its children, rounded up from the 170-210 MB
-#: measured (benchmarks/README.md), for the default bound
+#: what one Claude Code process costs with its children, rounded up from the 170-230 MB
+#: measured (RSS; benchmarks/README.md, bench_density.py), for the default bound
 BYTES_PER_PROCESS = 250 * 1024 * 1024
 #: kept for the server itself, kernels and terminals: a quarter of memory, at least 1 GiB
 MIN_RESERVE = 1024 * 1024 * 1024
