@@ -81,6 +81,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                 approval_timeout=self.approval_timeout,
                 cancel_grace=self.cancel_grace,
                 replay_seconds=self.chat_replay_seconds,
+                max_live_claude=self.max_live_claude,
                 claude=ClaudeSettings(
                     model=self.claude_model,
                     cli_path=self.claude_cli_path,

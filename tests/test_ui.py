@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -602,3 +603,33 @@ def test_a_fresh_sessions_first_turn_shows_what_is_stored(lab, fake, browser, sh
         finally:
             page.close()
     assert not failures, f"{len(failures)} of {rounds} rounds failed:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("lab", [{"max_live_claude": 1}], indirect=True)
+def test_a_turn_waiting_for_a_claude_slot_says_so_until_its_answer_streams(lab, fake, page, shots):
+    # the one Claude process this server may keep is busy with another session's turn
+    busy = lab.api("POST", "api/workspace/sessions", {"repo": "project", "name": "busy"})
+    release = threading.Event()
+    fake.add(text("The busy one is done.", hold=release), text("Your turn now."))
+    request = urllib.request.Request(
+        f"{lab.url}lawless/api/workspace/sessions/{busy['session']['id']}/chat",
+        data=json.dumps({"message": "Take your time"}).encode(),
+        headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    held = threading.Thread(target=lambda: urllib.request.urlopen(request, timeout=120).read())
+    held.start()
+    assert fake.wait_for_requests(1, 60)
+
+    panel = open_panel(lab, page)
+    create_session(lab, panel, "waiting")
+    send(panel, "Me next")
+    working = panel.locator(".jp-lawless-working")
+    working.get_by_text("Waiting for a free Claude slot (next in line)…").wait_for()
+    page.screenshot(path=shots / "queued.png")
+
+    release.set()  # the busy turn ends: this one gets the slot and streams
+    panel.get_by_text("Your turn now.").wait_for()
+    panel.get_by_role("button", name="Send the message").wait_for()
+    assert panel.get_by_text("Waiting for a free Claude slot", exact=False).count() == 0
+    held.join(60)

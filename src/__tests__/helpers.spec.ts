@@ -1,5 +1,5 @@
 import { describeError, isRetryable, withRetries } from '../errors';
-import { age, parsePatch } from '../format';
+import { age, parsePatch, workingText } from '../format';
 
 describe('errors', () => {
   const now = new Date('2025-01-01T12:00:00Z');
@@ -68,6 +68,17 @@ describe('errors', () => {
 });
 
 describe('format', () => {
+  it('says under a running turn whether it waits for a Claude slot', () => {
+    expect(workingText(null, false)).toBe('Claude is working…');
+    expect(workingText(3, false)).toBe(
+      'Waiting for a free Claude slot (2 ahead)…'
+    );
+    expect(workingText(1, false)).toBe(
+      'Waiting for a free Claude slot (next in line)…'
+    );
+    expect(workingText(1, true)).toBe('Connection lost, re-attaching…');
+  });
+
   it('ages', () => {
     const now = new Date('2025-01-01T12:00:00Z');
     expect(age('2025-01-01T11:59:30Z', now)).toBe('just now');

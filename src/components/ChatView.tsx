@@ -1,7 +1,7 @@
 import React, { useLayoutEffect, useRef, useState } from 'react';
 
 import { IPanelContext } from '../context';
-import { ISession } from '../format';
+import { ISession, workingText } from '../format';
 import { useChatStream } from '../hooks/useChatStream';
 import { useSettings } from '../hooks/useSettings';
 import { PermissionPicker } from '../permissions';
@@ -96,9 +96,7 @@ export function ChatView(props: {
         ))}
         {busy && (
           <div className="jp-lawless-working" role="status">
-            {reconnecting
-              ? 'Connection lost, re-attaching…'
-              : 'Claude is working…'}
+            {workingText(chat.queued, reconnecting)}
           </div>
         )}
       </div>
