@@ -23,6 +23,7 @@ from tornado.iostream import StreamClosedError
 
 from ..errors import NotFound, Unavailable
 from ..workers import Worker
+from .error_answer import write_error_answer
 from .identity import identify
 from .nodelay import send_at_once
 
@@ -170,12 +171,7 @@ class TerminalSocketHandler(
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """The API's JSON error shape, not Jupyter's HTML page (before the upgrade)."""
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = (exc.log_message if isinstance(exc, web.HTTPError) else None) or self._reason
-        if status_code == 405:  # RFC 9110: say which method would have worked
-            self.set_header("Allow", "GET")
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": message, "code": f"http_{status_code}", "details": {}}))
+        write_error_answer(self, status_code, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)
