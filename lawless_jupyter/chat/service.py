@@ -389,6 +389,18 @@ class ChatService:
             raise NotFound("Nobody has chatted in this session yet.")
         return turn, 0
 
+    async def turn_again(self, user_id: str, session_id: str, number: int) -> Turn:
+        """Turn ``number`` of the session, whole, while it is the latest (a repeated turn
+        start follows the turn the first request started)."""
+        turn, _ = await self.reattach(user_id, session_id, None)
+        if turn.number != number:
+            raise Conflict(
+                f"The turn this request started (turn {number}) is over and a later one has "
+                "begun; its answer is in the session's history.",
+                details={"turn": number, "latest": turn.number},
+            )
+        return turn
+
     async def _stored_turn(self, session_id: str, live: LiveChat | None) -> Turn | None:
         """The latest finished turn, from the history rows after its user message."""
         if live is not None:

@@ -12,6 +12,8 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 
 from ..errors import Forbidden, InvalidInput, LawlessError, PayloadTooLarge
+from ..idempotency import Claim
+from ..store.idempotency import KeptAnswer
 from ..worker_auth import ForwardedUser
 from ..workers import GITHUB_TOKEN_HEADER
 from .error_answer import write_error_answer
@@ -111,8 +113,26 @@ class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):
         return value in ("true", "1", "yes")
 
     def reply(self, body: dict[str, Any], status: int = 200) -> None:
+        self.replied = (status, body)
         self.set_status(status)
         self.finish(json.dumps(body))
+
+    # -- Idempotency-Key (handlers/idempotency.py) ---------------------------------------
+
+    #: the JSON answer ``reply`` wrote, which ``@idempotent`` keeps for the request's key
+    replied: tuple[int, dict[str, Any]] | None = None
+    #: set by ``@idempotent`` while the first request with a key runs
+    idempotency_claim: Claim | None = None
+
+    async def keep_answer(self, status: int, body: dict[str, Any]) -> None:
+        """For an answer that is not one JSON body (a stream): keep ``body`` as the key's
+        answer now, before the stream ends, for ``replay`` to answer a repeat with."""
+        if self.idempotency_claim is not None:
+            await self.idempotency_claim.keep(status, body)
+
+    async def replay(self, answer: KeptAnswer) -> None:
+        """Answer a repeated key with the first request's answer."""
+        self.reply(answer.body, answer.status)
 
     # -- errors ---------------------------------------------------------------------------
 

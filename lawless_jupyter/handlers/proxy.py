@@ -29,10 +29,17 @@ from .nodelay import send_at_once
 
 AUTH_RESOURCE = "lawless"  # the same as LawlessHandler's (base.py imports this module)
 
-#: request headers a worker gets from the client (never its login: Authorization, Cookie)
-_REQUEST_HEADERS = ("Content-Type", "Accept", "Last-Event-ID")
+#: request headers a worker gets from the client (never its login: Authorization, Cookie);
+#: the worker keeps a forwarded Idempotency-Key's answer for the person, as it would here
+_REQUEST_HEADERS = ("Content-Type", "Accept", "Last-Event-ID", "Idempotency-Key")
 #: answer headers passed back
-_ANSWER_HEADERS = ("Content-Type", "Cache-Control", "X-Accel-Buffering", "Retry-After")
+_ANSWER_HEADERS = (
+    "Content-Type",
+    "Cache-Control",
+    "X-Accel-Buffering",
+    "Retry-After",
+    "Idempotent-Replayed",
+)
 #: JSON answers up to this size are read whole to mark the session's worker
 _JSON_MARK_LIMIT = 4 * 1024 * 1024
 

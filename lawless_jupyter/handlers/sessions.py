@@ -7,6 +7,7 @@ from tornado import web
 
 from ..errors import InvalidInput
 from .base import EXECUTE, LawlessHandler, digits
+from .idempotency import idempotent
 
 
 class SessionsHandler(LawlessHandler):
@@ -21,6 +22,7 @@ class SessionsHandler(LawlessHandler):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self) -> None:
         body = self.json_body("repo", "base", "name", "worker")
         if "repo" not in body:
@@ -89,6 +91,7 @@ class GitCommitHandler(LawlessHandler):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, session_id: str) -> None:
         body = self.json_body("message", "paths")
         identity = self.identity
@@ -103,6 +106,7 @@ class GitMergeHandler(LawlessHandler):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, session_id: str) -> None:
         body = self.json_body("strategy", "message")
         identity = self.identity
