@@ -6,6 +6,8 @@
  * its `done` event and re-attaches with `Last-Event-ID` when the connection drops.
  */
 
+import { backoffDelay, isRetryable, retryAfterMs, sleep } from './retry';
+
 export interface ISSEMessage {
   id: string | null;
   event: string;
@@ -98,7 +100,7 @@ export interface IFollowOptions {
   onEvent: (event: IChatEvent, id: string | null, prev: string | null) => void;
   /** Told when the connection dropped and a re-attach is under way. */
   onReconnecting?: (attempt: number) => void;
-  /** Waits before re-attach attempt `n` (1-based): 1 s, 2 s, 4 s... by default. */
+  /** Waits the given time before a re-attach (`backoffDelay`: about 1 s, 2 s, 4 s...). */
   wait?: (ms: number) => Promise<void>;
   /** Drops in a row without a single new event before giving up. */
   maxAttempts?: number;
@@ -130,14 +132,14 @@ export async function followTurn(
   response: Response,
   options: IFollowOptions
 ): Promise<FollowResult> {
-  const wait =
-    options.wait ?? ((ms: number) => new Promise(r => setTimeout(r, ms)));
+  const wait = options.wait ?? sleep;
   const maxAttempts = options.maxAttempts ?? 5;
   let lastEventId = options.lastEventId ?? null;
   let current: Response | null = response;
   // the id the current connection was opened after: what its first event follows
   let openedAfter = lastEventId;
   let failures = 0;
+  let askedToWait = 0; // the last refusal's Retry-After
   for (;;) {
     if (current) {
       const parser = new SSEParser();
@@ -196,7 +198,8 @@ export async function followTurn(
       );
     }
     options.onReconnecting?.(failures);
-    await wait(1000 * 2 ** Math.min(failures - 1, 3));
+    await wait(backoffDelay(failures, askedToWait));
+    askedToWait = 0;
     if (options.signal?.aborted) {
       return { outcome: 'aborted', lastEventId };
     }
@@ -215,7 +218,8 @@ export async function followTurn(
       } catch {
         body = null;
       }
-      if (status === 502 || status === 503) {
+      if (isRetryable(status)) {
+        askedToWait = retryAfterMs(current);
         current = null;
         continue;
       }
