@@ -122,7 +122,9 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.log,
         )
         self.connections, self.connections_error = self._make_connections()
-        self.idempotency = IdempotencyService(self.store.idempotency, self.idempotency_seconds)
+        self.idempotency = IdempotencyService(
+            self.store.idempotency, self.idempotency_seconds, self.log
+        )
         self.chat_quota = SlidingWindowLimit("chat messages", self.chat_messages_per_hour)
         self.api_quota = SlidingWindowLimit("API requests", self.api_requests_per_hour)
         self.usage = UsageService(

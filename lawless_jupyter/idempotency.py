@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,8 @@ class Claim:
                 await self._service.repository.keep(
                     self._user_id, self._key, answer, seconds=self._service.seconds
                 )
+        except Exception:  # the work is done and answered: only a retry would redo it
+            self._service.logger.exception("The answer for an idempotency key was not kept")
         finally:
             self.release()
 
@@ -86,9 +89,15 @@ class Claim:
 
 
 class IdempotencyService:
-    def __init__(self, repository: IdempotencyRepository, seconds: float):
+    def __init__(
+        self,
+        repository: IdempotencyRepository,
+        seconds: float,
+        log: logging.Logger | None = None,
+    ):
         self.repository = repository
         self.seconds = seconds
+        self.logger = log or logging.getLogger(__name__)
         #: (user, key) -> the request with that key that is running now (in this process)
         self.in_flight: dict[tuple[str, str], _InFlight] = {}
 

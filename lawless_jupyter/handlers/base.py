@@ -11,6 +11,7 @@ from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 
+from ..digits import digits
 from ..errors import Forbidden, InvalidInput, LawlessError, PayloadTooLarge
 from ..idempotency import Claim
 from ..store.idempotency import KeptAnswer
@@ -24,11 +25,6 @@ from .proxy import ForwardMixin
 AUTH_RESOURCE = "lawless"
 #: the action a method that runs code on the server (Claude, a shell, git hooks) asks for
 EXECUTE = "execute"
-
-
-def digits(text: str) -> bool:
-    """Only 0-9 (``str.isdigit`` also takes '²', which ``int`` then refuses)."""
-    return text.isascii() and text.isdigit()
 
 
 class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):

@@ -11,9 +11,10 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..chat.turn import ChatEvent, Turn
+from ..digits import digits
 from ..errors import InvalidInput
 from ..store.idempotency import KeptAnswer
-from .base import EXECUTE, LawlessHandler, digits
+from .base import EXECUTE, LawlessHandler
 from .idempotency import idempotent
 from .nodelay import send_at_once
 

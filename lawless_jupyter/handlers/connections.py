@@ -10,8 +10,9 @@ from urllib.parse import urlparse
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..digits import digits
 from ..errors import InvalidInput, LawlessError, NotFound, Unavailable
-from .base import EXECUTE, LawlessHandler, digits
+from .base import EXECUTE, LawlessHandler
 from .idempotency import idempotent
 
 CALLBACK_PATH = "lawless/api/auth/github/callback"

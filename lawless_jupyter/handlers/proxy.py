@@ -21,6 +21,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import httpclient, web, websocket
 from tornado.iostream import StreamClosedError
 
+from ..digits import digits
 from ..errors import NotFound, Unavailable
 from ..workers import Worker
 from .error_answer import write_error_answer
@@ -110,7 +111,7 @@ class ForwardMixin:
 def _is_small_json(answer: httpx.Response) -> bool:
     length = answer.headers.get("Content-Length", "")
     return answer.headers.get("Content-Type", "").startswith("application/json") and (
-        length.isascii() and length.isdigit() and int(length) <= _JSON_MARK_LIMIT
+        digits(length) and int(length) <= _JSON_MARK_LIMIT
     )
 
 
