@@ -2,9 +2,12 @@
  * A Server-Sent Events client over fetch, for the chat stream:
  * `id: <turn>-<seq>`, `data: {type, ...}`, `: keepalive` comments.
  *
- * `SSEParser` is the line protocol (WHATWG rules); `followTurn` reads a turn's stream to
- * its `done` event and re-attaches with `Last-Event-ID` when the connection drops.
+ * `SSEParser` is the line protocol (`eventsource-parser`); `followTurn` reads a turn's
+ * stream to its `done` event and re-attaches with `Last-Event-ID` when the connection drops
+ * (a request of our own: a turn starts with a POST and is re-attached to with a GET).
  */
+
+import { createParser, EventSourceParser } from 'eventsource-parser';
 
 import { backoffDelay, isRetryable, retryAfterMs, sleep } from './retry';
 
@@ -14,72 +17,34 @@ export interface ISSEMessage {
   data: string;
 }
 
+/**
+ * The SSE line protocol (WHATWG rules: lines split anywhere across chunks, CR, LF or CRLF,
+ * comments, multi-line data) by `eventsource-parser`; this keeps the last id across
+ * events, as the spec says, and returns the events each chunk completed.
+ */
 export class SSEParser {
   /** The last `id` seen, kept across events as the spec says. */
   lastEventId: string | null = null;
-  private buffer = '';
-  private dataLines: string[] = [];
-  private eventType = '';
-  private sawCR = false;
+  private completed: ISSEMessage[] = [];
+  private parser: EventSourceParser = createParser({
+    onEvent: message => {
+      if (message.id !== undefined) {
+        this.lastEventId = message.id;
+      }
+      this.completed.push({
+        id: this.lastEventId,
+        event: message.event ?? 'message',
+        data: message.data
+      });
+    }
+  });
 
   /** Feed a decoded chunk; returns the events it completed. */
   feed(chunk: string): ISSEMessage[] {
-    const out: ISSEMessage[] = [];
-    let text = chunk;
-    if (this.sawCR && text.startsWith('\n')) {
-      text = text.slice(1); // the \n of a \r\n split across chunks
-    }
-    this.sawCR = text.endsWith('\r');
-    this.buffer += text;
-    const lines = this.buffer.split(/\r\n|\r|\n/);
-    this.buffer = lines.pop() ?? '';
-    if (this.sawCR) {
-      // "a\r" splits into ["a", ""]: the line ended, nothing is pending
-      this.buffer = '';
-    }
-    for (const line of lines) {
-      const message = this.line(line);
-      if (message) {
-        out.push(message);
-      }
-    }
+    this.parser.feed(chunk);
+    const out = this.completed;
+    this.completed = [];
     return out;
-  }
-
-  private line(line: string): ISSEMessage | null {
-    if (line === '') {
-      if (this.dataLines.length === 0) {
-        this.eventType = '';
-        return null;
-      }
-      const message = {
-        id: this.lastEventId,
-        event: this.eventType || 'message',
-        data: this.dataLines.join('\n')
-      };
-      this.dataLines = [];
-      this.eventType = '';
-      return message;
-    }
-    if (line.startsWith(':')) {
-      return null; // a comment, e.g. ": keepalive"
-    }
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) {
-      value = value.slice(1);
-    }
-    if (field === 'data') {
-      this.dataLines.push(value);
-    } else if (field === 'id') {
-      if (!value.includes('\0')) {
-        this.lastEventId = value;
-      }
-    } else if (field === 'event') {
-      this.eventType = value;
-    }
-    return null;
   }
 }
 

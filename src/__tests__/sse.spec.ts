@@ -55,6 +55,12 @@ describe('SSEParser', () => {
     expect(out.map(m => m.id)).toEqual(['3-1', '3-1']);
   });
 
+  it('ignores an id with a NUL in it, as the spec says', () => {
+    const parser = new SSEParser();
+    const out = parser.feed('id: 4-1\ndata: a\n\nid: 4-\u00002\ndata: b\n\n');
+    expect(out.map(m => m.id)).toEqual(['4-1', '4-1']);
+  });
+
   it('handles a CR line end split from its LF', () => {
     const parser = new SSEParser();
     const out = [
