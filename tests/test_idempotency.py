@@ -15,7 +15,7 @@ from lawless_jupyter.store import Store
 from lawless_jupyter.store.idempotency import KeptAnswer
 
 from .conftest import git, git_snapshot
-from .fake_anthropic import text
+from .fake_anthropic import text, tool_use
 from .test_chat import SSE, chat_path
 from .test_disk_faults import SPEC, fill, small_disk
 from .test_openapi import SpecChecker
@@ -162,6 +162,33 @@ async def test_a_chat_start_whose_turn_is_no_longer_the_latest_says_so(api, sse,
     body = await stream.body()
     assert body["code"] == "conflict" and "turn 1" in body["error"]
     assert len(fake.main_requests) == 2
+
+
+async def test_a_repeated_approval_is_answered_as_the_first_time(api, sse, repo, fake):
+    session = await api.create()
+    fake.add(tool_use("Bash", {"command": "touch approved"}), text("Done."))
+    stream = await sse.open("POST", chat_path(session), {"message": "Run it"})
+    request = await stream.until("approval_request")
+    path = chat_path(session, f"/approvals/{request['request_id']}")
+    key = keyed()
+    code, first, _ = await api("POST", path, {"decision": "allow"}, **key)
+    assert code == 200, first
+    code, again, _ = await api("POST", path, {"decision": "allow"}, **key)
+    assert (code, again) == (200, first), "a retry does not see 'already answered'"
+    code, _, _ = await api("POST", path, {"decision": "allow"}, **keyed())
+    assert code == 404, "a new request is: the approval was answered once"
+    await stream.rest()
+    assert Path(session["worktree_path"], "approved").exists()
+
+
+async def test_a_repeated_free_chat_start_streams_the_same_turn(sse, repo, fake):
+    fake.add(text("A free answer.", chunks=3, delay=0.05))
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    first = await (await sse.open("POST", "api/chat", {"message": "Hi"}, headers=headers)).rest()
+    again = await (await sse.open("POST", "api/chat", {"message": "Hi"}, headers=headers)).rest()
+    assert again[0][1] == first[0][1], "the same turn's start"
+    assert "".join(d["delta"] for _, d in again if d["type"] == "text") == "A free answer."
+    assert len(fake.main_requests) == 1
 
 
 # -- per user -------------------------------------------------------------------------------------

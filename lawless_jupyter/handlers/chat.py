@@ -147,6 +147,7 @@ class FreeChatHandler(TurnStreamMixin):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self) -> None:
         body = self.json_body("message", "conversation_id")
         identity = self.identity
@@ -154,6 +155,18 @@ class FreeChatHandler(TurnStreamMixin):
             turn = await self.lawless.chat.start_free(
                 identity.user_id, body.get("conversation_id"), body.get("message")
             )
+        started = {"number": turn.number, "turn_id": turn.id}
+        await self.keep_answer(200, {"turn": started, "conversation_id": turn.conversation_id})
+        await self.stream_turn(turn)
+
+    async def replay(self, answer: KeptAnswer) -> None:
+        """As for a session's chat: a repeated key follows the turn the first one started."""
+        started = answer.body.get("turn") if answer.status == 200 else None
+        if not isinstance(started, dict):
+            return await super().replay(answer)
+        turn = await self.lawless.chat.free_turn_again(
+            self.identity.user_id, answer.body["conversation_id"], started["number"]
+        )
         await self.stream_turn(turn)
 
 
