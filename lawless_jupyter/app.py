@@ -24,6 +24,7 @@ from .config import LawlessConfig
 from .connections import ConnectionSettings, ConnectionsService, GitHubSettings
 from .errors import Conflict
 from .handlers import handlers
+from .idempotency import IdempotencyService
 from .preferences import PreferenceRules, PreferencesService
 from .ratelimit import SlidingWindowLimit
 from .remote import RemoteSessions
@@ -33,6 +34,9 @@ from .usage import UsageService
 from .vault import Vault, VaultError, VaultKeyError, load_or_create_key_file, parse_keys
 from .workers import WorkerRegistry, WorkerSettings, parse_workers
 from .workspace import WorkspaceService, WorkspaceSettings
+
+#: how often answers kept for idempotency keys past their time are deleted
+_IDEMPOTENCY_SWEEP_SECONDS = 300.0
 
 
 class LawlessApp(LawlessConfig, ExtensionApp):
@@ -119,6 +123,9 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.log,
         )
         self.connections, self.connections_error = self._make_connections()
+        self.idempotency = IdempotencyService(
+            self.store.idempotency, self.idempotency_seconds, self.log
+        )
         self.chat_quota = SlidingWindowLimit("chat messages", self.chat_messages_per_hour)
         self.api_quota = SlidingWindowLimit("API requests", self.api_requests_per_hour)
         self.usage = UsageService(
@@ -158,6 +165,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.log.info("lawless_jupyter: worker mode on (X-API-Key)")
         self._startup: asyncio.Future[None] | None = None
         self._housekeeping: asyncio.Task[None] | None = None
+        self._idempotency_sweep: asyncio.Task[None] | None = None
         self.log.info("lawless_jupyter %s: database %s", __version__, db_path)
 
     def _make_connections(self) -> tuple[ConnectionsService | None, str | None]:
@@ -247,6 +255,12 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             "closing idle chats",
             wait_first=True,
         )
+        self._idempotency_sweep = every(
+            _IDEMPOTENCY_SWEEP_SECONDS,
+            self.idempotency.sweep,
+            self.log,
+            "forgetting expired idempotency keys",
+        )
         self._metrics = every(
             self.metrics_interval,
             lambda: metrics.refresh(self.store, self.workers_registry, self.chat),
@@ -332,7 +346,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         return {"requeued": unparked}
 
     async def stop_extension(self) -> None:
-        for task in (self._housekeeping, self._metrics):
+        for task in (self._housekeeping, self._idempotency_sweep, self._metrics):
             if task is not None:
                 task.cancel()
         await self.chat.shutdown()

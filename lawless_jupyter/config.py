@@ -183,6 +183,19 @@ class LawlessConfig(HasTraits):
     sse_keepalive_interval = Float(15.0, config=True, help="Seconds between SSE keepalives.")
     chat_messages_per_hour = Int(100, config=True, help="Chat messages per user per hour.")
     api_requests_per_hour = Int(1000, config=True, help="API requests per user per hour.")
+    idempotency_seconds = Float(
+        86400.0,
+        config=True,
+        help="Seconds the first answer to a POST sent with an Idempotency-Key is kept: the "
+        "same key again (a retry) gets that answer instead of doing the work twice. At "
+        "least 600.",
+    )
+
+    @validate("idempotency_seconds")
+    def _check_idempotency_seconds(self, proposal: dict[str, Any]) -> float:
+        if proposal["value"] < 600:
+            raise TraitError("idempotency_seconds must be at least 600 (ten minutes)")
+        return proposal["value"]
 
     # -- terminals ---------------------------------------------------------------------------------
 

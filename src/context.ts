@@ -25,21 +25,31 @@ export const DEFAULT_SETTINGS: IPanelSettings = {
 
 type Listener = () => void;
 
+/** What a command asks of the panel (newSession, send, stop, openChanges) or what the
+ * panel tells the commands (settings, running, sessionOpen). */
+export type PanelEvent =
+  | 'newSession'
+  | 'send'
+  | 'stop'
+  | 'openChanges'
+  | 'settings'
+  | 'running'
+  | 'sessionOpen';
+
 /** What the commands ask of the panel, and what they need to know about it. */
 export class PanelController {
   settings: IPanelSettings = { ...DEFAULT_SETTINGS };
   running = false;
+  /** Whether a session is open in the panel (its Changes can be shown). */
+  sessionOpen = false;
   private listeners: { [name: string]: Set<Listener> } = {};
 
-  on(
-    name: 'newSession' | 'stop' | 'settings' | 'running',
-    fn: Listener
-  ): () => void {
+  on(name: PanelEvent, fn: Listener): () => void {
     (this.listeners[name] ??= new Set()).add(fn);
     return () => this.listeners[name].delete(fn);
   }
 
-  emit(name: 'newSession' | 'stop' | 'settings' | 'running'): void {
+  emit(name: PanelEvent): void {
     this.listeners[name]?.forEach(fn => fn());
   }
 }

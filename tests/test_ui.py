@@ -327,6 +327,43 @@ def test_reload_resumes_after_the_last_rendered_event(lab, fake, page, shots):
     assert len(attached) == 1, attached
 
 
+def test_the_panels_commands_have_keyboard_shortcuts(lab, fake, page, shots):
+    """From schema/plugin.json through the lab's shortcut settings: Ctrl+Enter sends,
+    Escape in the chat stops the turn (as in Claude Code), Ctrl+Alt+G opens the session's
+    changes, Ctrl+Alt+N a new session."""
+    panel = open_panel(lab, page)
+    create_session(lab, panel, "keys")
+    shortcuts = page.evaluate(
+        """async () => {
+          const answer = await fetch('/lab/api/settings/lawless-jupyter:plugin');
+          return (await answer.json()).schema['jupyter.lab.shortcuts'];
+        }"""
+    )
+    assert {s["command"]: s["keys"] for s in shortcuts} == {
+        "lawless:send": ["Accel Enter"],
+        "lawless:stop": ["Escape"],
+        "lawless:new-session": ["Accel Alt N"],
+        "lawless:open-changes": ["Accel Alt G"],
+    }
+
+    fake.add(text(" ".join(f"word{i}" for i in range(60)), chunks=60, delay=0.25))
+    composer = panel.get_by_label("Message to Claude")
+    composer.fill("Count slowly")
+    composer.press("Control+Enter")  # plain Enter is not what sends here
+    panel.get_by_role("button", name="Stop the running turn").wait_for()
+    panel.locator(".jp-lawless-assistant").get_by_text("word3", exact=False).wait_for()
+    composer.press("Escape")
+    panel.locator(".jp-lawless-notice", has_text="Stopped.").wait_for()
+    panel.get_by_role("button", name="Send the message").wait_for()
+
+    page.keyboard.press("Control+Alt+g")
+    panel.get_by_role("tab", name="Changes", selected=True).wait_for()
+    page.keyboard.press("Control+Alt+n")
+    panel.get_by_role("button", name="Create session").wait_for()
+    page.wait_for_function("() => document.activeElement?.id === 'jp-lawless-repo'")
+    page.screenshot(path=shots / "shortcuts.png")
+
+
 def worker_status_item(page):
     item = page.locator("#jp-main-statusbar .jp-lawless-workers")
     item.wait_for()

@@ -400,7 +400,28 @@ class ChatService:
             raise NotFound("Nobody has chatted in this session yet.")
         return turn, 0
 
-    async def _stored_turn(self, session_id: str, live: LiveChat | None) -> Turn | None:
+    async def turn_again(self, user_id: str, session_id: str, number: int) -> Turn:
+        """Turn ``number`` of the session, whole, while it is the latest (a repeated turn
+        start follows the turn the first request started)."""
+        turn, _ = await self.reattach(user_id, session_id, None)
+        return _still_latest(turn, number, "the session's history")
+
+    async def free_turn_again(self, user_id: str, conversation_id: str, number: int) -> Turn:
+        """Turn ``number`` of a free conversation, whole, while it is the latest and this
+        server still holds the conversation."""
+        live = self._live.get(f"chat:{conversation_id}")
+        turn = None
+        if live is not None and live.user_id == user_id:
+            turn = live.latest or await self._stored_turn(None, live)
+        if turn is None:
+            raise Conflict(
+                f"The turn this request started (turn {number}) is over and its conversation "
+                "was closed; send the message as a new request to ask again.",
+                details={"turn": number},
+            )
+        return _still_latest(turn, number, "the conversation")
+
+    async def _stored_turn(self, session_id: str | None, live: LiveChat | None) -> Turn | None:
         """The latest finished turn, from the history rows after its user message."""
         if live is not None:
             conversation, after = live.conversation, live.latest_seq - 1
@@ -582,3 +603,14 @@ class ChatService:
             await live.claude.close(kill=True)
         if self._closing:  # processes let go to make room, still exiting
             await asyncio.wait(set(self._closing), timeout=self.settings.cancel_grace)
+
+
+def _still_latest(turn: Turn, number: int, where: str) -> Turn:
+    """``turn`` when it is turn ``number``, else a 409: a later turn has begun."""
+    if turn.number != number:
+        raise Conflict(
+            f"The turn this request started (turn {number}) is over and a later one has "
+            f"begun; its answer is in {where}.",
+            details={"turn": number, "latest": turn.number},
+        )
+    return turn

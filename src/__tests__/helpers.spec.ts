@@ -1,4 +1,4 @@
-import { describeError, isRetryable, withRetries } from '../errors';
+import { describeError } from '../errors';
 import { age, parsePatch, workingText } from '../format';
 
 describe('errors', () => {
@@ -26,44 +26,6 @@ describe('errors', () => {
     expect(text).toMatch(
       /^Too many chat messages\. The limit is 100\. It resets at .* \(in 10 min\)\.$/
     );
-  });
-
-  it('retries network errors, 502 and 503 with backoff 1 s, 2 s, 4 s', async () => {
-    const waits: number[] = [];
-    const statuses = [0, 502, 503, 200];
-    const result = await withRetries(
-      async () => ({ status: statuses.shift()!, value: 'v' }),
-      {
-        wait: async ms => {
-          waits.push(ms);
-        }
-      }
-    );
-    expect(result.status).toBe(200);
-    expect(waits).toEqual([1000, 2000, 4000]);
-  });
-
-  it('gives up after the last retry and does not retry other errors', async () => {
-    let calls = 0;
-    const result = await withRetries(
-      async () => ({ status: 503, value: ++calls }),
-      {
-        wait: async () => undefined
-      }
-    );
-    expect(result).toEqual({ status: 503, value: 4 });
-    calls = 0;
-    await withRetries(async () => ({ status: 404, value: ++calls }), {
-      wait: async () => undefined
-    });
-    expect(calls).toBe(1);
-    expect([0, 502, 503, 500, 429].map(isRetryable)).toEqual([
-      true,
-      true,
-      true,
-      false,
-      false
-    ]);
   });
 });
 

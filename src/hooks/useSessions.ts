@@ -93,6 +93,16 @@ export function useSessions(ctx: IPanelContext): ISessions {
     []
   );
 
+  useEffect(
+    () => ctx.controller.on('openChanges', () => setTab('changes')),
+    []
+  );
+
   const open = sessions?.find(s => s.id === openId) ?? null;
+
+  useEffect(() => {
+    ctx.controller.sessionOpen = open !== null;
+    ctx.controller.emit('sessionOpen');
+  }, [open !== null]);
   return { sessions, listError, open, tab, setTab, setOpenId, refresh };
 }
