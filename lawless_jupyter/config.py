@@ -164,6 +164,30 @@ class LawlessConfig(HasTraits):
     chat_messages_per_hour = Int(100, config=True, help="Chat messages per user per hour.")
     api_requests_per_hour = Int(1000, config=True, help="API requests per user per hour.")
 
+    # -- kernels -----------------------------------------------------------------------------------
+
+    default_kernel = Unicode(
+        "python3",
+        config=True,
+        help="The kernelspec of a session's kernel when Claude runs code outside a notebook "
+        "(running a notebook's cell uses the notebook's kernelspec).",
+    )
+    kernel_idle_timeout = Float(
+        3600.0,
+        config=True,
+        help="Seconds a session's kernel may go unused (by Claude or a person's console) "
+        "before it is shut down; the next run starts a fresh one.",
+    )
+    kernel_execute_timeout = Float(
+        120.0,
+        config=True,
+        help="Seconds Claude's code may run in the kernel when the call names no timeout; "
+        "past it the kernel is interrupted.",
+    )
+    kernel_max_execute_timeout = Float(
+        3600.0, config=True, help="The longest timeout Claude may ask for one run of code."
+    )
+
     # -- terminals ---------------------------------------------------------------------------------
 
     max_terminals_per_user = Int(5, config=True, help="Session terminals open at once per user.")
@@ -437,6 +461,9 @@ class LawlessConfig(HasTraits):
         "worker_status_cache_seconds",
         "worker_degraded_latency",
         "metrics_interval",
+        "kernel_idle_timeout",
+        "kernel_execute_timeout",
+        "kernel_max_execute_timeout",
     )
     def _check_timeout(self, proposal: dict[str, Any]) -> float:
         if proposal["value"] <= 0:

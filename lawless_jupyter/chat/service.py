@@ -73,7 +73,10 @@ class ChatService:
         log: logging.Logger | None = None,
         transcripts_for: Callable[[str], Any] | None = None,
         defaults_for: Callable[[str], Awaitable[dict[str, Any]]] | None = None,
+        tools_for: Callable[[str, Path], dict[str, Any]] | None = None,
     ):
+        #: (session id, worktree) -> the in-process MCP servers of a session's Claude
+        self.tools_for = tools_for
         self.transcripts_for = transcripts_for  # user id -> an SDK SessionStore
         self.defaults_for = defaults_for  # user id -> their preferred model / permission_mode
         self.store = store
@@ -92,6 +95,8 @@ class ChatService:
         )
         #: called with (stop reason, seconds) when a turn is done (monitoring)
         self.on_turn_done: list[Callable[[str, float], None]] = []
+        #: called with the session id when the person presses Stop (the kernel's interrupt)
+        self.on_cancel: list[Callable[[str], Awaitable[Any]]] = []
         workspace.before_delete.append(self.forget_session)
 
     # -- starting turns ---------------------------------------------------------------------
@@ -210,6 +215,7 @@ class ChatService:
             ask_person,
             conversation["claude_session_id"],
             self.transcripts_for(user_id) if self.transcripts_for else None,
+            self.tools_for(session_id, cwd) if self.tools_for and session_id else None,
         )
         live = LiveChat(key, user_id, session_id, conversation, claude, policy)
         holder["live"] = live
@@ -434,6 +440,9 @@ class ChatService:
         assert turn is not None and turn.task is not None
         turn.cancelled = True
         self.approvals.deny_all(live.key)
+        for hook in self.on_cancel:  # a tool's own work (code in the kernel) stops too
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(hook(session_id), self.settings.cancel_grace)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(live.claude.interrupt(), self.settings.cancel_grace)
         done, _ = await asyncio.wait({turn.task}, timeout=self.settings.cancel_grace)

@@ -15,6 +15,7 @@ from .activity import ActivityRepository
 from .chat import ChatRepository
 from .connections import ConnectionRepository
 from .db import Database
+from .kernels import KernelRepository
 from .outbox import Outbox, install_triggers
 from .preferences import PreferenceRepository
 from .sessions import SessionRepository
@@ -39,6 +40,7 @@ class Store:
         self.activity = ActivityRepository(self.db)
         self.preferences = PreferenceRepository(self.db)
         self.connections = ConnectionRepository(self.db)
+        self.kernels = KernelRepository(self.db)
 
     @property
     def path(self) -> Path:
