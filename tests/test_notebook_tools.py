@@ -9,9 +9,13 @@ import json
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
+from jupyter_client.manager import AsyncKernelManager
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from lawless_jupyter.chat.permissions import PermissionPolicy
+from lawless_jupyter.chat.rules import rule_for, rule_matches
 from lawless_jupyter.errors import NotFound
 
 from .conftest import git
@@ -377,3 +381,119 @@ async def test_the_kernel_routes(api, sse, session, fake, lawless_app, jp_fetch)
     assert (await api("GET", kernel_path(session)))[1] == {"kernel": None}
     listed = [k["id"] for k in json.loads((await jp_fetch("api", "kernels")).body)]
     assert kernel["id"] not in listed
+
+
+# a 1x1 PNG
+PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5E"
+    "rkJggg=="
+)
+
+
+async def test_images_come_back_as_images_and_long_output_is_cut(sse, session, fake):
+    show = (
+        "import base64\nfrom IPython.display import Image, display\n"
+        f"png = base64.b64decode('{PNG}')\n"
+        "for _ in range(6): display(Image(data=png))\n"
+        "print('x' * 30000)"
+    )
+    events = await trusted(sse, session, fake, tool_use(f"{TOOL}execute", {"code": show}))
+    assert errors(events) == [False]
+    block = tool_results(fake)[0]
+    images = [part for part in block["content"] if part.get("type") == "image"]
+    assert len(images) == 4, "at most 4 images"
+    assert images[0]["source"]["data"] == PNG and images[0]["source"]["media_type"] == "image/png"
+    said = result_text(block)
+    assert "2 more images not shown" in said
+    assert "more characters not shown" in said and said.count("x") < 21_000
+
+
+async def test_start_up_adopts_live_kernels_and_ends_the_rest(
+    api, sse, session, fake, lawless_app, jp_fetch
+):
+    other = await api.create(name="other")
+    await trusted(sse, session, fake, tool_use(f"{TOOL}execute", {"code": "kept = 'still'"}))
+    await trusted(sse, other, fake, tool_use(f"{TOOL}execute", {"code": "1"}))
+    _, mine, _ = await api("GET", kernel_path(session))
+    _, theirs, _ = await api("GET", kernel_path(other))
+    # a kernel process a crashed server left behind: not known to Jupyter any more
+    orphan = AsyncKernelManager(kernel_name="python3")
+    await orphan.start_kernel()
+    pid = orphan.provisioner.pid
+    await lawless_app.store.kernels.record(
+        "a-session-of-before", "gone", "python3", pid, psutil.Process(pid).create_time()
+    )
+    # as after a restart: nothing in memory, and "other" was deleted meanwhile
+    lawless_app.kernels._kernels.clear()
+    store = lawless_app.store
+    await store.transition_session(other["id"], ["active"], "deleting")
+    await store.transition_session(other["id"], ["deleting"], "deleted")
+
+    report = await lawless_app.kernels.reconcile()
+    assert report == {
+        "adopted": [mine["kernel"]["id"]],
+        "shut_down": [theirs["kernel"]["id"]],
+        "ended": ["gone"],
+    }
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    listed = [k["id"] for k in json.loads((await jp_fetch("api", "kernels")).body)]
+    assert mine["kernel"]["id"] in listed and theirs["kernel"]["id"] not in listed
+    # the adopted kernel is the session's kernel still: its variables are there
+    await trusted(sse, session, fake, tool_use(f"{TOOL}execute", {"code": "print(kept)"}))
+    assert "still" in received(fake)[-1]
+    await orphan.cleanup_resources()
+
+
+async def test_an_idle_kernel_is_shut_down(api, sse, session, fake, lawless_app, jp_fetch):
+    await trusted(sse, session, fake, tool_use(f"{TOOL}execute", {"code": "1"}))
+    _, body, _ = await api("GET", kernel_path(session))
+    assert await lawless_app.kernels.close_idle() == 0, "just used"
+    lawless_app.kernels.settings.idle_timeout = 0.5
+    await asyncio.sleep(1.0)
+    assert await lawless_app.kernels.close_idle() == 1
+    assert (await api("GET", kernel_path(session)))[1] == {"kernel": None}
+    listed = [k["id"] for k in json.loads((await jp_fetch("api", "kernels")).body)]
+    assert body["kernel"]["id"] not in listed
+    # the next run starts a fresh one
+    events = await trusted(sse, session, fake, tool_use(f"{TOOL}execute", {"code": "6 * 7"}))
+    assert errors(events) == [False] and "42" in received(fake)[-1]
+
+
+@pytest.fixture
+def worktree(tmp_path) -> Path:
+    (tmp_path / "wt").mkdir()
+    return tmp_path / "wt"
+
+
+@pytest.mark.parametrize(
+    ("mode", "execute", "edit", "read"),
+    [
+        ("default", "ask", "allow", "allow"),  # code asks like Bash, cell edits like Edit
+        ("ask", "ask", "ask", "allow"),
+        ("read_only", "deny", "deny", "allow"),
+        ("trusted", "allow", "allow", "allow"),
+    ],
+)
+def test_the_policy_of_the_notebook_tools(worktree, mode, execute, edit, read):
+    policy = PermissionPolicy(mode)
+    nb = {"path": "a.ipynb"}
+    assert policy.decide(f"{TOOL}execute", {"code": "1"}, worktree)[0] == execute
+    assert policy.decide(f"{TOOL}run_cell", {**nb, "index": 0}, worktree)[0] == execute
+    for name in ("edit_cell", "insert_cell", "delete_cell", "move_cell"):
+        assert policy.decide(f"{TOOL}{name}", nb, worktree)[0] == edit, name
+    assert policy.decide(f"{TOOL}read_notebook", nb, worktree)[0] == read
+    outside = {"path": "../elsewhere.ipynb"}
+    assert policy.decide(f"{TOOL}read_notebook", outside, worktree)[0] == "deny"
+    assert policy.decide(f"{TOOL}run_cell", outside, worktree)[0] == "deny"
+
+
+def test_one_rule_means_run_code_in_this_sessions_kernel(worktree):
+    rule = rule_for(f"{TOOL}run_cell", {"path": "a.ipynb", "index": 0})
+    assert rule == rule_for(f"{TOOL}execute", {"code": "print(1)"}) == f"{TOOL}execute"
+    assert rule_matches(rule, f"{TOOL}execute", {"code": "anything at all"})
+    assert rule_matches(rule, f"{TOOL}run_cell", {"path": "b.ipynb", "index": 3})
+    assert not rule_matches(rule, "Bash", {"command": "python -c 1"}), "not the shell"
+    assert not rule_matches(rule, f"{TOOL}edit_cell", {"path": "a.ipynb"})
+    policy = PermissionPolicy("default", remembered={rule})
+    assert policy.decide(f"{TOOL}execute", {"code": "1"}, worktree)[0] == "allow"
+    assert policy.decide("Bash", {"command": "ls"}, worktree)[0] == "ask"
