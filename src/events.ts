@@ -170,7 +170,13 @@ export function applyEvents(
         break;
       case 'tool_result':
         closeStreaming(items);
-        setToolResult(items, data.tool_use_id, data.content, data.is_error);
+        setToolResult(
+          items,
+          data.tool_use_id,
+          data.content,
+          data.is_error,
+          data.images
+        );
         for (let i = items.length - 1; i >= 0; i--) {
           const item = items[i];
           if (item.kind === 'approval' && item.status === 'pending') {

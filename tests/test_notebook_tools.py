@@ -364,6 +364,17 @@ async def test_the_kernel_routes(api, sse, session, fake, lawless_app, jp_fetch)
     _, body, _ = await api("GET", kernel_path(session))
     kernel = body["kernel"]
     assert kernel["name"] == "python3" and kernel["running_claude_code"] is False
+    # another client of the server's own (another extension, Jupyter's restart) on the
+    # same kernel does not take Claude's replies away
+    other = lawless_app.serverapp.kernel_manager.get_kernel(kernel["id"]).client()
+    other.start_channels()
+    await other.wait_for_ready(timeout=30)
+    reply = await other.execute_interactive("value = 6", timeout=30, output_hook=lambda m: None)
+    assert reply["content"]["status"] == "ok"
+    other.stop_channels()
+    await trusted(sse, session, fake, tool_use(f"{TOOL}execute", {"code": "value * 7"}))
+    assert "42" in received(fake)[-1]
+
     code, body, _ = await api("POST", kernel_path(session, "/restart"))
     assert code == 200 and body["kernel"]["id"] == kernel["id"]
     events = await trusted(sse, session, fake, tool_use(f"{TOOL}execute", {"code": "value"}))

@@ -24,6 +24,7 @@ from typing import Any
 
 import psutil
 from jupyter_client.kernelspec import NoSuchKernel
+from jupyter_client.session import Session
 from nbformat.v4 import output_from_msg
 
 from ..errors import Conflict, InvalidInput, NotFound
@@ -148,7 +149,16 @@ class SessionKernels:
 
     async def _client(self, kernel: _Kernel) -> Any:
         if kernel.client is None:
-            client = self.kernel_manager().get_kernel(kernel.kernel_id).client()
+            manager = self.kernel_manager().get_kernel(kernel.kernel_id)
+            # a Session of its own: the kernel manager's would give our shell socket the
+            # same ZMQ identity as the server's own clients (a restart's, another
+            # extension's), and the kernel's ROUTER drops one of two such peers
+            own = Session(
+                key=manager.session.key,
+                signature_scheme=manager.session.signature_scheme,
+                username="lawless",
+            )
+            client = manager.client(session=own)
             client.start_channels()
             try:
                 await client.wait_for_ready(timeout=self.settings.start_timeout)
