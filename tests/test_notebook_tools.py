@@ -414,6 +414,8 @@ async def test_images_come_back_as_images_and_long_output_is_cut(sse, session, f
     images = [part for part in block["content"] if part.get("type") == "image"]
     assert len(images) == 4, "at most 4 images"
     assert images[0]["source"]["data"] == PNG and images[0]["source"]["media_type"] == "image/png"
+    shown = next(d for _, d in events if d["type"] == "tool_result")["images"]
+    assert shown == [{"media_type": "image/png", "data": PNG}] * 4, "the panel shows them"
     said = result_text(block)
     assert "2 more images not shown" in said
     assert "more characters not shown" in said and said.count("x") < 21_000
