@@ -24,7 +24,7 @@ from .config import LawlessConfig
 from .connections import ConnectionSettings, ConnectionsService, GitHubSettings
 from .errors import Conflict
 from .handlers import handlers
-from .notebooks import KernelSettings, NotebookTools, SessionKernels
+from .notebooks import KernelSettings, NotebookTools, SessionKernels, cell_source
 from .preferences import PreferenceRules, PreferencesService
 from .ratelimit import SlidingWindowLimit
 from .remote import RemoteSessions
@@ -100,6 +100,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             tools_for=lambda session_id, worktree: {
                 "jupyter": NotebookTools(self.kernels, session_id, worktree).server()
             },
+            code_for=cell_source,
         )
         self.kernels = SessionKernels(
             self.store,

@@ -59,6 +59,8 @@ export type ChatItem =
       rule?: string | null;
       /** a shell command that runs the repository's git hooks */
       runsGitHooks?: boolean;
+      /** the code the call runs when its input does not hold it (a notebook cell) */
+      code?: string | null;
     }
   | {
       kind: 'usage';

@@ -205,7 +205,8 @@ export function applyEvents(
               ? data.timeout_seconds
               : null,
           rule: typeof data.rule === 'string' ? data.rule : null,
-          runsGitHooks: data.runs_git_hooks === true
+          runsGitHooks: data.runs_git_hooks === true,
+          code: typeof data.code === 'string' ? data.code : null
         });
         break;
       case 'usage':

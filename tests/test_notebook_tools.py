@@ -138,6 +138,9 @@ async def test_run_cell_writes_its_outputs_into_the_worktree_only(api, sse, nb_s
     stream = await chat(sse, nb_session, "Run the cell")
     request = await stream.until("approval_request")
     assert request["tool"] == f"{TOOL}run_cell" and request["input"]["index"] == 1
+    assert request["code"] == "greeting = 'hello from the kernel'\nprint(greeting)\n6 * 7", (
+        "the person sees the cell's code before it runs"
+    )
     await answer(api, nb_session, request)
     events = await stream.rest()
     assert [d["type"] for _, d in events].count("approval_request") == 1, "reading never asks"

@@ -74,9 +74,13 @@ class ChatService:
         transcripts_for: Callable[[str], Any] | None = None,
         defaults_for: Callable[[str], Awaitable[dict[str, Any]]] | None = None,
         tools_for: Callable[[str, Path], dict[str, Any]] | None = None,
+        code_for: Callable[[str, dict[str, Any], Path], Awaitable[str | None]] | None = None,
     ):
         #: (session id, worktree) -> the in-process MCP servers of a session's Claude
         self.tools_for = tools_for
+        #: (tool, input, worktree) -> the code a call runs when its input does not hold it
+        #: (a notebook cell's source), shown on the approval card
+        self.code_for = code_for
         self.transcripts_for = transcripts_for  # user id -> an SDK SessionStore
         self.defaults_for = defaults_for  # user id -> their preferred model / permission_mode
         self.store = store
@@ -371,6 +375,9 @@ class ChatService:
             }
             if tool == SHELL and runs_git_hooks(tool_input.get("command")):
                 request["runs_git_hooks"] = True
+            code = await self.code_for(tool, tool_input, live.claude.cwd) if self.code_for else None
+            if code is not None:
+                request["code"] = clip_input(code)
             await turn.emit(request)
 
         allowed, remember = await self.approvals.ask(live.key, tool, announce)

@@ -2,6 +2,6 @@
 ``jupyter`` MCP tools Claude uses to run code and change notebooks in its worktree."""
 
 from .kernels import KernelSettings, SessionKernels
-from .tools import NotebookTools
+from .tools import NotebookTools, cell_source
 
-__all__ = ["KernelSettings", "NotebookTools", "SessionKernels"]
+__all__ = ["KernelSettings", "NotebookTools", "SessionKernels", "cell_source"]

@@ -280,6 +280,24 @@ class NotebookTools:
         return await self._change(args, change)
 
 
+async def cell_source(tool: str, tool_input: dict[str, Any], worktree: Path) -> str | None:
+    """The source of the cell a ``run_cell`` call would run, for its approval card (None
+    for other tools, or when the cell cannot be read: the tool itself then says why)."""
+    if tool != f"{PREFIX}run_cell":
+        return None
+
+    def read() -> str | None:
+        try:
+            target = cells.resolve(worktree, tool_input.get("path"))
+            nb = cells.read(target, str(tool_input.get("path")))
+            cell = nb.cells[cells.locate(nb, tool_input.get("index"), tool_input.get("cell_id"))]
+        except (NotebookError, OSError):
+            return None
+        return cell.source if cell.cell_type == "code" else None
+
+    return await asyncio.to_thread(read)
+
+
 def describe(nb: Any, shown: str) -> str:
     """A notebook as text: each cell's index, id, type, source and outputs (images named,
     not shown), cut at READ_NOTEBOOK_CHARS."""

@@ -1,4 +1,5 @@
-import { setToolResult, toolItem } from '../chat';
+import { emptyChat, setToolResult, toolItem } from '../chat';
+import { applyEvents } from '../events';
 import { jupyterTool, resultImages } from '../notebookTools';
 import { alwaysAllowTitle, commandText, ruleLabel } from '../rules';
 
@@ -71,5 +72,24 @@ describe('notebook tool cards', () => {
       { mediaType: 'image/png', data: 'iVBORw0KGgo=' }
     ]);
     expect(resultImages(undefined)).toEqual([]);
+  });
+
+  it('show the cell a run_cell approval would run', () => {
+    const state = applyEvents(emptyChat(), [
+      { data: { type: 'start', turn_id: 't' }, id: '1-1' },
+      {
+        data: {
+          type: 'approval_request',
+          request_id: 'r1',
+          tool: 'mcp__jupyter__run_cell',
+          input: { path: 'a.ipynb', index: 1 },
+          code: 'print(42)',
+          rule: 'mcp__jupyter__execute'
+        },
+        id: '1-2'
+      }
+    ]);
+    const approval = state.items[0];
+    expect(approval.kind === 'approval' && approval.code).toBe('print(42)');
   });
 });
