@@ -112,6 +112,8 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                 idle_timeout=self.kernel_idle_timeout,
                 execute_timeout=self.kernel_execute_timeout,
                 max_execute_timeout=self.kernel_max_execute_timeout,
+                env=self.terminal_env,
+                env_passthrough=tuple(self.claude_env_passthrough),
             ),
             self.log,
         )

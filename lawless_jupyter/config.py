@@ -198,8 +198,9 @@ class LawlessConfig(HasTraits):
         ["inherit", "allow_list"],
         "inherit",
         config=True,
-        help="The environment of a session's terminals. inherit (default): the server's, as "
-        "every Jupyter terminal has (the person could open a plain Jupyter terminal anyway); "
+        help="The environment of a session's terminals and of its Jupyter kernel (where "
+        "Claude's notebook tools run code). inherit (default): the server's, as every "
+        "Jupyter terminal and kernel has (the person could open a plain one anyway); "
         "allow_list: the same allow-list as Claude Code (claude_env_passthrough included), "
         "for servers that hold secrets their users should not read.",
     )

@@ -28,8 +28,9 @@ TOOL = "mcp__jupyter__"
 
 
 @pytest.fixture
-def chat_config():
-    return {"kernel_execute_timeout": 30.0}
+def chat_config(request, monkeypatch):
+    monkeypatch.setenv("LAWLESS_TEST_SECRET", "inherited")  # a variable of the server's
+    return {"kernel_execute_timeout": 30.0, **getattr(request, "param", {})}
 
 
 def tool_results(fake, n: int = -1) -> list[dict]:
@@ -513,3 +514,17 @@ def test_one_rule_means_run_code_in_this_sessions_kernel(worktree):
     policy = PermissionPolicy("default", remembered={rule})
     assert policy.decide(f"{TOOL}execute", {"code": "1"}, worktree)[0] == "allow"
     assert policy.decide("Bash", {"command": "ls"}, worktree)[0] == "ask"
+
+
+@pytest.mark.parametrize(
+    ("chat_config", "seen"),
+    [({}, "inherited"), ({"terminal_env": "allow_list"}, "None")],
+    indirect=["chat_config"],
+)
+async def test_the_kernel_environment_follows_terminal_env(sse, session, fake, seen):
+    """Like a session terminal: the server's environment, or Claude's allow-list."""
+    code = (
+        "import os\nprint(os.environ.get('LAWLESS_TEST_SECRET'), os.environ['LAWLESS_SESSION_ID'])"
+    )
+    await trusted(sse, session, fake, tool_use(f"{TOOL}execute", {"code": code}))
+    assert f"{seen} {session['id']}" in received(fake)[-1]

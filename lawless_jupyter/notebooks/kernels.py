@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import queue
 import time
 import weakref
@@ -27,6 +28,7 @@ from jupyter_client.kernelspec import NoSuchKernel
 from jupyter_client.session import Session
 from nbformat.v4 import output_from_msg
 
+from ..chat.environment import allowed_environment
 from ..errors import Conflict, InvalidInput, NotFound
 from ..store import Store
 from ..workspace import SessionState, WorkspaceService
@@ -45,6 +47,10 @@ class KernelSettings:
     execute_timeout: float = 120.0  # an execute that names no timeout
     max_execute_timeout: float = 3600.0
     start_timeout: float = 60.0
+    #: "inherit": the server's environment (a Jupyter kernel's usual); "allow_list": only
+    #: what Claude Code may see plus ``env_passthrough`` (``LawlessApp.terminal_env``)
+    env: str = "inherit"
+    env_passthrough: tuple[str, ...] = ()
 
 
 @dataclass
@@ -134,7 +140,9 @@ class SessionKernels:
         else:  # worktrees_dir configured outside the root
             where = {"cwd": str(real)}
         try:
-            kernel_id = await km.start_kernel(kernel_name=name, **where)
+            kernel_id = await km.start_kernel(
+                kernel_name=name, env=self._env(session_id, real), **where
+            )
         except NoSuchKernel as e:
             raise InvalidInput(
                 f"There is no Jupyter kernel named {name!r} on this server.",
@@ -146,6 +154,14 @@ class SessionKernels:
         await self.store.kernels.record(session_id, kernel_id, name, kernel.pid, started)
         self.log.info("Kernel %s (%s) started for session %s", kernel_id, name, session_id)
         return kernel
+
+    def _env(self, session_id: str, worktree: Path) -> dict[str, str]:
+        """The kernel's whole environment (Jupyter uses it in place of the server's)."""
+        if self.settings.env == "allow_list":
+            env = allowed_environment(os.environ, self.settings.env_passthrough)
+        else:
+            env = dict(os.environ)
+        return {**env, "LAWLESS_SESSION_ID": session_id, "LAWLESS_WORKTREE": str(worktree)}
 
     async def _client(self, kernel: _Kernel) -> Any:
         if kernel.client is None:
@@ -200,8 +216,8 @@ class SessionKernels:
             if kernel.died:
                 kernel.died = False
                 result.notes.append(
-                    "The kernel had died and was restarted: variables and imports from "
-                    "before are gone."
+                    "The session's kernel had stopped (it died or was shut down) and was "
+                    "started again: variables and imports from before are gone."
                 )
             kernel.running, kernel.stopped = True, False
             kernel.last_used = time.monotonic()
