@@ -528,3 +528,18 @@ async def test_the_kernel_environment_follows_terminal_env(sse, session, fake, s
     )
     await trusted(sse, session, fake, tool_use(f"{TOOL}execute", {"code": code}))
     assert f"{seen} {session['id']}" in received(fake)[-1]
+
+
+async def test_a_notebook_names_a_kernel_this_session_cannot_use(sse, nb_session, fake):
+    worktree = Path(nb_session["worktree_path"])
+    write_notebook(worktree / "julia.ipynb", new_code_cell("1 + 1"), kernel="no-such-kernel")
+    calls = [  # before any kernel runs, then with the session's python3 kernel running
+        tool_use(f"{TOOL}run_cell", {"path": "julia.ipynb", "index": 0}),
+        tool_use(f"{TOOL}run_cell", {"path": "analysis.ipynb", "index": 1}),
+        tool_use(f"{TOOL}run_cell", {"path": "julia.ipynb", "index": 0}),
+    ]
+    events = await trusted(sse, nb_session, fake, *calls)
+    assert errors(events) == [True, False, True]
+    missing, _, other = received(fake)
+    assert "no Jupyter kernel named 'no-such-kernel'" in missing
+    assert "kernel is 'python3' but the notebook uses 'no-such-kernel'" in other

@@ -140,14 +140,17 @@ class SessionKernels:
         else:  # worktrees_dir configured outside the root
             where = {"cwd": str(real)}
         try:
-            kernel_id = await km.start_kernel(
-                kernel_name=name, env=self._env(session_id, real), **where
-            )
+            # asked first: a start with an unknown name leaves a half-made kernel in
+            # Jupyter's list (the server's own shutdown then trips on it)
+            await asyncio.to_thread(km.kernel_spec_manager.get_kernel_spec, name)
         except NoSuchKernel as e:
             raise InvalidInput(
                 f"There is no Jupyter kernel named {name!r} on this server.",
                 details={"kernel": name},
             ) from e
+        kernel_id = await km.start_kernel(
+            kernel_name=name, env=self._env(session_id, real), **where
+        )
         kernel = _Kernel(kernel_id, name, pid=_pid(km, kernel_id))
         self._kernels[session_id] = kernel
         started = await asyncio.to_thread(_started_at, kernel.pid)
