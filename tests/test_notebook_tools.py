@@ -543,3 +543,18 @@ async def test_a_notebook_names_a_kernel_this_session_cannot_use(sse, nb_session
     missing, _, other = received(fake)
     assert "no Jupyter kernel named 'no-such-kernel'" in missing
     assert "kernel is 'python3' but the notebook uses 'no-such-kernel'" in other
+
+
+async def test_a_kernel_shut_down_from_jupyter_is_started_again(api, sse, session, fake, jp_fetch):
+    await trusted(sse, session, fake, tool_use(f"{TOOL}execute", {"code": "gone = 1"}))
+    _, body, _ = await api("GET", kernel_path(session))
+    await jp_fetch("api", "kernels", body["kernel"]["id"], method="DELETE")  # the Running panel
+    assert (await api("GET", kernel_path(session)))[1] == {"kernel": None}
+    events = await trusted(sse, session, fake, tool_use(f"{TOOL}execute", {"code": "6 * 7"}))
+    assert errors(events) == [False]
+    assert (
+        "42" in received(fake)[-1]
+        and "variables and imports from before are gone" in (received(fake)[-1])
+    )
+    _, again, _ = await api("GET", kernel_path(session))
+    assert again["kernel"]["id"] != body["kernel"]["id"]

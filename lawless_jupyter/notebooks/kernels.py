@@ -108,13 +108,12 @@ class SessionKernels:
         async with self._start_locks.setdefault(session_id, asyncio.Lock()):
             km = self.kernel_manager()
             kernel = self._kernels.get(session_id)
-            if kernel is not None and kernel.kernel_id not in km:
-                self._kernels.pop(session_id, None)  # Jupyter removed it (it died for good)
+            vanished = kernel is not None and kernel.kernel_id not in km
+            if kernel is not None and vanished:
+                # shut down from Jupyter's side, or dead past its restarter: start anew
+                self._kernels.pop(session_id, None)
                 await self._close_client(kernel)
-                kernel.died, kernel = True, None
-                died_before = True
-            else:
-                died_before = False
+                kernel = None
             if kernel is not None:
                 if kernel_name and kernel_name != kernel.name:
                     raise Conflict(
@@ -129,7 +128,7 @@ class SessionKernels:
                     kernel.died, kernel.pid = True, _pid(km, kernel.kernel_id)
                 return kernel
             kernel = await self._start(km, session_id, worktree, wanted)
-            kernel.died = died_before
+            kernel.died = vanished  # the next run says its variables are gone
             return kernel
 
     async def _start(self, km: Any, session_id: str, worktree: Path, name: str) -> _Kernel:
