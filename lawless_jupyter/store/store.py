@@ -16,6 +16,7 @@ from .chat import ChatRepository
 from .connections import ConnectionRepository
 from .db import Database
 from .idempotency import IdempotencyRepository
+from .kernels import KernelRepository
 from .outbox import Outbox, install_triggers
 from .preferences import PreferenceRepository
 from .sessions import SessionRepository
@@ -41,6 +42,7 @@ class Store:
         self.preferences = PreferenceRepository(self.db)
         self.connections = ConnectionRepository(self.db)
         self.idempotency = IdempotencyRepository(self.db)
+        self.kernels = KernelRepository(self.db)
 
     @property
     def path(self) -> Path:
