@@ -434,6 +434,14 @@ class GitRepository:
             patch = encoded[:max_bytes].decode("utf-8", "ignore")
         return {"against": against, "files": files, "patch": patch, "truncated": truncated}
 
+    def show_file(self, worktree: Path, commit: str, path: str) -> str | None:
+        """The text of ``path`` (relative to the worktree's top) at ``commit``; None when
+        the commit has no such file."""
+        try:  # commit and path come checked: the one way this fails is no such file
+            return self.run("cat-file", "blob", f"{commit}:{path}", cwd=worktree)
+        except git.GitCommandError:
+            return None
+
     def log(
         self,
         worktree: Path,

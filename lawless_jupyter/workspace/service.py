@@ -32,6 +32,7 @@ from .gitrepo import (
     worktree_admin,
 )
 from .hooks import hook_files
+from .notebook_diff import notebook_path, session_notebook_diff
 from .refs import slugify, validate_ref, validate_relative_path, validate_session_name
 from .states import SessionState, check_transition
 
@@ -380,6 +381,23 @@ class WorkspaceService:
             deadline=self._short("The diff"),
         )
         commit = await self._git(gitrepo.resolve_commit, target, worktree)
+        return {**result, "against": against, "commit": commit}
+
+    async def notebook_diff(
+        self, user_id: str, session_id: str, path: object, against: str = "base"
+    ) -> dict[str, Any]:
+        """One changed notebook, cell by cell (nbdime's format; see notebook_diff.py)."""
+        if against not in ("base", "head"):
+            raise InvalidInput("'against' must be 'base' or 'head'.")
+        path = notebook_path(path)
+        row = await self._owned(user_id, session_id)
+        gitrepo, worktree = await self._git(self._live, row)
+        commit = row["base_commit"]
+        if against == "head":
+            commit = await self._git(gitrepo.resolve_commit, "HEAD", worktree)
+        result = await self._git(
+            session_notebook_diff, gitrepo, worktree, commit, path, self.settings.diff_max_bytes
+        )
         return {**result, "against": against, "commit": commit}
 
     async def log(
