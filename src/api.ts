@@ -174,6 +174,20 @@ export const api = {
       what: 'the session'
     }),
 
+  /** One changed notebook, cell by cell, in nbdime's format. */
+  notebookDiff: (
+    id: string,
+    path: string,
+    against: 'base' | 'head' = 'base'
+  ): Promise<any> =>
+    request(
+      sessionPath(
+        id,
+        `/git/notebook-diff?path=${encodeURIComponent(path)}&against=${against}`
+      ),
+      { what: 'the notebook' }
+    ),
+
   commit: (id: string, message: string): Promise<any> =>
     request(sessionPath(id, '/git/commit'), {
       method: 'POST',

@@ -3,6 +3,8 @@
  * through, the JupyterLab services it uses, and the message of an error.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
+import { IEditorServices } from '@jupyterlab/codeeditor';
+import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IStateDB } from '@jupyterlab/statedb';
@@ -50,6 +52,9 @@ export interface IPanelContext {
   browser: IDefaultFileBrowser | null;
   state: IStateDB | null;
   controller: PanelController;
+  /** The lab's editors (for nbdime's diff editors); open documents (live documents). */
+  editorServices?: IEditorServices | null;
+  docManager?: IDocumentManager | null;
 }
 
 export const message = (error: unknown): string =>

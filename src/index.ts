@@ -8,6 +8,8 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { IEditorServices } from '@jupyterlab/codeeditor';
+import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -36,7 +38,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     IDefaultFileBrowser,
     IStateDB,
     ISettingRegistry,
-    ILayoutRestorer
+    ILayoutRestorer,
+    IEditorServices,
+    IDocumentManager
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -45,7 +49,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     browser: IDefaultFileBrowser | null,
     state: IStateDB | null,
     settingRegistry: ISettingRegistry | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    editorServices: IEditorServices | null,
+    docManager: IDocumentManager | null
   ) => {
     const controller = new PanelController();
     const panel = new LawlessPanel({
@@ -53,7 +59,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       rendermime,
       browser,
       state,
-      controller
+      controller,
+      editorServices,
+      docManager
     });
     panel.id = 'jp-lawless-panel';
     panel.title.icon = lawlessIcon;

@@ -4,7 +4,8 @@ import React, { useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from '../api';
 import { GitHubActions } from './GitHubActions';
 import { IPanelContext, message } from '../context';
-import { ISession } from '../format';
+import { ISession, sessionLabel } from '../format';
+import { openNotebookDiff } from '../notebookDiff';
 import { useSettings } from '../hooks/useSettings';
 import { Alerts } from './Alerts';
 import { HooksChanged } from './HooksChanged';
@@ -188,7 +189,23 @@ export function ChangesView(props: {
           <GitHubActions session={session} />
         </>
       )}
-      {diff && <DiffView diff={diff} />}
+      {diff && (
+        <DiffView
+          diff={diff}
+          onOpenNotebook={path =>
+            void openNotebookDiff({
+              app: props.ctx.app,
+              rendermime: props.ctx.rendermime,
+              editorFactory:
+                props.ctx.editorServices?.factoryService.newInlineEditor,
+              sessionId: session.id,
+              sessionLabel: sessionLabel(session),
+              path,
+              against: diff.against
+            }).catch(e => setError(message(e)))
+          }
+        />
+      )}
     </div>
   );
 }
