@@ -1,9 +1,11 @@
-import React, { useLayoutEffect, useRef, useState } from 'react';
+import React, { useLayoutEffect, useMemo, useRef, useState } from 'react';
 
 import { IPanelContext } from '../context';
 import { ISession } from '../format';
 import { useChatStream } from '../hooks/useChatStream';
 import { useSettings } from '../hooks/useSettings';
+import { LiveDocuments } from '../liveDocuments';
+import { labDocuments } from '../liveDocumentsLab';
 import { PermissionPicker } from '../permissions';
 import { Item } from './ChatItem';
 import { RememberedRules } from './RememberedRules';
@@ -16,7 +18,28 @@ export function ChatView(props: {
 }): JSX.Element {
   const { ctx, session } = props;
   const settings = useSettings(ctx.controller);
-  const stream = useChatStream(session.id, ctx.controller, props.onTurnDone);
+  const live = useMemo(
+    () =>
+      ctx.docManager
+        ? new LiveDocuments(
+            labDocuments(ctx.app, ctx.docManager),
+            session.worktree_path,
+            session.worktree_dir
+          )
+        : null,
+    [session.id]
+  );
+  const stream = useChatStream(
+    session.id,
+    ctx.controller,
+    props.onTurnDone,
+    live
+      ? event =>
+          void live
+            .onEvent(event)
+            .catch(e => console.warn('lawless: live documents', e))
+      : undefined
+  );
   const { chat, loading, busy, reconnecting, stop, answer } = stream;
   const [draft, setDraft] = useState('');
   const list = useRef<HTMLDivElement>(null);

@@ -29,7 +29,7 @@ import {
   TurnKeeper,
   TurnReaders
 } from '../reattach';
-import { FollowResult } from '../sse';
+import { FollowResult, IChatEvent } from '../sse';
 
 /** Every page of a session's stored history. */
 export async function loadHistory(sessionId: string): Promise<IHistoryRow[]> {
@@ -125,7 +125,9 @@ export interface IChatStream {
 export function useChatStream(
   sessionId: string,
   controller: PanelController,
-  onTurnDone: () => void
+  onTurnDone: () => void,
+  /** Sees every event as it arrives (live documents follow Claude's edits with it). */
+  onEvent?: (event: IChatEvent) => void
 ): IChatStream {
   const [chat, setChat] = useState<IChatState>(emptyChat);
   const [loading, setLoading] = useState(true);
@@ -139,6 +141,8 @@ export function useChatStream(
     })
   );
   const busy = sending || chat.running;
+  const eventListener = useRef(onEvent);
+  eventListener.current = onEvent;
 
   useEffect(() => {
     controller.running = busy;
@@ -154,6 +158,7 @@ export function useChatStream(
         streamTurn.current = event.turn_id ?? null;
       }
       batcher.current.push(event, id, prev);
+      eventListener.current?.(event);
     },
     onReconnecting: () => setReconnecting(true),
     signal: abort.current?.signal
