@@ -89,7 +89,7 @@ class ChatHandler(TurnStreamMixin):
     @web.authenticated
     @authorized
     async def post(self, session_id: str) -> None:
-        body = self.json_body("message", "model", "permission_mode")
+        body = self.json_body("message", "model", "permission_mode", "attachments")
         identity = self.identity
         with self.lawless.chat_quota.reserve(identity.user_id):
             turn = await self.lawless.chat.start(
@@ -98,6 +98,7 @@ class ChatHandler(TurnStreamMixin):
                 body.get("message"),
                 model=body.get("model"),
                 permission_mode=body.get("permission_mode"),
+                attachments=body.get("attachments"),
             )
         await self.stream_turn(turn)
 
