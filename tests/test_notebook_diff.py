@@ -142,3 +142,20 @@ async def test_bad_input_is_a_clear_4xx_and_changes_nothing(api, session, repo, 
     Path(other["worktree_path"], "nb.ipynb").write_text(notebook(code("theirs")))
     code_, body, _ = await api("GET", url(other), params={"path": "nb.ipynb"})
     assert code_ == 404 and "theirs" not in str(body)
+
+
+async def test_files_lists_tracked_and_untracked_not_ignored(api, session, lawless_app):
+    worktree = Path(session["worktree_path"])
+    (worktree / ".gitignore").write_text("*.log\n")
+    (worktree / "sub").mkdir()
+    (worktree / "sub" / "new.py").write_text("y = 1\n")
+    (worktree / "debug.log").write_text("noise\n")
+    code_, body, _ = await api("GET", f"api/workspace/sessions/{session['id']}/git/files")
+    assert code_ == 200, body
+    assert body == {
+        "files": [".gitignore", "README.md", "nb.ipynb", "sub/new.py"],
+        "truncated": False,
+    }
+    other = await lawless_app.workspace.create("someone-else", "project", None, "theirs")
+    code_, body, _ = await api("GET", f"api/workspace/sessions/{other['id']}/git/files")
+    assert code_ == 404

@@ -31,6 +31,7 @@ from .proxy import TerminalSocketHandler
 from .sessions import (
     GitCommitHandler,
     GitDiffHandler,
+    GitFilesHandler,
     GitLogHandler,
     GitMergeHandler,
     GitNotebookDiffHandler,
@@ -60,6 +61,7 @@ ROUTES = [
     (f"{_SESSION}/git/status", GitStatusHandler),
     (f"{_SESSION}/git/diff", GitDiffHandler),
     (f"{_SESSION}/git/notebook-diff", GitNotebookDiffHandler),
+    (f"{_SESSION}/git/files", GitFilesHandler),
     (f"{_SESSION}/git/log", GitLogHandler),
     (f"{_SESSION}/git/commit", GitCommitHandler),
     (f"{_SESSION}/git/merge", GitMergeHandler),

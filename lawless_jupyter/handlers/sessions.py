@@ -71,6 +71,13 @@ class GitDiffHandler(LawlessHandler):
         self.reply(await self.lawless.workspace.diff(self.identity.user_id, session_id, against))
 
 
+class GitFilesHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        self.reply(await self.lawless.workspace.files(self.identity.user_id, session_id))
+
+
 class GitNotebookDiffHandler(LawlessHandler):
     @web.authenticated
     @authorized

@@ -434,6 +434,19 @@ class GitRepository:
             patch = encoded[:max_bytes].decode("utf-8", "ignore")
         return {"against": against, "files": files, "patch": patch, "truncated": truncated}
 
+    def list_files(self, worktree: Path, deadline: Deadline = NO_DEADLINE) -> list[str]:
+        """The worktree's files as git sees them: tracked, and untracked but not ignored."""
+        out = self.run(
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            cwd=worktree,
+            deadline=deadline,
+        )
+        return sorted(set(filter(None, out.split("\0"))))
+
     def show_file(self, worktree: Path, commit: str, path: str) -> str | None:
         """The text of ``path`` (relative to the worktree's top) at ``commit``; None when
         the commit has no such file."""

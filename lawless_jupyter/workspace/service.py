@@ -383,6 +383,13 @@ class WorkspaceService:
         commit = await self._git(gitrepo.resolve_commit, target, worktree)
         return {**result, "against": against, "commit": commit}
 
+    async def files(self, user_id: str, session_id: str, limit: int = 5000) -> dict[str, Any]:
+        """The worktree's files (tracked and untracked, not ignored), for @-mentions."""
+        row = await self._owned(user_id, session_id)
+        gitrepo, worktree = await self._git(self._live, row)
+        files = await self._git(gitrepo.list_files, worktree, self._short("Listing the files"))
+        return {"files": files[:limit], "truncated": len(files) > limit}
+
     async def notebook_diff(
         self, user_id: str, session_id: str, path: object, against: str = "base"
     ) -> dict[str, Any]:
