@@ -195,6 +195,10 @@ export const api = {
       what: 'the session'
     }),
 
+  /** The worktree's files (tracked, and untracked not ignored), for @-mentions. */
+  files: (id: string): Promise<{ files: string[]; truncated: boolean }> =>
+    request(sessionPath(id, '/git/files'), { what: 'the session' }),
+
   merge: (id: string, strategy: string): Promise<any> =>
     request(sessionPath(id, '/git/merge'), {
       method: 'POST',
@@ -294,7 +298,8 @@ async function follow(
 export async function sendMessage(
   id: string,
   message: string,
-  callbacks: IChatCallbacks
+  callbacks: IChatCallbacks,
+  attachments: { name: string; text: string }[] = []
 ): Promise<FollowResult> {
   // Not retried: a 502 may come after the turn started. A drop mid-stream re-attaches.
   const { url: full, settings } = url(sessionPath(id, '/chat'));
@@ -304,7 +309,9 @@ export async function sendMessage(
       full,
       {
         method: 'POST',
-        body: JSON.stringify({ message }),
+        body: JSON.stringify(
+          attachments.length ? { message, attachments } : { message }
+        ),
         headers: {
           'Content-Type': 'application/json',
           Accept: 'text/event-stream'

@@ -5,6 +5,7 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IStateDB } from '@jupyterlab/statedb';
@@ -55,6 +56,8 @@ export interface IPanelContext {
   /** The lab's editors (for nbdime's diff editors); open documents (live documents). */
   editorServices?: IEditorServices | null;
   docManager?: IDocumentManager | null;
+  /** The lab's notebooks (the active one and its selected cells can be attached). */
+  notebooks?: INotebookTracker | null;
 }
 
 export const message = (error: unknown): string =>

@@ -10,6 +10,7 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -40,7 +41,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ISettingRegistry,
     ILayoutRestorer,
     IEditorServices,
-    IDocumentManager
+    IDocumentManager,
+    INotebookTracker
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -51,7 +53,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     restorer: ILayoutRestorer | null,
     editorServices: IEditorServices | null,
-    docManager: IDocumentManager | null
+    docManager: IDocumentManager | null,
+    notebooks: INotebookTracker | null
   ) => {
     const controller = new PanelController();
     const panel = new LawlessPanel({
@@ -61,7 +64,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       state,
       controller,
       editorServices,
-      docManager
+      docManager,
+      notebooks
     });
     panel.id = 'jp-lawless-panel';
     panel.title.icon = lawlessIcon;

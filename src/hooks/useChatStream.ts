@@ -17,6 +17,7 @@ import {
   IChatState,
   IHistoryRow
 } from '../chat';
+import { IAttachment } from '../attachments';
 import { applyEvents } from '../events';
 import { keepPending, mergeHistory, settleTurn } from '../history';
 import { message, PanelController } from '../context';
@@ -111,7 +112,7 @@ export interface IChatStream {
   /** Whether a message may be sent now (no turn runs, no stream is read). */
   canSend: () => boolean;
   /** Send a message (ignored while busy); resolves when its turn is over. */
-  send: (text: string) => Promise<void>;
+  send: (text: string, attachments?: IAttachment[]) => Promise<void>;
   stop: () => Promise<void>;
   answer: (
     requestId: string,
@@ -268,12 +269,15 @@ export function useChatStream(
     };
   }, [sessionId]);
 
-  const send = async (text: string) => {
+  const send = async (text: string, attachments: IAttachment[] = []) => {
     if (!text || busy || readers.current.reading) {
       return;
     }
-    setChat(state => addUserMessage(state, text));
-    await runStream(() => sendMessage(sessionId, text, callbacks()));
+    const names = attachments.map(a => a.name);
+    setChat(state => addUserMessage(state, text, names));
+    await runStream(() =>
+      sendMessage(sessionId, text, callbacks(), attachments)
+    );
   };
 
   const stop = async () => {
