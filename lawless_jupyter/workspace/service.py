@@ -64,6 +64,8 @@ class WorkspaceService:
         self._locks: dict[str, asyncio.Lock] = {}
         # called with the session id before a session is deleted (the chat stops its turn)
         self.before_delete: list[Callable[[str], Awaitable[None]]] = []
+        # whether a person's commits strip notebook outputs (their preference; app.py)
+        self.strip_outputs_for: Callable[[str], Awaitable[bool]] | None = None
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -429,11 +431,18 @@ class WorkspaceService:
             if not isinstance(paths, list) or not paths:
                 raise InvalidInput("'paths' must be a non-empty list of paths in the worktree.")
             paths = [validate_relative_path(p) for p in paths]
+        strip = bool(self.strip_outputs_for and await self.strip_outputs_for(user_id))
         async with self._updating(user_id, session_id) as row:
             gitrepo, worktree = await self._git(self._live, row)
             hooks = await self._git(self._hooks_changed, gitrepo, worktree, row["base_commit"])
             result = await self._git(
-                gitrepo.commit, worktree, message, paths, author, self._short("The commit")
+                gitrepo.commit,
+                worktree,
+                message,
+                paths,
+                author,
+                self._short("The commit"),
+                strip_notebooks=strip,
             )
             return {**result, "hooks_changed": hooks}
 
