@@ -231,6 +231,8 @@ export interface IPreferences {
   permission_mode?: string;
   model?: string;
   panel?: Record<string, unknown>;
+  /** Commits hold notebooks without outputs and execution counts. */
+  strip_notebook_outputs?: boolean;
 }
 
 export interface IChatCallbacks {
