@@ -131,6 +131,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             ),
             fetch_remote=lambda: self.supabase.fetch_row if self.supabase else None,
         )
+        self.workspace.strip_outputs_for = self.preferences.strip_notebook_outputs
         self.terminals = TerminalService(
             self.store,
             self.workspace,

@@ -1,10 +1,11 @@
 """Each person's preferences: one small JSON document per user (``api/user/preferences``).
 
-The server acts on two of them, as the defaults of that person's chat turns (a turn that
+The server acts on two of them as the defaults of that person's chat turns (a turn that
 names its own ``permission_mode`` or ``model`` still wins): ``permission_mode`` and
-``model``. ``panel`` is the panel's own corner, free-form. The document lives in SQLite and
-is mirrored to Supabase, so it follows the person to another server: when this database has
-none yet, a reachable Supabase is asked (briefly; a read never fails because of it).
+``model``; and on ``strip_notebook_outputs`` when that person commits. ``panel`` is the
+panel's own corner, free-form. The document lives in SQLite and is mirrored to Supabase, so
+it follows the person to another server: when this database has none yet, a reachable
+Supabase is asked (briefly; a read never fails because of it).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .store import Store
 FetchRemote = Callable[[str, str, str], Awaitable[dict[str, Any] | None]]
 
 MAX_BYTES = 16 * 1024  # the whole document, as JSON
-KNOWN = ("permission_mode", "model", "panel")
+KNOWN = ("permission_mode", "model", "panel", "strip_notebook_outputs")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,13 @@ class PreferencesService:
                 defaults[key] = prefs[key]
         return defaults
 
+    async def strip_notebook_outputs(self, user_id: str) -> bool:
+        """Whether this person's commits strip notebook outputs (default: no). SQLite only,
+        like ``chat_defaults``."""
+        row = await self.store.preferences.get(user_id)
+        prefs = row["data"] if row and isinstance(row["data"], dict) else {}
+        return prefs.get("strip_notebook_outputs") is True
+
     def validate(self, document: Any) -> None:
         if not isinstance(document, dict):
             raise InvalidInput("Preferences must be a JSON object.")
@@ -103,6 +111,9 @@ class PreferencesService:
             )
         if "panel" in document and not isinstance(document["panel"], dict):
             raise InvalidInput("'panel' must be a JSON object.")
+        strip = document.get("strip_notebook_outputs")
+        if "strip_notebook_outputs" in document and not isinstance(strip, bool):
+            raise InvalidInput("'strip_notebook_outputs' must be true or false.")
 
     async def _adopt_remote(self, user_id: str) -> dict[str, Any] | None:
         fetch = self._fetch_remote()

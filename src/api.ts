@@ -200,6 +200,20 @@ export const api = {
       what: 'the session'
     }),
 
+  /** One changed notebook, cell by cell, in nbdime's format. */
+  notebookDiff: (
+    id: string,
+    path: string,
+    against: 'base' | 'head' = 'base'
+  ): Promise<any> =>
+    request(
+      sessionPath(
+        id,
+        `/git/notebook-diff?path=${encodeURIComponent(path)}&against=${against}`
+      ),
+      { what: 'the notebook' }
+    ),
+
   commit: (id: string, message: string): Promise<any> =>
     request(sessionPath(id, '/git/commit'), {
       method: 'POST',
@@ -207,6 +221,10 @@ export const api = {
       what: 'the session',
       idempotencyKey: newIdempotencyKey()
     }),
+
+  /** The worktree's files (tracked, and untracked not ignored), for @-mentions. */
+  files: (id: string): Promise<{ files: string[]; truncated: boolean }> =>
+    request(sessionPath(id, '/git/files'), { what: 'the session' }),
 
   merge: (id: string, strategy: string): Promise<any> =>
     request(sessionPath(id, '/git/merge'), {
@@ -242,6 +260,8 @@ export interface IPreferences {
   permission_mode?: string;
   model?: string;
   panel?: Record<string, unknown>;
+  /** Commits hold notebooks without outputs and execution counts. */
+  strip_notebook_outputs?: boolean;
 }
 
 export interface IChatCallbacks {
@@ -313,7 +333,8 @@ async function follow(
 export async function sendMessage(
   id: string,
   message: string,
-  callbacks: IChatCallbacks
+  callbacks: IChatCallbacks,
+  attachments: { name: string; text: string }[] = []
 ): Promise<FollowResult> {
   let response: Response;
   try {
@@ -321,7 +342,9 @@ export async function sendMessage(
       sessionPath(id, '/chat'),
       {
         method: 'POST',
-        body: JSON.stringify({ message }),
+        body: JSON.stringify(
+          attachments.length ? { message, attachments } : { message }
+        ),
         headers: {
           'Content-Type': 'application/json',
           Accept: 'text/event-stream'

@@ -15,7 +15,14 @@ export interface IUsage {
 export type ApprovalStatus = 'pending' | 'allowed' | 'denied' | 'expired';
 
 export type ChatItem =
-  | { kind: 'user'; key: string; turnId: string | null; text: string }
+  | {
+      kind: 'user';
+      key: string;
+      turnId: string | null;
+      text: string;
+      /** The names of what was attached to the message. */
+      attachments?: string[];
+    }
   | {
       kind: 'assistant';
       key: string;
@@ -154,7 +161,15 @@ export function fromHistory(rows: IHistoryRow[]): ChatItem[] {
     const key = `h-${row.seq}`;
     switch (row.role) {
       case 'user':
-        items.push({ kind: 'user', key, turnId, text: String(c.text ?? '') });
+        items.push({
+          kind: 'user',
+          key,
+          turnId,
+          text: String(c.text ?? ''),
+          ...(Array.isArray(c.attachments)
+            ? { attachments: c.attachments.map(String) }
+            : {})
+        });
         break;
       case 'assistant':
         items.push({
@@ -255,12 +270,22 @@ export function setToolResult(
 }
 
 /** The user's own message, shown at once when sent. */
-export function addUserMessage(state: IChatState, text: string): IChatState {
+export function addUserMessage(
+  state: IChatState,
+  text: string,
+  attachments: string[] = []
+): IChatState {
   return {
     ...state,
     items: [
       ...state.items,
-      { kind: 'user', key: nextKey('u'), turnId: null, text }
+      {
+        kind: 'user',
+        key: nextKey('u'),
+        turnId: null,
+        text,
+        ...(attachments.length ? { attachments } : {})
+      }
     ]
   };
 }

@@ -3,6 +3,9 @@
  * through, the JupyterLab services it uses, and the message of an error.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
+import { IEditorServices } from '@jupyterlab/codeeditor';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IStateDB } from '@jupyterlab/statedb';
@@ -60,6 +63,11 @@ export interface IPanelContext {
   browser: IDefaultFileBrowser | null;
   state: IStateDB | null;
   controller: PanelController;
+  /** The lab's editors (for nbdime's diff editors); open documents (live documents). */
+  editorServices?: IEditorServices | null;
+  docManager?: IDocumentManager | null;
+  /** The lab's notebooks (the active one and its selected cells can be attached). */
+  notebooks?: INotebookTracker | null;
 }
 
 export const message = (error: unknown): string =>

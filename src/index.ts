@@ -8,6 +8,9 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { IEditorServices } from '@jupyterlab/codeeditor';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -39,7 +42,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     IDefaultFileBrowser,
     IStateDB,
     ISettingRegistry,
-    ILayoutRestorer
+    ILayoutRestorer,
+    IEditorServices,
+    IDocumentManager,
+    INotebookTracker
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -48,7 +54,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     browser: IDefaultFileBrowser | null,
     state: IStateDB | null,
     settingRegistry: ISettingRegistry | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    editorServices: IEditorServices | null,
+    docManager: IDocumentManager | null,
+    notebooks: INotebookTracker | null
   ) => {
     const controller = new PanelController();
     const panel = new LawlessPanel({
@@ -56,7 +65,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       rendermime,
       browser,
       state,
-      controller
+      controller,
+      editorServices,
+      docManager,
+      notebooks
     });
     panel.id = 'jp-lawless-panel';
     panel.title.icon = lawlessIcon;

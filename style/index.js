@@ -1,2 +1,5 @@
+import 'nbdime/lib/styles/variables.css';
+import 'nbdime/lib/styles/common.css';
+import 'nbdime/lib/styles/diff.css';
 import './base.css';
 import './rules.css';

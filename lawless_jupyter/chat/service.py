@@ -22,6 +22,7 @@ from claude_agent_sdk import CLIConnectionError, CLINotFoundError, ProcessError
 from ..errors import Conflict, InvalidInput, NotFound
 from ..store import Store
 from ..workspace import SessionState, WorkspaceService
+from .attachments import Attachment, check_attachments, prompt_with
 from .capacity import ClaudeSlots
 from .claude import ClaudeSettings, LiveClaude
 from .events import clip_input, replay, translate
@@ -138,9 +139,12 @@ class ChatService:
         *,
         model: object = None,
         permission_mode: object = None,
+        attachments: object = None,
     ) -> Turn:
         """Start a turn in a workspace session (409 if one is running). ``model`` and
-        ``permission_mode`` default to the person's preferences."""
+        ``permission_mode`` default to the person's preferences; ``attachments`` (a
+        notebook, cells, a file: ``[{name, text}]``) go into the prompt after the message."""
+        attached = check_attachments(attachments)
         if self.defaults_for is not None and (model is None or permission_mode is None):
             preferred = await self.defaults_for(user_id)
             model = preferred.get("model") if model is None else model
@@ -171,7 +175,7 @@ class ChatService:
             live.policy.hooks_path = await self.workspace.hooks_path(user_id, session_id)
             await self.workspace.set_chat_attached(session_id, True)
             try:
-                return await self._launch(live, message, model, permission_mode)
+                return await self._launch(live, message, model, permission_mode, attached)
             except BaseException:  # the turn never started: the session is free again
                 await self.workspace.set_chat_attached(session_id, False)
                 raise
@@ -232,7 +236,12 @@ class ChatService:
         return live
 
     async def _launch(
-        self, live: LiveChat, message: str, model: object, permission_mode: object
+        self,
+        live: LiveChat,
+        message: str,
+        model: object,
+        permission_mode: object,
+        attached: list[Attachment] | None = None,
     ) -> Turn:
         if model is not None and model != live.claude.model:
             if live.claude.client is not None:
@@ -250,11 +259,13 @@ class ChatService:
             live.turns_so_far = await self.store.count_messages(conversation_id, "user")
         live.turns_so_far += 1
         turn = Turn(conversation_id, live.turns_so_far)
-        live.latest_seq = await self.store.append_message(
-            conversation_id, turn.id, "user", {"text": message}
-        )
+        stored: dict[str, Any] = {"text": message}
+        if attached:  # the history shows the names; Claude gets the texts
+            stored["attachments"] = [a.name for a in attached]
+        live.latest_seq = await self.store.append_message(conversation_id, turn.id, "user", stored)
         live.latest = turn
-        turn.task = asyncio.create_task(self._run(live, turn, message), name=f"chat-{live.key}")
+        prompt = prompt_with(message, attached or [])
+        turn.task = asyncio.create_task(self._run(live, turn, prompt), name=f"chat-{live.key}")
         return turn
 
     # -- running a turn -----------------------------------------------------------------------

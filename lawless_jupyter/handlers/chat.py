@@ -93,7 +93,7 @@ class ChatHandler(TurnStreamMixin):
     @authorized
     @idempotent
     async def post(self, session_id: str) -> None:
-        body = self.json_body("message", "model", "permission_mode")
+        body = self.json_body("message", "model", "permission_mode", "attachments")
         identity = self.identity
         with self.lawless.chat_quota.reserve(identity.user_id):
             turn = await self.lawless.chat.start(
@@ -102,6 +102,7 @@ class ChatHandler(TurnStreamMixin):
                 body.get("message"),
                 model=body.get("model"),
                 permission_mode=body.get("permission_mode"),
+                attachments=body.get("attachments"),
             )
         # a repeat of this request (same Idempotency-Key) follows this turn, never a new one
         await self.keep_answer(200, {"turn": {"number": turn.number, "turn_id": turn.id}})

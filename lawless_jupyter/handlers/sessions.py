@@ -74,6 +74,26 @@ class GitDiffHandler(LawlessHandler):
         self.reply(await self.lawless.workspace.diff(self.identity.user_id, session_id, against))
 
 
+class GitFilesHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        self.reply(await self.lawless.workspace.files(self.identity.user_id, session_id))
+
+
+class GitNotebookDiffHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        result = await self.lawless.workspace.notebook_diff(
+            self.identity.user_id,
+            session_id,
+            self.get_query_argument("path", None),
+            self.get_query_argument("against", "base"),
+        )
+        self.reply(result)
+
+
 class GitLogHandler(LawlessHandler):
     @web.authenticated
     @authorized

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
+import shlex
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -434,6 +437,27 @@ class GitRepository:
             patch = encoded[:max_bytes].decode("utf-8", "ignore")
         return {"against": against, "files": files, "patch": patch, "truncated": truncated}
 
+    def list_files(self, worktree: Path, deadline: Deadline = NO_DEADLINE) -> list[str]:
+        """The worktree's files as git sees them: tracked, and untracked but not ignored."""
+        out = self.run(
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            cwd=worktree,
+            deadline=deadline,
+        )
+        return sorted(set(filter(None, out.split("\0"))))
+
+    def show_file(self, worktree: Path, commit: str, path: str) -> str | None:
+        """The text of ``path`` (relative to the worktree's top) at ``commit``; None when
+        the commit has no such file."""
+        try:  # commit and path come checked: the one way this fails is no such file
+            return self.run("cat-file", "blob", f"{commit}:{path}", cwd=worktree)
+        except git.GitCommandError:
+            return None
+
     def log(
         self,
         worktree: Path,
@@ -484,14 +508,42 @@ class GitRepository:
         paths: list[str] | None,
         author: Author,
         deadline: Deadline,
+        *,
+        strip_notebooks: bool = False,
+    ) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix="lawless-strip-") as tmp:
+            # nbstripout's own git filter, set for this commit's commands only: what git
+            # stages and commits of a notebook is cleaned; the worktree file is not touched
+            strip = strip_notebook_config(Path(tmp)) if strip_notebooks else ()
+            result = self._commit(worktree, message, paths, author, deadline, strip)
+        if strip_notebooks:
+            result["notebooks_stripped"] = [p for p in result["files"] if p.endswith(".ipynb")]
+        return result
+
+    def _commit(
+        self,
+        worktree: Path,
+        message: str,
+        paths: list[str] | None,
+        author: Author,
+        deadline: Deadline,
+        strip: tuple[str, ...],
     ) -> dict[str, Any]:
         env = {**self.effective_author(author, worktree).env(), "GIT_LITERAL_PATHSPECS": "1"}
         try:
             if paths:
-                self.run("add", "--all", "--", *paths, cwd=worktree, env=env, deadline=deadline)
+                self.run(
+                    *strip, "add", "--all", "--", *paths, cwd=worktree, env=env, deadline=deadline
+                )
             else:
-                self.run("add", "--all", cwd=worktree, env=env, deadline=deadline)
+                self.run(*strip, "add", "--all", cwd=worktree, env=env, deadline=deadline)
         except git.GitCommandError as e:
+            if failed := _unstrippable(e):
+                raise InvalidInput(
+                    f"{failed} is not a notebook nbstripout can read, so its outputs cannot "
+                    "be stripped: fix it, or turn stripping off to commit it as it is.",
+                    details={"path": failed},
+                ) from e
             raise InvalidInput(
                 f"Could not stage the given paths: {_git_message(e)}", details={"paths": paths}
             ) from e
@@ -499,10 +551,24 @@ class GitRepository:
         limit_to = ["--", *paths] if paths else []
         staged = self.run("diff", "--cached", "--name-only", "-z", *limit_to, cwd=worktree, env=env)
         staged = [p for p in staged.split("\0") if p]
+        notebooks = [p for p in staged if p.endswith(".ipynb") and (worktree / p).exists()]
+        if strip and notebooks:  # staged before, unchanged since: git would not clean them
+            try:
+                self.run(*strip, "add", "--renormalize", "--", *notebooks, cwd=worktree, env=env)
+            except git.GitCommandError as e:
+                raise InvalidInput(
+                    f"Could not strip the notebooks' outputs: {_git_message(e)}",
+                    details={"notebooks": notebooks},
+                ) from e
+            staged = self.run(
+                "diff", "--cached", "--name-only", "-z", *limit_to, cwd=worktree, env=env
+            )
+            staged = [p for p in staged.split("\0") if p]
         if not staged:
             raise Conflict("There is nothing to commit: the worktree has no changes.")
         try:
             self.run(
+                *strip,
                 "commit",
                 "--quiet",
                 f"--message={message}",
@@ -642,6 +708,26 @@ class GitRepository:
             raise push_error(e) from e
 
 
+def strip_notebook_config(folder: Path) -> tuple[str, ...]:
+    """``git -c`` options that run every ``*.ipynb`` through nbstripout (outputs and execution
+    counts out, cell ids kept) as it is staged: nbstripout's git filter, declared in an
+    attributes file in ``folder`` instead of the repository's config. ``required``: a
+    notebook nbstripout cannot read fails the command instead of going in unstripped."""
+    attributes = folder / "attributes"
+    attributes.write_text("*.ipynb filter=lawless-nbstripout\n", encoding="utf-8")
+    command = f"{shlex.quote(sys.executable)} -m nbstripout --keep-id"
+    return (
+        "-c",
+        f"core.attributesFile={attributes}",
+        "-c",
+        f"filter.lawless-nbstripout.clean={command}",
+        "-c",
+        "filter.lawless-nbstripout.smudge=cat",
+        "-c",
+        "filter.lawless-nbstripout.required=true",
+    )
+
+
 def clone(url: str, dest: Path, env: dict[str, str], deadline: Deadline) -> None:
     """Clone ``url`` into ``dest`` (which must not exist). ``env`` carries credentials for
     this one command; ``url`` is what ``origin`` is set to, so it holds none. A failed clone
@@ -690,6 +776,12 @@ def _describe(x: str, y: str) -> str:
         if code in (x, y):
             return word
     return "modified"
+
+
+def _unstrippable(e: git.GitCommandError) -> str | None:
+    """The notebook nbstripout's filter refused, from git's 'fatal: P: clean filter ...'."""
+    match = re.search(r"fatal: (.+): clean filter 'lawless-nbstripout' failed", e.stderr or "")
+    return match.group(1) if match else None
 
 
 def _git_message(e: git.GitCommandError) -> str:

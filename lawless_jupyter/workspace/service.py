@@ -32,6 +32,7 @@ from .gitrepo import (
     worktree_admin,
 )
 from .hooks import hook_files
+from .notebook_diff import notebook_path, session_notebook_diff
 from .refs import slugify, validate_ref, validate_relative_path, validate_session_name
 from .states import SessionState, check_transition
 
@@ -63,6 +64,8 @@ class WorkspaceService:
         self._locks: dict[str, asyncio.Lock] = {}
         # called with the session id before a session is deleted (the chat stops its turn)
         self.before_delete: list[Callable[[str], Awaitable[None]]] = []
+        # whether a person's commits strip notebook outputs (their preference; app.py)
+        self.strip_outputs_for: Callable[[str], Awaitable[bool]] | None = None
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -382,6 +385,30 @@ class WorkspaceService:
         commit = await self._git(gitrepo.resolve_commit, target, worktree)
         return {**result, "against": against, "commit": commit}
 
+    async def files(self, user_id: str, session_id: str, limit: int = 5000) -> dict[str, Any]:
+        """The worktree's files (tracked and untracked, not ignored), for @-mentions."""
+        row = await self._owned(user_id, session_id)
+        gitrepo, worktree = await self._git(self._live, row)
+        files = await self._git(gitrepo.list_files, worktree, self._short("Listing the files"))
+        return {"files": files[:limit], "truncated": len(files) > limit}
+
+    async def notebook_diff(
+        self, user_id: str, session_id: str, path: object, against: str = "base"
+    ) -> dict[str, Any]:
+        """One changed notebook, cell by cell (nbdime's format; see notebook_diff.py)."""
+        if against not in ("base", "head"):
+            raise InvalidInput("'against' must be 'base' or 'head'.")
+        path = notebook_path(path)
+        row = await self._owned(user_id, session_id)
+        gitrepo, worktree = await self._git(self._live, row)
+        commit = row["base_commit"]
+        if against == "head":
+            commit = await self._git(gitrepo.resolve_commit, "HEAD", worktree)
+        result = await self._git(
+            session_notebook_diff, gitrepo, worktree, commit, path, self.settings.diff_max_bytes
+        )
+        return {**result, "against": against, "commit": commit}
+
     async def log(
         self, user_id: str, session_id: str, *, limit: int = 50, all_history: bool = False
     ) -> dict[str, Any]:
@@ -404,11 +431,18 @@ class WorkspaceService:
             if not isinstance(paths, list) or not paths:
                 raise InvalidInput("'paths' must be a non-empty list of paths in the worktree.")
             paths = [validate_relative_path(p) for p in paths]
+        strip = bool(self.strip_outputs_for and await self.strip_outputs_for(user_id))
         async with self._updating(user_id, session_id) as row:
             gitrepo, worktree = await self._git(self._live, row)
             hooks = await self._git(self._hooks_changed, gitrepo, worktree, row["base_commit"])
             result = await self._git(
-                gitrepo.commit, worktree, message, paths, author, self._short("The commit")
+                gitrepo.commit,
+                worktree,
+                message,
+                paths,
+                author,
+                self._short("The commit"),
+                strip_notebooks=strip,
             )
             return {**result, "hooks_changed": hooks}
 

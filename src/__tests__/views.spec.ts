@@ -226,6 +226,46 @@ describe('DiffView', () => {
     expect(html).toContain('jp-lawless-line-add');
   });
 
+  it('offers a notebook cell by cell instead of its JSON; other files keep their lines', () => {
+    const patch = [
+      'diff --git a/nb.ipynb b/nb.ipynb',
+      '--- a/nb.ipynb',
+      '+++ b/nb.ipynb',
+      '@@ -1 +1 @@',
+      '-   "source": ["x = 1"]',
+      '+   "source": ["x = 2"]',
+      'diff --git a/app.py b/app.py',
+      '--- a/app.py',
+      '+++ b/app.py',
+      '@@ -1 +1 @@',
+      '-x = 1',
+      '+x = 2'
+    ].join('\n');
+    const diff = {
+      against: 'base' as const,
+      patch,
+      files: [
+        { path: 'nb.ipynb', additions: 1, deletions: 1 },
+        { path: 'app.py', additions: 1, deletions: 1 }
+      ]
+    };
+    const html = renderToStaticMarkup(
+      React.createElement(DiffView, { diff, onOpenNotebook: () => undefined })
+    );
+    const shown = text(html);
+    expect(button(html, 'Show cell by cell')).toContain(
+      'aria-label="Show the cell-by-cell diff of nb.ipynb"'
+    );
+    expect(shown).not.toContain('"source"');
+    expect(shown).toContain('+x = 2');
+    // without a way to open it (no lab around), the notebook's lines are shown as before
+    const plain = text(
+      renderToStaticMarkup(React.createElement(DiffView, { diff }))
+    );
+    expect(plain).toContain('+ "source": ["x = 2"]');
+    expect(plain).not.toContain('Show cell by cell');
+  });
+
   it('says when there is no difference', () => {
     const html = renderToStaticMarkup(
       React.createElement(DiffView, {

@@ -1,10 +1,11 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import React, { useCallback, useEffect, useState } from 'react';
 
-import { api, ApiError } from '../api';
+import { api, ApiError, IPreferences } from '../api';
 import { GitHubActions } from './GitHubActions';
 import { IPanelContext, message } from '../context';
-import { ISession } from '../format';
+import { ISession, sessionLabel } from '../format';
+import { openNotebookDiff } from '../notebookDiff';
 import { useSettings } from '../hooks/useSettings';
 import { Alerts } from './Alerts';
 import { HooksChanged } from './HooksChanged';
@@ -26,6 +27,26 @@ export function ChangesView(props: {
   const [commitMessage, setCommitMessage] = useState('');
   const [strategy, setStrategy] = useState('merge');
   const [busy, setBusy] = useState(false);
+  const [preferences, setPreferences] = useState<IPreferences | null>(null);
+
+  useEffect(() => {
+    api
+      .preferences()
+      .then(answer => setPreferences(answer.preferences))
+      .catch(e => setError(message(e)));
+  }, []);
+
+  const setStrip = async (strip: boolean) => {
+    try {
+      const saved = await api.savePreferences({
+        ...(preferences ?? {}),
+        strip_notebook_outputs: strip
+      });
+      setPreferences(saved.preferences);
+    } catch (e) {
+      setError(message(e));
+    }
+  };
 
   const load = useCallback(async () => {
     setLoading(true);
@@ -58,8 +79,12 @@ export function ChangesView(props: {
     try {
       const { commit } = await api.commit(session.id, commitMessage.trim());
       setCommitMessage('');
+      const stripped: string[] = commit.notebooks_stripped ?? [];
       setNotice(
-        `Committed ${commit.sha.slice(0, 8)} (${commit.files.length} file${commit.files.length === 1 ? '' : 's'}).`
+        `Committed ${commit.sha.slice(0, 8)} (${commit.files.length} file${commit.files.length === 1 ? '' : 's'}).` +
+          (stripped.length
+            ? ` Outputs stripped from ${stripped.join(', ')} (the worktree keeps them).`
+            : '')
       );
       await load();
     } catch (e) {
@@ -161,6 +186,15 @@ export function ChangesView(props: {
               Commit all
             </button>
           </form>
+          <label className="jp-lawless-check">
+            <input
+              type="checkbox"
+              checked={preferences?.strip_notebook_outputs === true}
+              disabled={preferences === null}
+              onChange={e => void setStrip(e.target.checked)}
+            />{' '}
+            Strip notebook outputs when committing
+          </label>
           <div className="jp-lawless-merge">
             <label htmlFor="jp-lawless-strategy">
               Merge back into {session.base}
@@ -188,7 +222,23 @@ export function ChangesView(props: {
           <GitHubActions session={session} />
         </>
       )}
-      {diff && <DiffView diff={diff} />}
+      {diff && (
+        <DiffView
+          diff={diff}
+          onOpenNotebook={path =>
+            void openNotebookDiff({
+              app: props.ctx.app,
+              rendermime: props.ctx.rendermime,
+              editorFactory:
+                props.ctx.editorServices?.factoryService.newInlineEditor,
+              sessionId: session.id,
+              sessionLabel: sessionLabel(session),
+              path,
+              against: diff.against
+            }).catch(e => setError(message(e)))
+          }
+        />
+      )}
     </div>
   );
 }

@@ -20,6 +20,15 @@ export const Item = React.memo(
           <div className="jp-lawless-msg jp-lawless-user">
             <div className="jp-lawless-role">You</div>
             <div className="jp-lawless-usertext">{item.text}</div>
+            {item.attachments && (
+              <ul className="jp-lawless-chips" aria-label="Attached">
+                {item.attachments.map(name => (
+                  <li key={name} className="jp-lawless-chip">
+                    {name}
+                  </li>
+                ))}
+              </ul>
+            )}
           </div>
         );
       case 'assistant':

@@ -1,10 +1,28 @@
-import React, { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import React, {
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState
+} from 'react';
 
-import { IPanelContext } from '../context';
+import { api } from '../api';
+import {
+  dropMention,
+  IAttachment,
+  matchFiles,
+  mentionAt,
+  withAttachment
+} from '../attachments';
+import { attachChoices, IAttachChoice, worktreeFile } from '../attachmentsLab';
+import { IPanelContext, message } from '../context';
 import { ISession, workingText } from '../format';
 import { useChatStream } from '../hooks/useChatStream';
 import { useSettings } from '../hooks/useSettings';
+import { LiveDocuments } from '../liveDocuments';
+import { labDocuments } from '../liveDocumentsLab';
 import { PermissionPicker } from '../permissions';
+import { AttachmentChips, AttachMenu, MentionList } from './Attachments';
 import { Item } from './ChatItem';
 import { RememberedRules } from './RememberedRules';
 
@@ -16,9 +34,37 @@ export function ChatView(props: {
 }): JSX.Element {
   const { ctx, session } = props;
   const settings = useSettings(ctx.controller);
-  const stream = useChatStream(session.id, ctx.controller, props.onTurnDone);
+  const live = useMemo(
+    () =>
+      ctx.docManager
+        ? new LiveDocuments(
+            labDocuments(ctx.app, ctx.docManager),
+            session.worktree_path,
+            session.worktree_dir
+          )
+        : null,
+    [session.id]
+  );
+  const stream = useChatStream(
+    session.id,
+    ctx.controller,
+    props.onTurnDone,
+    live
+      ? event =>
+          void live
+            .onEvent(event)
+            .catch(e => console.warn('lawless: live documents', e))
+      : undefined
+  );
   const { chat, loading, busy, reconnecting, stop, answer } = stream;
   const [draft, setDraft] = useState('');
+  const [attached, setAttached] = useState<IAttachment[]>([]);
+  const [menu, setMenu] = useState<IAttachChoice[] | null>(null);
+  const [caret, setCaret] = useState(0);
+  const [files, setFiles] = useState<string[] | null>(null);
+  const canMention = !!ctx.docManager && session.worktree_dir !== null;
+  const mention = canMention ? mentionAt(draft, caret) : null;
+  const matches = mention !== null && files ? matchFiles(files, mention) : [];
   const list = useRef<HTMLDivElement>(null);
   // the remembered rules are read again after each "Always allow"
   const answeredAlways = chat.items.filter(
@@ -34,19 +80,61 @@ export function ChatView(props: {
     }
   }, [chat.items]);
 
+  // the worktree's files, read once the person first types an @
+  useEffect(() => {
+    if (mention !== null && files === null) {
+      setFiles([]);
+      api
+        .files(session.id)
+        .then(answer => setFiles(answer.files))
+        .catch(e => stream.addError(message(e)));
+    }
+  }, [mention !== null]);
+
+  const attach = async (load: () => Promise<IAttachment>) => {
+    setMenu(null);
+    try {
+      const attachment = await load();
+      setAttached(list => withAttachment(list, attachment));
+    } catch (e) {
+      stream.addError(message(e));
+    }
+  };
+
+  const pickMention = (path: string) => {
+    const rest = dropMention(draft, caret);
+    setDraft(rest.draft);
+    setCaret(rest.caret);
+    if (ctx.docManager && session.worktree_dir !== null) {
+      const [docs, dir] = [ctx.docManager, session.worktree_dir];
+      void attach(() => worktreeFile(docs, dir, path));
+    }
+  };
+
   const send = async () => {
     const text = draft.trim();
     if (!text || !stream.canSend()) {
       return;
     }
+    const sending = attached;
     setDraft('');
+    setAttached([]);
     stick.current = true;
-    await stream.send(text);
+    await stream.send(text, sending);
   };
 
   // Ctrl/Cmd+Enter is the `lawless:send` command's shortcut (schema/plugin.json: a person
   // may change it); plain Enter sends here when the setting says so
   const onKeyDown = (event: React.KeyboardEvent<HTMLTextAreaElement>) => {
+    if (
+      matches.length &&
+      (event.key === 'Enter' || event.key === 'Tab') &&
+      !event.nativeEvent.isComposing
+    ) {
+      event.preventDefault(); // the first file shown is the one taken
+      pickMention(matches[0]);
+      return;
+    }
     const plain = !(event.shiftKey || event.ctrlKey || event.metaKey);
     if (
       event.key === 'Enter' &&
@@ -117,6 +205,19 @@ export function ChatView(props: {
         )}
       </div>
       <div className="jp-lawless-composer">
+        <AttachmentChips
+          attachments={attached}
+          onRemove={name =>
+            setAttached(list => list.filter(a => a.name !== name))
+          }
+        />
+        <MentionList matches={matches} onPick={pickMention} />
+        {menu && (
+          <AttachMenu
+            choices={menu}
+            onPick={choice => void attach(choice.load)}
+          />
+        )}
         <textarea
           ref={composer}
           className="jp-mod-styled"
@@ -128,10 +229,34 @@ export function ChatView(props: {
               : 'Message Claude (Ctrl+Enter sends)'
           }
           aria-label="Message to Claude"
-          onChange={e => setDraft(e.target.value)}
+          onChange={e => {
+            setDraft(e.target.value);
+            setCaret(e.target.selectionStart ?? e.target.value.length);
+          }}
+          onSelect={e => setCaret(e.currentTarget.selectionStart ?? 0)}
           onKeyDown={onKeyDown}
         />
         <div className="jp-lawless-composer-buttons">
+          <button
+            className="jp-mod-styled jp-lawless-button"
+            aria-haspopup="menu"
+            aria-expanded={menu !== null}
+            onClick={() =>
+              setMenu(
+                menu
+                  ? null
+                  : attachChoices(
+                      ctx.app,
+                      ctx.docManager,
+                      ctx.notebooks,
+                      session.worktree_dir
+                    )
+              )
+            }
+            title="Attach the active notebook, its selected cells or an open file; or type @ and a file name"
+          >
+            Attach
+          </button>
           <PermissionPicker disabled={busy} onError={stream.addError} />
           <RememberedRules
             sessionId={session.id}

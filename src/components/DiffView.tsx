@@ -18,7 +18,11 @@ export interface IDiff {
   truncated?: boolean;
 }
 
-export function DiffView(props: { diff: IDiff }): JSX.Element {
+export function DiffView(props: {
+  diff: IDiff;
+  /** Opens a notebook's cell-by-cell diff (nbdime) in a main-area tab. */
+  onOpenNotebook?: (path: string) => void;
+}): JSX.Element {
   const files = parsePatch(props.diff.patch ?? '');
   return (
     <>
@@ -31,6 +35,7 @@ export function DiffView(props: { diff: IDiff }): JSX.Element {
       )}
       {files.map(file => {
         const stats = props.diff.files.find(f => f.path === file.path);
+        const notebook = props.onOpenNotebook && file.path.endsWith('.ipynb');
         return (
           <details key={file.path} className="jp-lawless-diff" open>
             <summary>
@@ -42,23 +47,33 @@ export function DiffView(props: { diff: IDiff }): JSX.Element {
                 </span>
               )}
             </summary>
-            <pre className="jp-lawless-patch">
-              {!file.lines.some(l => l.kind !== 'meta') && (
-                <div className="jp-lawless-line jp-lawless-line-hunk">
-                  {stats?.binary ? '(binary file)' : '(empty file)'}
-                </div>
-              )}
-              {file.lines
-                .filter(l => l.kind !== 'meta')
-                .map((l, i) => (
-                  <div
-                    key={i}
-                    className={`jp-lawless-line jp-lawless-line-${l.kind}`}
-                  >
-                    {l.text || ' '}
+            {notebook ? (
+              <button
+                className="jp-mod-styled jp-lawless-button"
+                onClick={() => props.onOpenNotebook?.(file.path)}
+                aria-label={`Show the cell-by-cell diff of ${file.path}`}
+              >
+                Show cell by cell
+              </button>
+            ) : (
+              <pre className="jp-lawless-patch">
+                {!file.lines.some(l => l.kind !== 'meta') && (
+                  <div className="jp-lawless-line jp-lawless-line-hunk">
+                    {stats?.binary ? '(binary file)' : '(empty file)'}
                   </div>
-                ))}
-            </pre>
+                )}
+                {file.lines
+                  .filter(l => l.kind !== 'meta')
+                  .map((l, i) => (
+                    <div
+                      key={i}
+                      className={`jp-lawless-line jp-lawless-line-${l.kind}`}
+                    >
+                      {l.text || ' '}
+                    </div>
+                  ))}
+              </pre>
+            )}
           </details>
         );
       })}

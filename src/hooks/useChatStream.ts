@@ -17,6 +17,7 @@ import {
   IChatState,
   IHistoryRow
 } from '../chat';
+import { IAttachment } from '../attachments';
 import { applyEvents } from '../events';
 import { keepPending, mergeHistory, settleTurn } from '../history';
 import { message, PanelController } from '../context';
@@ -29,7 +30,7 @@ import {
   TurnKeeper,
   TurnReaders
 } from '../reattach';
-import { FollowResult } from '../sse';
+import { FollowResult, IChatEvent } from '../sse';
 
 /** Every page of a session's stored history. */
 export async function loadHistory(sessionId: string): Promise<IHistoryRow[]> {
@@ -111,7 +112,7 @@ export interface IChatStream {
   /** Whether a message may be sent now (no turn runs, no stream is read). */
   canSend: () => boolean;
   /** Send a message (ignored while busy); resolves when its turn is over. */
-  send: (text: string) => Promise<void>;
+  send: (text: string, attachments?: IAttachment[]) => Promise<void>;
   stop: () => Promise<void>;
   answer: (
     requestId: string,
@@ -125,7 +126,9 @@ export interface IChatStream {
 export function useChatStream(
   sessionId: string,
   controller: PanelController,
-  onTurnDone: () => void
+  onTurnDone: () => void,
+  /** Sees every event as it arrives (live documents follow Claude's edits with it). */
+  onEvent?: (event: IChatEvent) => void
 ): IChatStream {
   const [chat, setChat] = useState<IChatState>(emptyChat);
   const [loading, setLoading] = useState(true);
@@ -139,6 +142,8 @@ export function useChatStream(
     })
   );
   const busy = sending || chat.running;
+  const eventListener = useRef(onEvent);
+  eventListener.current = onEvent;
 
   useEffect(() => {
     controller.running = busy;
@@ -154,6 +159,7 @@ export function useChatStream(
         streamTurn.current = event.turn_id ?? null;
       }
       batcher.current.push(event, id, prev);
+      eventListener.current?.(event);
     },
     onReconnecting: () => setReconnecting(true),
     signal: abort.current?.signal
@@ -263,12 +269,15 @@ export function useChatStream(
     };
   }, [sessionId]);
 
-  const send = async (text: string) => {
+  const send = async (text: string, attachments: IAttachment[] = []) => {
     if (!text || busy || readers.current.reading) {
       return;
     }
-    setChat(state => addUserMessage(state, text));
-    await runStream(() => sendMessage(sessionId, text, callbacks()));
+    const names = attachments.map(a => a.name);
+    setChat(state => addUserMessage(state, text, names));
+    await runStream(() =>
+      sendMessage(sessionId, text, callbacks(), attachments)
+    );
   };
 
   const stop = async () => {
