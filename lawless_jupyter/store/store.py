@@ -19,6 +19,7 @@ from .outbox import Outbox, install_triggers
 from .preferences import PreferenceRepository
 from .sessions import SessionRepository
 from .terminals import TerminalRepository
+from .turns import TurnRepository
 
 
 def _to(repository: str, method: str) -> Any:
@@ -39,6 +40,7 @@ class Store:
         self.activity = ActivityRepository(self.db)
         self.preferences = PreferenceRepository(self.db)
         self.connections = ConnectionRepository(self.db)
+        self.turns = TurnRepository(self.db)
 
     @property
     def path(self) -> Path:
