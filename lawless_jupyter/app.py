@@ -20,6 +20,7 @@ from . import metrics
 from ._version import __version__
 from .background import every
 from .chat import ChatService, ChatSettings, ClaudeSettings
+from .chat.rewind import RewindService
 from .config import LawlessConfig
 from .connections import ConnectionSettings, ConnectionsService, GitHubSettings
 from .errors import Conflict
@@ -96,6 +97,9 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.log,
             transcripts_for=self.transcripts_for,
             defaults_for=lambda user_id: self.preferences.chat_defaults(user_id),
+        )
+        self.rewind = RewindService(
+            self.store, self.workspace, self.chat, self.transcripts_for, self.log
         )
         self.preferences = PreferencesService(
             self.store,
