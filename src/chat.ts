@@ -3,6 +3,7 @@
  * stream events. Plain TypeScript: no DOM, no JupyterLab, so it is unit-tested.
  */
 import { IChatEvent } from './sse';
+import { describeRewind } from './turns';
 
 export interface IUsage {
   input_tokens?: number;
@@ -181,6 +182,9 @@ export function fromHistory(rows: IHistoryRow[]): ChatItem[] {
           message: String(c.message ?? 'Something went wrong.'),
           code: String(c.code ?? '')
         });
+        break;
+      case 'rewind':
+        items.push({ kind: 'notice', key, turnId, text: describeRewind(c) });
         break;
       default:
         break;

@@ -1,11 +1,21 @@
-import React, { useLayoutEffect, useRef, useState } from 'react';
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import React, {
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState
+} from 'react';
 
-import { IPanelContext } from '../context';
+import { api } from '../api';
+import { IPanelContext, message } from '../context';
 import { ISession } from '../format';
 import { useChatStream } from '../hooks/useChatStream';
 import { useSettings } from '../hooks/useSettings';
 import { PermissionPicker } from '../permissions';
-import { Item } from './ChatItem';
+import { ITurn, rewindQuestion, turnsById } from '../turns';
+import { Item, ITurnActions } from './ChatItem';
 import { RememberedRules } from './RememberedRules';
 
 /** The conversation with Claude in a session: the messages, and the box to write in. */
@@ -13,11 +23,81 @@ export function ChatView(props: {
   ctx: IPanelContext;
   session: ISession;
   onTurnDone: () => void;
+  /** After a rewind: the worktree and the conversation changed, read them again. */
+  onRewound: () => void;
+  /** After a fork: open the new session. */
+  onForked: (session: ISession) => void;
 }): JSX.Element {
   const { ctx, session } = props;
   const settings = useSettings(ctx.controller);
   const stream = useChatStream(session.id, ctx.controller, props.onTurnDone);
   const { chat, loading, busy, reconnecting, stop, answer } = stream;
+  const [turns, setTurns] = useState<ITurn[]>([]);
+  const [acting, setActing] = useState(false);
+
+  // the turns (checkpoints) behind the user messages, read again after each turn
+  useEffect(() => {
+    if (busy) {
+      return;
+    }
+    let current = true;
+    api
+      .turns(session.id)
+      .then(body => current && setTurns(body.turns))
+      .catch(() => undefined); // the menus wait for the next read
+    return () => {
+      current = false;
+    };
+  }, [session.id, busy]);
+  const byId = useMemo(() => turnsById(turns), [turns]);
+
+  const rewind = useCallback(
+    async (turn: ITurn) => {
+      const answer = await showDialog({
+        title: `Rewind to before turn ${turn.number}?`,
+        body: rewindQuestion(turn),
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Rewind' })]
+      });
+      if (!answer.button.accept) {
+        return;
+      }
+      setActing(true);
+      try {
+        await api.rewind(session.id, turn.id);
+        props.onRewound();
+      } catch (error) {
+        stream.addError(message(error));
+      } finally {
+        setActing(false);
+      }
+    },
+    [session.id]
+  );
+
+  const fork = useCallback(
+    async (turn: ITurn) => {
+      setActing(true);
+      try {
+        const { session: forked } = await api.fork(session.id, {
+          turn: turn.id
+        });
+        props.onForked(forked);
+      } catch (error) {
+        stream.addError(message(error));
+        setActing(false);
+      }
+    },
+    [session.id]
+  );
+
+  const turnActions: ITurnActions = useMemo(
+    () => ({
+      rewind: turn => void rewind(turn),
+      fork: turn => void fork(turn),
+      disabled: busy || acting
+    }),
+    [rewind, fork, busy, acting]
+  );
   const [draft, setDraft] = useState('');
   const list = useRef<HTMLDivElement>(null);
   // the remembered rules are read again after each "Always allow"
@@ -92,6 +172,12 @@ export function ChatView(props: {
             rendermime={ctx.rendermime}
             showThinking={settings.showThinking}
             onAnswer={answer}
+            turn={
+              item.kind === 'user' && item.turnId
+                ? (byId.get(item.turnId) ?? null)
+                : null
+            }
+            turnActions={turnActions}
           />
         ))}
         {busy && (
