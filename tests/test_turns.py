@@ -277,3 +277,20 @@ async def test_another_users_session_has_no_turns_to_list_rewind_or_fork(
     ):
         code, body, _ = await api(method, base(session, suffix), payload)
         assert code == 404, (suffix, body)
+
+
+async def test_deleting_a_session_removes_its_checkpoint_refs(
+    api,
+    sse,  # noqa: F811
+    session,
+    fake,
+    repo,
+):
+    fake.add(tool_use("Write", {"file_path": "a.txt", "content": "a\n"}), text("Wrote."))
+    await finished(sse, session, "Write a")
+    refs = f"refs/lawless/{session['id']}/"
+    assert git(repo, "for-each-ref", "--format=%(refname)", refs).split() == [f"{refs}turns/1"]
+    path = f"api/workspace/sessions/{session['id']}"
+    code, body, _ = await api("DELETE", path, params={"force": "true"})
+    assert code == 200, body
+    assert git(repo, "for-each-ref", refs) == ""

@@ -45,19 +45,27 @@ def turn_ref(session_id: str, number: int) -> str:
     return f"{session_refs(session_id)}turns/{number}"
 
 
-def _index_path(gitrepo: GitRepository, worktree: Path) -> Path:
-    out = gitrepo.run("rev-parse", "--path-format=absolute", "--git-path", "index", cwd=worktree)
-    return Path(out.strip())
+def _head_and_index(gitrepo: GitRepository, worktree: Path) -> tuple[str, str, Path]:
+    """(HEAD's commit, its tree, the worktree's index file), in one git call."""
+    out = gitrepo.run(
+        "rev-parse", "--path-format=absolute", "--git-path", "index",
+        "HEAD^{commit}", "HEAD^{tree}", cwd=worktree,
+    ).split("\n")  # fmt: skip
+    return out[1], out[2], Path(out[0])
 
 
 def worktree_trees(
-    gitrepo: GitRepository, worktree: Path, deadline: Deadline = NO_DEADLINE
+    gitrepo: GitRepository,
+    worktree: Path,
+    deadline: Deadline = NO_DEADLINE,
+    real_index: Path | None = None,
 ) -> tuple[str, str]:
     """(tree of the index, tree of the worktree incl. untracked files), written from a copy
     of the index: files whose stat data did not change are not read again."""
+    if real_index is None:
+        real_index = _head_and_index(gitrepo, worktree)[2]
     with tempfile.TemporaryDirectory(prefix="lawless-checkpoint-") as tmp:
         index = Path(tmp) / "index"
-        real_index = _index_path(gitrepo, worktree)
         if real_index.exists():
             shutil.copyfile(real_index, index)
         env = {"GIT_INDEX_FILE": str(index)}
@@ -78,12 +86,16 @@ def record(
     deadline: Deadline = NO_DEADLINE,
 ) -> Checkpoint:
     """Record the worktree's state as a checkpoint commit, under ``ref`` when given."""
-    head = gitrepo.run("rev-parse", "--verify", "HEAD^{commit}", cwd=worktree).strip()
-    index_tree, work_tree = worktree_trees(gitrepo, worktree, deadline)
+    head, head_tree, real_index = _head_and_index(gitrepo, worktree)
+    index_tree, work_tree = worktree_trees(gitrepo, worktree, deadline, real_index)
     env = dict(_IDENTITY)
-    index_commit = gitrepo.run(
-        "commit-tree", index_tree, "-p", head, "-m", f"index of {message}", cwd=worktree, env=env
-    ).strip()
+    # nothing staged (the usual case): HEAD is the index's commit, and git keeps one parent
+    index_commit = head
+    if index_tree != head_tree:
+        index_commit = gitrepo.run(
+            "commit-tree", index_tree, "-p", head, "-m", f"index of {message}",
+            cwd=worktree, env=env,
+        ).strip()  # fmt: skip
     commit = gitrepo.run(
         "commit-tree", work_tree, "-p", head, "-p", index_commit, "-m", message,
         cwd=worktree, env=env,
@@ -111,8 +123,10 @@ def restore(
     """Put ``worktree`` back exactly as checkpoint ``commit`` recorded it: HEAD on the
     session ``branch`` at the recorded commit, every file (created ones removed, deleted
     ones back, untracked ones untracked again; ignored files are left alone), the index."""
-    out = gitrepo.run("rev-parse", f"{commit}^1", f"{commit}^2", f"{commit}^{{tree}}", cwd=worktree)
-    head, index_commit, tree = out.split()
+    tree, *parents = gitrepo.run(
+        "rev-parse", f"{commit}^{{tree}}", f"{commit}^@", cwd=worktree
+    ).split()
+    head, index_commit = parents[0], parents[-1]  # one parent: the index was HEAD's tree
     gitrepo.run("update-ref", "-m", "lawless: rewind", f"refs/heads/{branch}", head, cwd=worktree)
     gitrepo.run("symbolic-ref", "HEAD", f"refs/heads/{branch}", cwd=worktree)
     # files: the index (and what it tracks on disk) becomes the checkpoint's worktree tree,
