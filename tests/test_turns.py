@@ -279,15 +279,21 @@ async def test_another_users_session_has_no_turns_to_list_rewind_or_fork(
         assert code == 404, (suffix, body)
 
 
-async def test_deleting_a_session_removes_its_checkpoint_refs(
+async def test_checkpoint_refs_run_no_hook_and_go_with_the_session(
     api,
     sse,  # noqa: F811
     session,
     fake,
     repo,
+    tmp_path,
 ):
+    marker = tmp_path / "hook-ran"
+    hook = repo / ".git" / "hooks" / "reference-transaction"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
     fake.add(tool_use("Write", {"file_path": "a.txt", "content": "a\n"}), text("Wrote."))
     await finished(sse, session, "Write a")
+    assert not marker.exists(), "recording a checkpoint ran the repository's hook"
     refs = f"refs/lawless/{session['id']}/"
     assert git(repo, "for-each-ref", "--format=%(refname)", refs).split() == [f"{refs}turns/1"]
     path = f"api/workspace/sessions/{session['id']}"

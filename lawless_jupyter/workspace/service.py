@@ -496,16 +496,23 @@ class WorkspaceService:
         """The session's row (404 unless it is ``user_id``'s and not deleted)."""
         return await self._owned(user_id, session_id)
 
+    async def _hookless(self, row: dict[str, Any]) -> tuple[GitRepository, Path]:
+        """The session's repository for checkpoint work, which runs no hook of the
+        repository (``update-ref`` would run a reference-transaction hook on every turn)."""
+        gitrepo, worktree = await self._git(self._live, row)
+        gitrepo.run_hooks = False
+        return gitrepo, worktree
+
     async def checkpoint(self, row: dict[str, Any], ref: str | None, label: str) -> Checkpoint:
         """Record the worktree's whole state (HEAD, index, files) under ``ref``."""
-        gitrepo, worktree = await self._git(self._live, row)
+        gitrepo, worktree = await self._hookless(row)
         return await self._git(
             checkpoints.record, gitrepo, worktree, ref, label, self._short("The checkpoint")
         )
 
     async def changes_since(self, row: dict[str, Any], tree: str) -> list[str]:
         """Paths whose content differs now from a checkpoint's worktree ``tree``."""
-        gitrepo, worktree = await self._git(self._live, row)
+        gitrepo, worktree = await self._hookless(row)
 
         def changes() -> list[str]:
             _, now = checkpoints.worktree_trees(gitrepo, worktree, self._short("The diff"))
@@ -515,7 +522,7 @@ class WorkspaceService:
 
     async def restore(self, row: dict[str, Any], commit: str) -> None:
         """Put the worktree back as checkpoint ``commit`` recorded it (hold ``updating``)."""
-        gitrepo, worktree = await self._git(self._live, row)
+        gitrepo, worktree = await self._hookless(row)
         await self._git(
             checkpoints.restore, gitrepo, worktree, commit, row["branch"], self._long("The rewind")
         )
