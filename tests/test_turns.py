@@ -104,6 +104,9 @@ async def test_a_rewind_puts_back_every_byte_the_index_head_and_the_conversation
     ]
     first, second = turns
     assert first["files_changed"] == [] and first["ended_at"] and first["cost_usd"] > 0
+    # one model call in the first turn, four in the second (three tools, then the answer)
+    assert second["cost_usd"] == pytest.approx(4 * first["cost_usd"])
+    assert second["usage"]["output_tokens"] == 4 * first["usage"]["output_tokens"]
     assert second["files_changed"] == [
         "README.md",
         "after-commit.txt",
