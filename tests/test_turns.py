@@ -177,11 +177,12 @@ async def test_a_rewind_is_refused_while_a_turn_runs_and_for_an_unknown_turn(
     await stream.rest()
     assert (state(worktree), git_snapshot(worktree)) == before
 
-    before = state(worktree), len(await turns_of(api, session))
+    refs = ("for-each-ref", "refs/lawless")
+    before = state(worktree), git(worktree, *refs), await turns_of(api, session)
     for bad, status in (({"turn": "no-such-turn"}, 404), ({"turn": 7}, 400), ({}, 400)):
         code, body, _ = await api("POST", base(session, "rewind"), bad)
         assert code == status and body["error"], body
-    assert (state(worktree), len(await turns_of(api, session))) == before
+    assert (state(worktree), git(worktree, *refs), await turns_of(api, session)) == before
     code, history, _ = await api("GET", base(session, "messages"))
     assert "rewind" not in [m["role"] for m in history["messages"]]
 

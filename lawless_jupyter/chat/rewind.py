@@ -196,12 +196,16 @@ class RewindService:
             return None
         # the SDK finds the source by its directory; the copy goes where the target resumes it
         target_key = await _project_key(target_worktree)
-        forked = await fork_session_via_store(
-            _Into(self.transcripts_for(user_id), target_key),
-            claude_session_id,
-            directory=source_worktree,
-            up_to_message_id=up_to,
-        )
+        try:
+            forked = await fork_session_via_store(
+                _Into(self.transcripts_for(user_id), target_key),
+                claude_session_id,
+                directory=source_worktree,
+                up_to_message_id=up_to,
+            )
+        except (FileNotFoundError, ValueError) as e:  # the transcript is gone: start afresh
+            self.logger.warning("could not copy Claude session %s: %s", claude_session_id, e)
+            return None
         return forked.session_id
 
     # -- rewind -------------------------------------------------------------------------------
@@ -213,6 +217,9 @@ class RewindService:
             target = await self._turn(session_id, turn_id)
             async with self.workspace.updating(user_id, session_id) as row:
                 conversation = await self.store.conversation_for(user_id, session_id)
+                worktree = row["worktree_path"]
+                # the conversation's copy first: it changes nothing the session uses yet
+                claude_session_id = await self._conversation_at(user_id, worktree, worktree, target)
                 rewind_id = uuid.uuid4().hex
                 _, before = await self._record(
                     row,
@@ -222,8 +229,6 @@ class RewindService:
                 # from here on the state before the rewind is recorded: rewinding to it undoes
                 # this one, even if what follows fails half way
                 await self.workspace.restore(row, target["checkpoint"])
-                worktree = row["worktree_path"]
-                claude_session_id = await self._conversation_at(user_id, worktree, worktree, target)
                 await self.store.set_claude_session(conversation["id"], claude_session_id)
                 await self.store.turns.mark_rewound(session_id, target, rewind_id)
                 files = await self.workspace.changes_since(row, before.tree)
