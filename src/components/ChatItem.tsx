@@ -27,9 +27,7 @@ export const Item = React.memo(
     switch (item.kind) {
       case 'user':
         return (
-          <div
-            className={`jp-lawless-msg jp-lawless-user${turn?.rewound ? ' jp-lawless-rewound' : ''}`}
-          >
+          <div className="jp-lawless-msg jp-lawless-user">
             <div className="jp-lawless-role">
               You
               {turn?.rewound && (

@@ -165,21 +165,28 @@ export function ChatView(props: {
             allowed; shell commands ask you first.
           </div>
         )}
-        {chat.items.map(item => (
-          <Item
-            key={item.key}
-            item={item}
-            rendermime={ctx.rendermime}
-            showThinking={settings.showThinking}
-            onAnswer={answer}
-            turn={
-              item.kind === 'user' && item.turnId
-                ? (byId.get(item.turnId) ?? null)
-                : null
-            }
-            turnActions={turnActions}
-          />
-        ))}
+        {chat.items.map(item => {
+          const turn = item.turnId ? byId.get(item.turnId) : undefined;
+          const shown = (
+            <Item
+              key={item.key}
+              item={item}
+              rendermime={ctx.rendermime}
+              showThinking={settings.showThinking}
+              onAnswer={answer}
+              turn={item.kind === 'user' ? (turn ?? null) : null}
+              turnActions={turnActions}
+            />
+          );
+          // a turn a rewind undid stays in the history, dimmed: Claude no longer sees it
+          return turn?.rewound ? (
+            <div key={item.key} className="jp-lawless-rewound">
+              {shown}
+            </div>
+          ) : (
+            shown
+          );
+        })}
         {busy && (
           <div className="jp-lawless-working" role="status">
             {reconnecting
