@@ -154,7 +154,7 @@ async def test_a_rewind_puts_back_every_byte_the_index_head_and_the_conversation
     assert "Change everything please" in sent and "Which word?" not in sent
 
 
-async def test_a_rewind_is_refused_while_a_turn_runs_and_for_an_unknown_turn(
+async def test_rewind_and_fork_are_refused_while_a_turn_runs_and_for_an_unknown_turn(
     api,
     sse,  # noqa: F811
     session,
@@ -172,10 +172,14 @@ async def test_a_rewind_is_refused_while_a_turn_runs_and_for_an_unknown_turn(
         before = state(worktree), git_snapshot(worktree)
         code, body, _ = await api("POST", base(session, "rewind"), {"turn": turn["id"]})
         assert code == 409 and "running" in body["error"], body
+        code, body, _ = await api("POST", base(session, "fork"), {"turn": turn["id"]})
+        assert code == 409 and "running" in body["error"], body
     finally:
         hold.set()
     await stream.rest()
     assert (state(worktree), git_snapshot(worktree)) == before
+    code, body, _ = await api("GET", "api/workspace/sessions")
+    assert [s["id"] for s in body["sessions"]] == [session["id"]], "no fork was made"
 
     refs = ("for-each-ref", "refs/lawless")
     before = state(worktree), git(worktree, *refs), await turns_of(api, session)
