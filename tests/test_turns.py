@@ -9,10 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import git, git_snapshot
 from .fake_anthropic import text, tool_use
 from .test_chat import SSE, chat, chat_config, claude_env, lawless_config, sse  # noqa: F401
+from .test_openapi import SPEC_FILE, SpecChecker
 
 TRUSTED = {"permission_mode": "trusted"}  # shell commands run without asking
 
@@ -63,9 +65,14 @@ async def finished(client, session, message, **extra) -> list:
     return events
 
 
+SPEC = SpecChecker(yaml.safe_load(SPEC_FILE.read_text()))
+TEMPLATE = "/api/workspace/sessions/{session_id}/"
+
+
 async def turns_of(api, session) -> list[dict]:
-    code, body, _ = await api("GET", base(session, "turns"))
+    code, body, response = await api("GET", base(session, "turns"))
     assert code == 200, body
+    SPEC.response(TEMPLATE + "turns", "GET", code, body, response.headers)
     return body["turns"]
 
 
@@ -117,8 +124,9 @@ async def test_a_rewind_puts_back_every_byte_the_index_head_and_the_conversation
     ]
     assert git(worktree, "rev-parse", second["ref"]).strip() == second["checkpoint"]
 
-    code, body, _ = await api("POST", base(session, "rewind"), {"turn": second["id"]})
+    code, body, response = await api("POST", base(session, "rewind"), {"turn": second["id"]})
     assert code == 200, body
+    SPEC.response(TEMPLATE + "rewind", "POST", code, body, response.headers)
     assert state(worktree) == before, "files, index, HEAD and status as before the turn"
     assert body["rewound"] == [second["id"]] and body["conversation"] == "forked"
     assert git(worktree, "branch", "--show-current").strip() == session["branch"]
@@ -206,8 +214,9 @@ async def test_a_fork_has_the_source_work_its_own_branch_and_the_conversation(
     uncommitted_work(source)
     source_state = state(source)
 
-    code, body, _ = await api("POST", base(session, "fork"), {"name": "forked"})
+    code, body, response = await api("POST", base(session, "fork"), {"name": "forked"})
     assert code == 201, body
+    SPEC.response(TEMPLATE + "fork", "POST", code, body, response.headers)
     fork = body["session"]
     assert body["conversation"] == "forked"
     forked = Path(fork["worktree_path"])
