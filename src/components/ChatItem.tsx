@@ -142,6 +142,7 @@ function TurnMenu(props: { turn: ITurn; actions: ITurnActions }): JSX.Element {
           <button
             role="menuitem"
             className="jp-lawless-linkbutton"
+            title="Files, index, branch and conversation as they were before this turn"
             onClick={act(actions.rewind)}
           >
             Rewind to before this
@@ -149,6 +150,7 @@ function TurnMenu(props: { turn: ITurn; actions: ITurnActions }): JSX.Element {
           <button
             role="menuitem"
             className="jp-lawless-linkbutton"
+            title="A new session starting as things were before this turn; this one stays as it is"
             onClick={act(actions.fork)}
           >
             Fork from here
