@@ -20,6 +20,7 @@ from . import metrics
 from ._version import __version__
 from .background import every
 from .chat import ChatService, ChatSettings, ClaudeSettings
+from .chat.rewind import RewindService
 from .config import LawlessConfig
 from .connections import ConnectionSettings, ConnectionsService, GitHubSettings
 from .errors import Conflict
@@ -123,6 +124,9 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.log,
         )
         self.chat.on_cancel.append(self.kernels.interrupt)
+        self.rewind = RewindService(
+            self.store, self.workspace, self.chat, self.transcripts_for, self.log
+        )
         self.preferences = PreferencesService(
             self.store,
             PreferenceRules(

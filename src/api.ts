@@ -11,6 +11,7 @@ import { ApiError, describeError, IErrorBody } from './errors';
 import { ISession } from './format';
 import { isSafeToRepeat, ITry, withRetries } from './retry';
 import { followTurn, FollowResult, IChatEvent, StreamError } from './sse';
+import { ITurn } from './turns';
 
 export { ApiError };
 
@@ -152,6 +153,29 @@ export const api = {
   ): Promise<{ messages: any[]; next_after: number | null }> =>
     request(sessionPath(id, `/messages?after=${after}&limit=1000`), {
       what: 'the session'
+    }),
+
+  /** The session's turns, each with the checkpoint made before it. */
+  turns: (id: string): Promise<{ turns: ITurn[] }> =>
+    request(sessionPath(id, '/turns'), { what: 'the session' }),
+
+  /** Put the worktree and the conversation back to before a turn. */
+  rewind: (id: string, turn: string): Promise<{ rewound: string[] }> =>
+    request(sessionPath(id, '/rewind'), {
+      method: 'POST',
+      body: { turn },
+      what: 'the turn'
+    }),
+
+  /** A new session from this one now, or from before `turn`. */
+  fork: (
+    id: string,
+    body: { turn?: string; name?: string }
+  ): Promise<{ session: ISession }> =>
+    request(sessionPath(id, '/fork'), {
+      method: 'POST',
+      body,
+      what: 'the turn'
     }),
 
   cancel: (id: string): Promise<any> =>

@@ -4,6 +4,7 @@
  */
 import { resultImages } from './notebookTools';
 import { IChatEvent } from './sse';
+import { describeRewind } from './turns';
 
 export interface IUsage {
   input_tokens?: number;
@@ -206,6 +207,9 @@ export function fromHistory(rows: IHistoryRow[]): ChatItem[] {
           message: String(c.message ?? 'Something went wrong.'),
           code: String(c.code ?? '')
         });
+        break;
+      case 'rewind':
+        items.push({ kind: 'notice', key, turnId, text: describeRewind(c) });
         break;
       default:
         break;

@@ -49,6 +49,12 @@ function Panel({ ctx }: { ctx: IPanelContext }): JSX.Element {
             void refresh();
           }}
           onSessionChanged={refresh}
+          onOpenSession={id => {
+            void refresh().then(() => {
+              setOpenId(id);
+              setTab('chat');
+            });
+          }}
         />
       ) : (
         <SessionsView

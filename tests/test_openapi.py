@@ -238,6 +238,10 @@ async def test_live_responses_match_the_spec(api, repo, spec):
         {"decision": "allow"},
         path={"request_id": "unknown"},
     )
+    assert (await call("GET", f"{SESSION}/turns", 200))["turns"] == []
+    await call("POST", f"{SESSION}/rewind", 404, {"turn": "unknown"})
+    await call("POST", f"{SESSION}/rewind", 400, {})
+    await call("POST", f"{SESSION}/fork", 429, {"name": "fork"})  # one session per repo here
     await call("POST", f"{SESSION}/chat", 400, {"message": "  "})
     await call("POST", "/api/chat", 400, {"message": "hi", "model": "x"})
     await call("POST", "/api/chat", 404, {"message": "hi", "conversation_id": "nope"})

@@ -28,6 +28,8 @@ EXECUTE_ROUTES = {
     ("POST", f"{_S}/git/pull-request"),
     ("POST", f"{_S}/chat"),
     ("POST", f"{_S}/chat/approvals/1"),
+    ("POST", f"{_S}/rewind"),
+    ("POST", f"{_S}/fork"),
     ("POST", f"{_S}/terminals"),
     ("GET", f"{_S}/terminals/1/websocket"),
     ("POST", f"{_S}/kernel/restart"),  # starts the kernel's process again

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,10 @@ class ChatService:
         self.on_turn_done: list[Callable[[str, float], None]] = []
         #: called with the session id when the person presses Stop (the kernel's interrupt)
         self.on_cancel: list[Callable[[str], Awaitable[Any]]] = []
+        #: awaited before a turn's task starts (its checkpoint: chat/rewind.py; raising
+        #: refuses the turn) and once it is over, before its ``done`` (with the stop reason)
+        self.before_turn: list[Callable[[LiveChat, Turn, str], Awaitable[None]]] = []
+        self.after_turn: list[Callable[[LiveChat, Turn, str], Awaitable[None]]] = []
         workspace.before_delete.append(self.forget_session)
 
     # -- starting turns ---------------------------------------------------------------------
@@ -257,8 +261,10 @@ class ChatService:
         conversation_id = live.conversation["id"]
         if live.turns_so_far is None:  # counted once; this process then keeps count
             live.turns_so_far = await self.store.count_messages(conversation_id, "user")
+        turn = Turn(conversation_id, live.turns_so_far + 1)
+        for hook in self.before_turn:
+            await hook(live, turn, message)
         live.turns_so_far += 1
-        turn = Turn(conversation_id, live.turns_so_far)
         stored: dict[str, Any] = {"text": message}
         if attached:  # the history shows the names; Claude gets the texts
             stored["attachments"] = [a.name for a in attached]
@@ -347,6 +353,11 @@ class ChatService:
     async def _finish(self, live: LiveChat, turn: Turn, stop_reason: str) -> None:
         self.approvals.deny_all(live.key)
         try:
+            for hook in self.after_turn:
+                try:
+                    await hook(live, turn, stop_reason)
+                except Exception:  # the turn still ends, and its session is freed
+                    self.logger.exception("after-turn hook failed")
             if live.session_id is not None:
                 await self.workspace.set_chat_attached(live.session_id, False)
         finally:
@@ -548,6 +559,25 @@ class ChatService:
         rows = await self.store.list_messages(conversation["id"], after=after, limit=limit)
         next_after = rows[-1]["seq"] if len(rows) == limit else None
         return {"conversation_id": conversation["id"], "messages": rows, "next_after": next_after}
+
+    @contextlib.asynccontextmanager
+    async def paused(
+        self, user_id: str, session_id: str, *, forget: bool = True
+    ) -> AsyncIterator[LiveChat | None]:
+        """No turn starts in the session meanwhile (409 if one runs). With ``forget``, its
+        Claude process is closed afterwards and the conversation forgotten here, so the next
+        turn starts from the store (a rewound conversation)."""
+        await self.workspace.get(user_id, session_id)  # 404 for someone else's session
+        async with self._start_locks.setdefault(session_id, asyncio.Lock()):
+            live = self._live.get(session_id)
+            if live is not None and live.running:
+                raise Conflict("A chat turn is running in this session; wait for it to end.")
+            try:
+                yield live
+            finally:
+                if forget and live is not None and self._live.get(session_id) is live:
+                    del self._live[session_id]
+                    await live.claude.close()
 
     # -- housekeeping -----------------------------------------------------------------------------
 

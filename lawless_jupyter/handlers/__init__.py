@@ -46,6 +46,7 @@ from .terminals import (
     TerminalConfigHandler,
     TerminalOutputHandler,
 )
+from .turns import ForkHandler, RewindHandler, TurnsHandler
 from .user import ActivityHandler, PreferencesHandler, QuotaHandler
 from .workers import WorkersStatusHandler
 
@@ -74,6 +75,9 @@ ROUTES = [
     (f"{_SESSION}/chat/approvals/(?P<request_id>[^/]+)", ApprovalHandler),
     (f"{_SESSION}/chat/rules", ChatRulesHandler),
     (f"{_SESSION}/messages", MessagesHandler),
+    (f"{_SESSION}/turns", TurnsHandler),
+    (f"{_SESSION}/rewind", RewindHandler),
+    (f"{_SESSION}/fork", ForkHandler),
     (f"{_SESSION}/terminals", SessionTerminalsHandler),
     (f"{_SESSION}/terminals/(?P<name>[^/]+)", SessionTerminalHandler),
     (f"{_SESSION}/terminals/(?P<name>[^/]+)/output", TerminalOutputHandler),

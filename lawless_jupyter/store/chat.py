@@ -94,3 +94,26 @@ class ChatRepository:
         for r in rows:
             r["content"] = json.loads(r["content"])
         return rows
+
+    async def first_seq_of_turn(self, conversation_id: str, turn_id: str) -> int | None:
+        row = await self.db.fetchone(
+            "SELECT MIN(seq) AS seq FROM messages WHERE conversation_id = ? AND turn_id = ?",
+            (conversation_id, turn_id),
+        )
+        return row["seq"] if row else None
+
+    async def copy_messages(
+        self, source_id: str, target_id: str, *, before_seq: int | None, skip_turns: list[str]
+    ) -> int:
+        """Copy a conversation's history (below ``before_seq``, without the rows of
+        ``skip_turns``) into another: a fork's starts with the turns it was forked after.
+        The copies get their own ids."""
+        async with self.db.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO messages (id, conversation_id, turn_id, role, content, created_at) "
+                "SELECT lower(hex(randomblob(16))), ?, turn_id, role, content, created_at "
+                "FROM messages WHERE conversation_id = ? AND seq < ? "
+                "AND turn_id NOT IN (SELECT value FROM json_each(?)) ORDER BY seq",
+                (target_id, source_id, before_seq or 2**62, json.dumps(skip_turns)),
+            )
+            return cur.rowcount

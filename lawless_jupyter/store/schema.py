@@ -220,6 +220,33 @@ MIGRATIONS: list[str] = [
         started_at  TEXT NOT NULL
     );
     """,
+    # 11: a session's turns as checkpoints (local only): each chat turn, and each rewind, with
+    # the git commit that recorded the worktree before it (refs/lawless/<session>/turns/<n>)
+    # and where in Claude's transcript it started, so it can be rewound to or forked from
+    """
+    CREATE TABLE IF NOT EXISTS turns (
+        id                TEXT PRIMARY KEY,   -- the chat turn's id, or the rewind's own
+        session_id        TEXT NOT NULL,
+        user_id           TEXT NOT NULL,
+        number            INTEGER NOT NULL,   -- 1, 2, ... per session: the ref's <n>
+        kind              TEXT NOT NULL,      -- turn | rewind
+        message           TEXT,               -- the person's message (a turn)
+        checkpoint        TEXT NOT NULL,      -- the checkpoint commit: the state before it
+        checkpoint_tree   TEXT NOT NULL,
+        checkpoint_head   TEXT NOT NULL,      -- the commit HEAD was at
+        claude_session_id TEXT,               -- the conversation's Claude session then
+        resume_at         TEXT,               -- the last transcript entry before it (uuid)
+        target            TEXT,               -- a rewind: the turn it went back to
+        rewound_by        TEXT,               -- the rewind that undid it (NULL: in effect)
+        started_at        TEXT NOT NULL,
+        ended_at          TEXT,
+        stop_reason       TEXT,
+        files_changed     TEXT,               -- JSON list of paths, at the turn's end
+        cost_usd          REAL,
+        usage             TEXT,               -- JSON, as the turn's result reported it
+        UNIQUE (session_id, number)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -21,6 +21,7 @@ from .outbox import Outbox, install_triggers
 from .preferences import PreferenceRepository
 from .sessions import SessionRepository
 from .terminals import TerminalRepository
+from .turns import TurnRepository
 
 
 def _to(repository: str, method: str) -> Any:
@@ -43,6 +44,7 @@ class Store:
         self.connections = ConnectionRepository(self.db)
         self.idempotency = IdempotencyRepository(self.db)
         self.kernels = KernelRepository(self.db)
+        self.turns = TurnRepository(self.db)
 
     @property
     def path(self) -> Path:

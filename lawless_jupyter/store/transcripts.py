@@ -140,6 +140,18 @@ class TranscriptStore:
         )
         return [json.loads(r["entry"]) for r in rows] or None
 
+    async def last_uuid(self, key: dict[str, Any]) -> str | None:
+        """The uuid of the main transcript's latest conversation entry: where a turn that
+        starts now continues from (the SDK's ``up_to_message_id`` to fork before it)."""
+        where, params = self._where(key)
+        row = await self.store.db.fetchone(
+            f"SELECT uuid FROM transcript_entries WHERE {where} AND uuid IS NOT NULL "
+            "AND json_extract(entry, '$.type') IN ('user', 'assistant', 'attachment', 'system') "
+            "AND COALESCE(json_extract(entry, '$.isSidechain'), 0) = 0 ORDER BY seq DESC LIMIT 1",
+            params,
+        )
+        return row["uuid"] if row else None
+
     async def list_sessions(self, project_key: str) -> list[dict[str, Any]]:
         rows = await self.store.db.fetchall(
             "SELECT session_id, MAX(created_at) AS last FROM transcript_entries "

@@ -1,7 +1,15 @@
 """Workspace sessions on git worktrees."""
 
+from .checkpoints import Checkpoint
 from .gitrepo import Author
-from .service import WorkspaceService, WorkspaceSettings
+from .service import ForkPoint, WorkspaceService, WorkspaceSettings
 from .states import SessionState
 
-__all__ = ["Author", "SessionState", "WorkspaceService", "WorkspaceSettings"]
+__all__ = [
+    "Author",
+    "Checkpoint",
+    "ForkPoint",
+    "SessionState",
+    "WorkspaceService",
+    "WorkspaceSettings",
+]

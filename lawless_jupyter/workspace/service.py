@@ -22,6 +22,8 @@ import git
 
 from ..errors import Conflict, InvalidInput, LawlessError, NotFound, storage_problem
 from ..store import Store
+from . import checkpoints
+from .checkpoints import Checkpoint
 from .gitrepo import (
     Author,
     Deadline,
@@ -52,6 +54,16 @@ class WorkspaceSettings:
     short_timeout: float = 60.0
     diff_max_bytes: int = 5_000_000
     run_git_hooks: bool = True  # whether commit, merge and push run the repository's hooks
+
+
+@dataclass(frozen=True)
+class ForkPoint:
+    """Where a forked session starts: its source's base, a checkpoint of the source whose
+    HEAD the new branch starts at and whose files, index and untracked files it gets."""
+
+    base: str
+    base_commit: str
+    checkpoint: Checkpoint
 
 
 class WorkspaceService:
@@ -204,14 +216,23 @@ class WorkspaceService:
     # -- sessions ---------------------------------------------------------------------------
 
     async def create(
-        self, user_id: str, repo: object, base: object = None, name: object = None
+        self,
+        user_id: str,
+        repo: object,
+        base: object = None,
+        name: object = None,
+        *,
+        fork: ForkPoint | None = None,
     ) -> dict[str, Any]:
+        """A new session; with ``fork``, one that starts as a checkpoint of another."""
         rel, repo_path = await asyncio.to_thread(self.resolve_repo, repo)  # stats: off the loop
         name = validate_session_name(name)
         if base is not None:
             base = validate_ref(base, "base ref")
         gitrepo = await self._git(self._repository, repo_path)
-        if base is None:  # the checkout's current branch (or commit, when detached)
+        if fork is not None:
+            base, base_commit = fork.base, fork.base_commit
+        elif base is None:  # the checkout's current branch (or commit, when detached)
             base_commit, branch_name = await self._git(gitrepo.head)
             base = branch_name or base_commit
         else:
@@ -256,10 +277,14 @@ class WorkspaceService:
                 gitrepo.add_worktree,
                 worktree,
                 branch,
-                base_commit,
+                fork.checkpoint.head if fork else base_commit,
                 self._long("Creating the worktree"),
                 admin=repo_path,
             )
+            if fork is not None:
+                await self._git(
+                    self._start_fork, gitrepo, worktree, session_id, branch, fork, admin=repo_path
+                )
         except BaseException:
             await self.store.discard_session(session_id)
             raise
@@ -268,6 +293,28 @@ class WorkspaceService:
             user_id, "session.created", {"session_id": session_id, "repo": rel}
         )
         return self.public(row)
+
+    def _start_fork(
+        self, gitrepo: GitRepository, worktree: Path, session_id: str, branch: str, fork: ForkPoint
+    ) -> None:
+        """The fork's worktree gets the checkpoint's files and index, which its own ref keeps;
+        on failure the worktree, its branch and its refs go (runs under ``worktree_admin``)."""
+        ref = f"{checkpoints.session_refs(session_id)}forked-from"
+        try:
+            gitrepo.run("update-ref", ref, fork.checkpoint.commit, cwd=worktree)
+            checkpoints.restore(
+                gitrepo,
+                worktree,
+                fork.checkpoint.commit,
+                branch,
+                self._long("Copying the worktree"),
+            )
+        except BaseException:
+            gitrepo.remove_worktree(worktree, force=True)
+            if gitrepo.branch_exists(branch):
+                gitrepo.delete_branch(branch)
+            checkpoints.drop_all(gitrepo, session_id)
+            raise
 
     async def list(self, user_id: str, repo: object = None) -> list[dict[str, Any]]:
         repo_path = None
@@ -329,6 +376,7 @@ class WorkspaceService:
                 details={"worktree_path": row["worktree_path"]},
             )
         gitrepo.remove_worktree(worktree, force=force, deadline=self._long("Deleting the session"))
+        checkpoints.drop_all(gitrepo, row["id"])  # its turns' checkpoints go with it
         branch = row["branch"]
         if not gitrepo.branch_exists(branch):
             return {"branch_deleted": False, "unmerged_commits": 0}
@@ -475,6 +523,48 @@ class WorkspaceService:
             )
             await self.store.update_session(session_id, merged_head=branch_tip)
             return {**result, "hooks_changed": hooks}
+
+    # -- checkpoints of turns (checkpoints.py) --------------------------------------------------
+
+    async def owned(self, user_id: str, session_id: str) -> dict[str, Any]:
+        """The session's row (404 unless it is ``user_id``'s and not deleted)."""
+        return await self._owned(user_id, session_id)
+
+    async def _hookless(self, row: dict[str, Any]) -> tuple[GitRepository, Path]:
+        """The session's repository for checkpoint work, which runs no hook of the
+        repository (``update-ref`` would run a reference-transaction hook on every turn)."""
+        gitrepo, worktree = await self._git(self._live, row)
+        gitrepo.run_hooks = False
+        return gitrepo, worktree
+
+    async def checkpoint(self, row: dict[str, Any], ref: str | None, label: str) -> Checkpoint:
+        """Record the worktree's whole state (HEAD, index, files) under ``ref``."""
+        gitrepo, worktree = await self._hookless(row)
+        return await self._git(
+            checkpoints.record, gitrepo, worktree, ref, label, self._short("The checkpoint")
+        )
+
+    async def changes_since(self, row: dict[str, Any], tree: str) -> list[str]:
+        """Paths whose content differs now from a checkpoint's worktree ``tree``."""
+        gitrepo, worktree = await self._hookless(row)
+
+        def changes() -> list[str]:
+            _, now = checkpoints.worktree_trees(gitrepo, worktree, self._short("The diff"))
+            return checkpoints.changed_paths(gitrepo, worktree, tree, now)
+
+        return await self._git(changes)
+
+    async def restore(self, row: dict[str, Any], commit: str) -> None:
+        """Put the worktree back as checkpoint ``commit`` recorded it (hold ``updating``)."""
+        gitrepo, worktree = await self._hookless(row)
+        await self._git(
+            checkpoints.restore, gitrepo, worktree, commit, row["branch"], self._long("The rewind")
+        )
+
+    def updating(self, user_id: str, session_id: str):
+        """Hold the session in ``updating`` for a change of its worktree (409 while a turn
+        runs or another change is under way)."""
+        return self._updating(user_id, session_id)
 
     # -- remotes ------------------------------------------------------------------------------
 

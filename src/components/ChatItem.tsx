@@ -1,9 +1,17 @@
 import { IRenderMime, IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import React, { useEffect, useRef } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 
 import { ChatItem, describeUsage, shortInput } from '../chat';
 import { jupyterTool } from '../notebookTools';
+import { ITurn } from '../turns';
 import { ApprovalCard } from './ApprovalCard';
+
+/** What a turn's menu does (the chat view's; disabled while a turn runs). */
+export interface ITurnActions {
+  rewind: (turn: ITurn) => void;
+  fork: (turn: ITurn) => void;
+  disabled: boolean;
+}
 
 /** One item of the chat: a message, a tool card, an approval, a usage line. */
 export const Item = React.memo(
@@ -12,13 +20,30 @@ export const Item = React.memo(
     rendermime: IRenderMimeRegistry;
     showThinking: boolean;
     onAnswer: (requestId: string, allow: boolean, remember: boolean) => void;
+    /** The turn this user message started (null: not recorded as a checkpoint). */
+    turn?: ITurn | null;
+    turnActions?: ITurnActions;
   }): JSX.Element | null => {
-    const { item } = props;
+    const { item, turn } = props;
     switch (item.kind) {
       case 'user':
         return (
           <div className="jp-lawless-msg jp-lawless-user">
-            <div className="jp-lawless-role">You</div>
+            <div className="jp-lawless-role">
+              You
+              {turn?.rewound && (
+                <span
+                  className="jp-lawless-rewound-label"
+                  title="A rewind undid this turn; Claude no longer sees it"
+                >
+                  {' '}
+                  · rewound
+                </span>
+              )}
+              {turn && props.turnActions && (
+                <TurnMenu turn={turn} actions={props.turnActions} />
+              )}
+            </div>
             <div className="jp-lawless-usertext">{item.text}</div>
             {item.attachments && (
               <ul className="jp-lawless-chips" aria-label="Attached">
@@ -118,6 +143,50 @@ export const Item = React.memo(
     }
   }
 );
+
+/** A turn's menu: rewind to before it, or fork a new session from there. */
+function TurnMenu(props: { turn: ITurn; actions: ITurnActions }): JSX.Element {
+  const [open, setOpen] = useState(false);
+  const { turn, actions } = props;
+  const act = (what: (turn: ITurn) => void) => () => {
+    setOpen(false);
+    what(turn);
+  };
+  return (
+    <span className="jp-lawless-turnmenu">
+      <button
+        className="jp-lawless-linkbutton jp-lawless-turnmenu-toggle"
+        aria-label={`Actions for turn ${turn.number}`}
+        aria-expanded={open}
+        title="Rewind or fork"
+        disabled={actions.disabled}
+        onClick={() => setOpen(!open)}
+      >
+        ⋯
+      </button>
+      {open && !actions.disabled && (
+        <span className="jp-lawless-turnmenu-items" role="menu">
+          <button
+            role="menuitem"
+            className="jp-lawless-linkbutton"
+            title="Files, index, branch and conversation as they were before this turn"
+            onClick={act(actions.rewind)}
+          >
+            Rewind to before this
+          </button>
+          <button
+            role="menuitem"
+            className="jp-lawless-linkbutton"
+            title="A new session starting as things were before this turn; this one stays as it is"
+            onClick={act(actions.fork)}
+          >
+            Fork from here
+          </button>
+        </span>
+      )}
+    </span>
+  );
+}
 
 /**
  * Markdown through JupyterLab's rendermime (sanitized, untrusted). Only this block renders

@@ -1,4 +1,6 @@
+import { Dialog, showDialog } from '@jupyterlab/apputils';
 import React, {
+  useCallback,
   useEffect,
   useLayoutEffect,
   useMemo,
@@ -22,8 +24,9 @@ import { useSettings } from '../hooks/useSettings';
 import { LiveDocuments } from '../liveDocuments';
 import { labDocuments } from '../liveDocumentsLab';
 import { PermissionPicker } from '../permissions';
+import { ITurn, rewindQuestion, turnsById } from '../turns';
 import { AttachmentChips, AttachMenu, MentionList } from './Attachments';
-import { Item } from './ChatItem';
+import { Item, ITurnActions } from './ChatItem';
 import { RememberedRules } from './RememberedRules';
 
 /** The conversation with Claude in a session: the messages, and the box to write in. */
@@ -31,6 +34,10 @@ export function ChatView(props: {
   ctx: IPanelContext;
   session: ISession;
   onTurnDone: () => void;
+  /** After a rewind: the worktree and the conversation changed, read them again. */
+  onRewound: () => void;
+  /** After a fork: open the new session. */
+  onForked: (session: ISession) => void;
 }): JSX.Element {
   const { ctx, session } = props;
   const settings = useSettings(ctx.controller);
@@ -57,6 +64,72 @@ export function ChatView(props: {
       : undefined
   );
   const { chat, loading, busy, reconnecting, stop, answer } = stream;
+  const [turns, setTurns] = useState<ITurn[]>([]);
+  const [acting, setActing] = useState(false);
+
+  // the turns (checkpoints) behind the user messages, read again after each turn
+  useEffect(() => {
+    if (busy) {
+      return;
+    }
+    let current = true;
+    api
+      .turns(session.id)
+      .then(body => current && setTurns(body.turns))
+      .catch(() => undefined); // the menus wait for the next read
+    return () => {
+      current = false;
+    };
+  }, [session.id, busy]);
+  const byId = useMemo(() => turnsById(turns), [turns]);
+
+  const rewind = useCallback(
+    async (turn: ITurn) => {
+      const answer = await showDialog({
+        title: `Rewind to before turn ${turn.number}?`,
+        body: rewindQuestion(turn),
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Rewind' })]
+      });
+      if (!answer.button.accept) {
+        return;
+      }
+      setActing(true);
+      try {
+        await api.rewind(session.id, turn.id);
+        props.onRewound();
+      } catch (error) {
+        stream.addError(message(error));
+      } finally {
+        setActing(false);
+      }
+    },
+    [session.id]
+  );
+
+  const fork = useCallback(
+    async (turn: ITurn) => {
+      setActing(true);
+      try {
+        const { session: forked } = await api.fork(session.id, {
+          turn: turn.id
+        });
+        props.onForked(forked);
+      } catch (error) {
+        stream.addError(message(error));
+        setActing(false);
+      }
+    },
+    [session.id]
+  );
+
+  const turnActions: ITurnActions = useMemo(
+    () => ({
+      rewind: turn => void rewind(turn),
+      fork: turn => void fork(turn),
+      disabled: busy || acting
+    }),
+    [rewind, fork, busy, acting]
+  );
   const [draft, setDraft] = useState('');
   const [attached, setAttached] = useState<IAttachment[]>([]);
   const [menu, setMenu] = useState<IAttachChoice[] | null>(null);
@@ -189,15 +262,28 @@ export function ChatView(props: {
             allowed; shell commands ask you first.
           </div>
         )}
-        {chat.items.map(item => (
-          <Item
-            key={item.key}
-            item={item}
-            rendermime={ctx.rendermime}
-            showThinking={settings.showThinking}
-            onAnswer={answer}
-          />
-        ))}
+        {chat.items.map(item => {
+          const turn = item.turnId ? byId.get(item.turnId) : undefined;
+          const shown = (
+            <Item
+              key={item.key}
+              item={item}
+              rendermime={ctx.rendermime}
+              showThinking={settings.showThinking}
+              onAnswer={answer}
+              turn={item.kind === 'user' ? (turn ?? null) : null}
+              turnActions={turnActions}
+            />
+          );
+          // a turn a rewind undid stays in the history, dimmed: Claude no longer sees it
+          return turn?.rewound ? (
+            <div key={item.key} className="jp-lawless-rewound">
+              {shown}
+            </div>
+          ) : (
+            shown
+          );
+        })}
         {busy && (
           <div className="jp-lawless-working" role="status">
             {workingText(chat.queued, reconnecting)}

@@ -21,9 +21,12 @@ export function SessionView(props: {
   setTab: (tab: Tab) => void;
   onBack: () => void;
   onSessionChanged: () => void;
+  /** Open another session (a fork just made). */
+  onOpenSession: (id: string) => void;
 }): JSX.Element {
   const { session, tab } = props;
   const [turns, setTurns] = useState(0); // finished turns: the changes may be new
+  const [rewinds, setRewinds] = useState(0); // the chat is read afresh after a rewind
   const tabRefs = useRef<{ [id: string]: HTMLButtonElement | null }>({});
 
   const onKeyDown = (event: React.KeyboardEvent) => {
@@ -92,10 +95,15 @@ export function SessionView(props: {
         >
           {t.id === 'chat' && (
             <ChatView
-              key={session.id}
+              key={`${session.id}-${rewinds}`}
               ctx={props.ctx}
               session={session}
               onTurnDone={() => setTurns(n => n + 1)}
+              onRewound={() => {
+                setRewinds(n => n + 1);
+                setTurns(n => n + 1);
+              }}
+              onForked={forked => props.onOpenSession(forked.id)}
             />
           )}
           {t.id === 'changes' && (
