@@ -18,6 +18,7 @@ from jupyter_server.extension.application import ExtensionApp
 
 from . import metrics
 from ._version import __version__
+from .attempts import AttemptService, AttemptSettings
 from .background import every
 from .chat import ChatService, ChatSettings, ClaudeSettings
 from .config import LawlessConfig
@@ -112,6 +113,18 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             TerminalSettings(
                 max_per_user=self.max_terminals_per_user,
                 output_cap_bytes=self.terminal_output_cap_bytes,
+                env=self.terminal_env,
+                env_passthrough=tuple(self.claude_env_passthrough),
+            ),
+            self.log,
+        )
+        self.attempts = AttemptService(
+            self.store,
+            self.workspace,
+            self.chat,
+            AttemptSettings(
+                check_timeout=self.attempt_check_timeout,
+                check_output_bytes=self.attempt_check_output_bytes,
                 env=self.terminal_env,
                 env_passthrough=tuple(self.claude_env_passthrough),
             ),
@@ -230,6 +243,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         report = await self.workspace.reconcile()
         if any(report.values()):
             await self.store.activity.record(self.owner, "reconciliation", report)
+        await self.attempts.reconcile()
         if self.store.mirroring:
             await self._start_mirror()
         elif self.supabase_url or self.supabase_mirror_key():
@@ -334,6 +348,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         for task in (self._housekeeping, self._metrics):
             if task is not None:
                 task.cancel()
+        await self.attempts.shutdown()
         await self.chat.shutdown()
         await self.terminals.shutdown()
         if self.connections is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .attempts import AttemptChatHandler, AttemptChooseHandler, AttemptHandler, AttemptsHandler
 from .chat import (
     ApprovalHandler,
     ChatCancelHandler,
@@ -48,6 +49,7 @@ from .workers import WorkersStatusHandler
 
 PREFIX = "lawless"
 _SESSION = r"api/workspace/sessions/(?P<session_id>[^/]+)"
+_ATTEMPT = r"api/workspace/attempts/(?P<attempt_id>[^/]+)"
 
 # (path below PREFIX, handler). The OpenAPI spec is checked against this list by a test.
 ROUTES = [
@@ -74,6 +76,10 @@ ROUTES = [
     (f"{_SESSION}/terminals/(?P<name>[^/]+)/output", TerminalOutputHandler),
     (f"{_SESSION}/terminals/(?P<name>[^/]+)/websocket", TerminalSocketHandler),
     ("api/terminal/config", TerminalConfigHandler),
+    ("api/workspace/attempts", AttemptsHandler),
+    (_ATTEMPT, AttemptHandler),
+    (f"{_ATTEMPT}/chat", AttemptChatHandler),
+    (f"{_ATTEMPT}/choose", AttemptChooseHandler),
     ("api/chat", FreeChatHandler),
     ("api/user/activity", ActivityHandler),
     ("api/user/quota", QuotaHandler),

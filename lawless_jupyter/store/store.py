@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .activity import ActivityRepository
+from .attempts import AttemptRepository
 from .chat import ChatRepository
 from .connections import ConnectionRepository
 from .db import Database
@@ -39,6 +40,7 @@ class Store:
         self.activity = ActivityRepository(self.db)
         self.preferences = PreferenceRepository(self.db)
         self.connections = ConnectionRepository(self.db)
+        self.attempts = AttemptRepository(self.db)  # local only, not mirrored
 
     @property
     def path(self) -> Path:
