@@ -274,3 +274,26 @@ async def test_bad_attempts_are_refused_and_change_nothing(
     assert code == 404
     code, answer, _ = await api("GET", f"{ATTEMPTS}/not-an-id")
     assert code == 404
+
+
+@pytest.mark.parametrize(
+    "chat_config", [{"attempt_check_timeout": 1.5, "attempt_check_output_bytes": 200}]
+)
+async def test_a_check_that_runs_too_long_is_stopped_and_its_output_cut(api, repo, fake, tmp_path):
+    leftover = tmp_path / "leftover"
+    # a flood of output, then a child that would outlive the check, then a hang
+    check = (
+        "head -c 50000 /dev/zero | tr '\\0' x; echo; echo END; "
+        f"(sleep 3; touch {leftover}) & sleep 30"
+    )
+    code, created, _ = await api(
+        "POST", ATTEMPTS, {"repo": "project", "prompt": "Hi", "n": 2, "check": check}
+    )
+    assert code == 201, created
+    report = await settled(api, created["attempt"]["id"])
+    for s in report["sessions"]:
+        assert s["check"]["state"] == "timed_out" and s["check"]["exit_code"] is None, s
+        output = s["check"]["output"]
+        assert output.endswith("x\nEND\n") and len(output.encode()) <= 200, output
+    await asyncio.sleep(3.5)
+    assert not leftover.exists(), "the check's children outlived its time limit"
