@@ -12,6 +12,7 @@ import {
   retryDelays,
   withRetries
 } from './errors';
+import { IAttempt } from './attempts';
 import { ISession } from './format';
 import { followTurn, FollowResult, IChatEvent, StreamError } from './sse';
 
@@ -96,6 +97,10 @@ export async function request<T = any>(
 
 const sessionPath = (id: string, rest = ''): string =>
   `api/workspace/sessions/${encodeURIComponent(id)}${rest}`;
+
+function attemptPath(id: string, rest = ''): string {
+  return `api/workspace/attempts/${encodeURIComponent(id)}${rest}`;
+}
 
 export const api = {
   listSessions: (): Promise<{ sessions: ISession[] }> =>
@@ -192,6 +197,50 @@ export const api = {
     request(sessionPath(id, '/terminals'), {
       method: 'POST',
       what: 'the session'
+    }),
+
+  /** Start one task in `n` sessions at once (best-of-N). */
+  createAttempt: (body: {
+    repo: string;
+    base?: string;
+    prompt: string;
+    n: number;
+    models?: string[];
+    check?: string;
+  }): Promise<{ attempt: IAttempt }> =>
+    request('api/workspace/attempts', {
+      method: 'POST',
+      body,
+      what: 'the repository'
+    }),
+
+  listAttempts: (): Promise<{ attempts: Partial<IAttempt>[] }> =>
+    request('api/workspace/attempts', { what: 'your attempts' }),
+
+  getAttempt: (id: string): Promise<{ attempt: IAttempt }> =>
+    request(attemptPath(id), { what: 'the attempt' }),
+
+  /** The same follow-up message to every session of the attempt. */
+  followUpAttempt: (
+    id: string,
+    message: string
+  ): Promise<{ attempt: IAttempt }> =>
+    request(attemptPath(id, '/chat'), {
+      method: 'POST',
+      body: { message },
+      what: 'the attempt'
+    }),
+
+  /** Keep one session, delete the others (their branches stay unless dropped). */
+  chooseAttempt: (
+    id: string,
+    session: string,
+    options: { force?: boolean; drop_branches?: boolean } = {}
+  ): Promise<{ attempt: IAttempt; deleted: any[] }> =>
+    request(attemptPath(id, '/choose'), {
+      method: 'POST',
+      body: { session, ...options },
+      what: 'the attempt'
     }),
 
   /** The person's preferences, kept by the server (and mirrored to Supabase). */

@@ -24,23 +24,29 @@ export const DEFAULT_SETTINGS: IPanelSettings = {
 };
 
 type Listener = () => void;
+type Event = 'newSession' | 'stop' | 'settings' | 'running' | 'openSession';
 
 /** What the commands ask of the panel, and what they need to know about it. */
 export class PanelController {
   settings: IPanelSettings = { ...DEFAULT_SETTINGS };
   running = false;
+  /** What an `openSession` event asks the panel to show (the attempts view sends it). */
+  openRequest: { id: string; tab: Tab } | null = null;
   private listeners: { [name: string]: Set<Listener> } = {};
 
-  on(
-    name: 'newSession' | 'stop' | 'settings' | 'running',
-    fn: Listener
-  ): () => void {
+  on(name: Event, fn: Listener): () => void {
     (this.listeners[name] ??= new Set()).add(fn);
     return () => this.listeners[name].delete(fn);
   }
 
-  emit(name: 'newSession' | 'stop' | 'settings' | 'running'): void {
+  emit(name: Event): void {
     this.listeners[name]?.forEach(fn => fn());
+  }
+
+  /** Show a session in the panel, on the given tab. */
+  openSession(id: string, tab: Tab = 'chat'): void {
+    this.openRequest = { id, tab };
+    this.emit('openSession');
   }
 }
 

@@ -93,6 +93,19 @@ export function useSessions(ctx: IPanelContext): ISessions {
     []
   );
 
+  useEffect(
+    () =>
+      ctx.controller.on('openSession', () => {
+        const request = ctx.controller.openRequest;
+        if (request) {
+          void refresh(); // an attempt's session may be new to the list
+          setOpenId(request.id);
+          setTab(request.tab);
+        }
+      }),
+    []
+  );
+
   const open = sessions?.find(s => s.id === openId) ?? null;
   return { sessions, listError, open, tab, setTab, setOpenId, refresh };
 }
