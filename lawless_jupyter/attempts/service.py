@@ -142,29 +142,30 @@ class AttemptService:
                 for i, sid in enumerate(session_ids)
             ],
         )
+        self.chat.share_rules(session_ids)
+
+        async def make(position: int, session_id: str) -> dict[str, Any]:
+            # each turn starts as soon as its worktree is there, not after all of them
+            name = f"{slug}-{attempt_id[:4]}-a{position + 1}"
+            session = await self.workspace.create(user_id, rel, base, name, session_id=session_id)
+            await self._start(user_id, session_id, prompt, chosen[position])
+            return session
+
         made = await asyncio.gather(
-            *(
-                self.workspace.create(
-                    user_id, rel, base, f"{slug}-{attempt_id[:4]}-a{i + 1}", session_id=sid
-                )
-                for i, sid in enumerate(session_ids)
-            ),
-            return_exceptions=True,
+            *(make(i, sid) for i, sid in enumerate(session_ids)), return_exceptions=True
         )
         failures = [m for m in made if isinstance(m, BaseException)]
         if failures:
             for m in made:
-                if isinstance(m, dict):  # fresh and unused: nothing of the person's in it
+                if isinstance(m, dict):  # never handed out: its turn is stopped, it goes
                     await self.workspace.delete(user_id, m["id"], force=True)
+                else:
+                    await self.chat.forget_session(session_ids[made.index(m)])  # its rules
             await self.store.attempts.discard(attempt_id)
             raise failures[0]
-        self.chat.share_rules(session_ids)
         await self.store.attempts.update(attempt_id, state="open")
         await self.store.activity.record(
             user_id, "attempt.created", {"attempt_id": attempt_id, "repo": rel, "n": n}
-        )
-        await asyncio.gather(
-            *(self._start(user_id, sid, prompt, chosen[i]) for i, sid in enumerate(session_ids))
         )
         return await self.report(user_id, attempt_id)
 
