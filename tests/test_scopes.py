@@ -31,6 +31,9 @@ EXECUTE_ROUTES = {
     ("POST", f"{_S}/terminals"),
     ("GET", f"{_S}/terminals/1/websocket"),
     ("POST", "api/chat"),
+    ("POST", "api/workspace/attempts"),  # worktrees and Claude turns
+    ("POST", "api/workspace/attempts/1/chat"),
+    ("POST", "api/workspace/attempts/1/choose"),  # deletes worktrees and branches
 }
 
 
