@@ -241,6 +241,7 @@ async def test_bad_attempts_are_refused_and_change_nothing(
         ({**good, "n": True}, 400, "'n'"),
         ({**good, "models": ["claude-a", "claude-x"]}, 400, "claude-x"),
         ({**good, "models": []}, 400, "'models'"),
+        ({**good, "models": [None]}, 400, "'models'"),
         ({**good, "models": ["claude-a"] * 3}, 400, "'models'"),
         ({**good, "prompt": " "}, 400, "'prompt'"),
         ({**good, "check": ""}, 400, "'check'"),

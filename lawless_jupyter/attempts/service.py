@@ -74,7 +74,11 @@ class AttemptService:
         if models is None:
             chosen: list[str | None] = [None] * n
         else:
-            if not isinstance(models, list) or not 1 <= len(models) <= n:
+            if (
+                not isinstance(models, list)
+                or not 1 <= len(models) <= n
+                or not all(isinstance(m, str) and m.strip() for m in models)
+            ):
                 raise InvalidInput(f"'models' must be a list of 1 to {n} model names.")
             chosen = [models[i % len(models)] for i in range(n)]  # round-robin
         for model in {m for m in chosen if m is not None} or {None}:
