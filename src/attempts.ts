@@ -16,6 +16,8 @@ export interface IAttemptSession {
     stop_reason: string | null;
     error: string | null;
     turns: number;
+    /** The running turn waits for the person to allow a tool call (in its chat). */
+    waiting_for_approval: boolean;
   };
   diff: { files: number; insertions: number; deletions: number } | null;
   check: {
@@ -98,7 +100,9 @@ function turnLabel(s: IAttemptSession): string {
     case 'pending':
       return 'Starting…';
     case 'running':
-      return 'Running…';
+      return turn.waiting_for_approval
+        ? 'Waits for your approval (open its chat)'
+        : 'Running…';
     case 'interrupted':
       return 'Interrupted (the server restarted)';
     case 'error':

@@ -103,6 +103,7 @@ async def test_three_attempts_run_at_once_and_one_is_kept(api, repo, fake, spec)
             "stop_reason": "end_turn",
             "error": None,
             "turns": 1,
+            "waiting_for_approval": False,
         }
         assert s["diff"] == {"files": 1, "insertions": 1, "deletions": 0}
         assert s["cost_usd"] > 0 and s["duration_ms"] > 0
@@ -189,6 +190,9 @@ async def test_always_allow_in_one_attempt_applies_to_its_sibling(api, repo, fak
         "POST", f"api/workspace/sessions/{first}/chat", {"message": "Run it"}
     )
     request = await stream.until("approval_request")
+    _, report, _ = await api("GET", f"{ATTEMPTS}/{created['attempt']['id']}")
+    waiting = [s["turn"]["waiting_for_approval"] for s in report["attempt"]["sessions"]]
+    assert waiting == [True, False], "the attempts view says which one waits for the person"
     code, body, _ = await api(
         "POST",
         f"api/workspace/sessions/{first}/chat/approvals/{request['request_id']}",

@@ -225,6 +225,9 @@ class AttemptService:
                         "stop_reason": None if turn_state == RUNNING else row["stop_reason"],
                         "error": row["turn_error"],
                         "turns": row["turns"],
+                        # its approval requests go to its chat stream, like any session's
+                        "waiting_for_approval": turn_state == RUNNING
+                        and bool(self.chat.approvals.open_requests(row["session_id"])),
                     },
                     "diff": row["diff"],
                     "check": None

@@ -17,7 +17,13 @@ function session(over: Partial<IAttemptSession> = {}): IAttemptSession {
     worktree_path: '/w/s1',
     state: 'active',
     model: null,
-    turn: { state: 'finished', stop_reason: 'end_turn', error: null, turns: 1 },
+    turn: {
+      state: 'finished',
+      stop_reason: 'end_turn',
+      error: null,
+      turns: 1,
+      waiting_for_approval: false
+    },
     diff: { files: 2, insertions: 12, deletions: 3 },
     check: { state: 'done', exit_code: 0, output: 'ok\n' },
     cost_usd: 0.01234,
@@ -69,7 +75,13 @@ describe('attempts', () => {
     ).toBe('Check timed out');
     const running = summarise(
       session({
-        turn: { state: 'running', stop_reason: null, error: null, turns: 0 },
+        turn: {
+          state: 'running',
+          stop_reason: null,
+          error: null,
+          turns: 0,
+          waiting_for_approval: false
+        },
         diff: null,
         check: { state: 'pending', exit_code: null, output: null },
         duration_ms: null,
@@ -84,6 +96,18 @@ describe('attempts', () => {
       keepable: false
     });
     expect(summarise(session({ check: null })).check).toBeNull();
+    const asking = summarise(
+      session({
+        turn: {
+          state: 'running',
+          stop_reason: null,
+          error: null,
+          turns: 0,
+          waiting_for_approval: true
+        }
+      })
+    );
+    expect(asking.turn).toBe('Waits for your approval (open its chat)');
   });
 
   it('does not offer to keep a session that is gone or still starting', () => {
@@ -91,13 +115,25 @@ describe('attempts', () => {
     expect(
       summarise(
         session({
-          turn: { state: 'pending', stop_reason: null, error: null, turns: 0 }
+          turn: {
+            state: 'pending',
+            stop_reason: null,
+            error: null,
+            turns: 0,
+            waiting_for_approval: false
+          }
         })
       ).keepable
     ).toBe(false);
     const stopped = summarise(
       session({
-        turn: { state: 'finished', stop_reason: 'error', error: null, turns: 2 }
+        turn: {
+          state: 'finished',
+          stop_reason: 'error',
+          error: null,
+          turns: 2,
+          waiting_for_approval: false
+        }
       })
     );
     expect(stopped.turn).toBe('Stopped: error (2 turns)');
