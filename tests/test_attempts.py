@@ -302,3 +302,33 @@ async def test_a_check_that_runs_too_long_is_stopped_and_its_output_cut(api, rep
         assert output.endswith("x\nEND\n") and len(output.encode()) <= 200, output
     await asyncio.sleep(3.5)
     assert not leftover.exists(), "the check's children outlived its time limit"
+
+
+async def test_choosing_stops_the_checks_of_the_sessions_it_deletes(api, repo, fake, tmp_path):
+    check = f"sleep 4; touch {tmp_path}/finished-$(basename $PWD)"
+    code, created, _ = await api(
+        "POST", ATTEMPTS, {"repo": "project", "prompt": "Hi", "n": 2, "check": check}
+    )
+    assert code == 201, created
+    attempt_id = created["attempt"]["id"]
+    with anyio.fail_after(60):
+        while True:
+            _, body, _ = await api("GET", f"{ATTEMPTS}/{attempt_id}")
+            if all(s["check"]["state"] == "running" for s in body["attempt"]["sessions"]):
+                break
+            await asyncio.sleep(0.1)
+    keep, other = body["attempt"]["sessions"]
+
+    code, busy, _ = await api("POST", f"{ATTEMPTS}/{attempt_id}/chat", {"message": "More"})
+    assert code == 409 and "check" in busy["error"], "no new turn while its check runs"
+    code, chosen, _ = await api(
+        "POST", f"{ATTEMPTS}/{attempt_id}/choose", {"session": keep["session_id"]}
+    )
+    assert code == 200, chosen  # nothing uncommitted: no force needed
+    states = {s["session_id"]: s for s in chosen["attempt"]["sessions"]}
+    assert states[other["session_id"]]["state"] == "deleted"
+    assert states[other["session_id"]]["check"]["state"] == "interrupted"
+    report = await settled(api, attempt_id)
+    assert report["sessions"][0]["check"] == {"state": "done", "exit_code": 0, "output": ""}
+    assert (tmp_path / f"finished-{Path(keep['worktree_path']).name}").exists()
+    assert not (tmp_path / f"finished-{Path(other['worktree_path']).name}").exists()

@@ -56,7 +56,8 @@ class AttemptService:
         self.chat = chat
         self.settings = settings
         self.logger = log or logging.getLogger(__name__)
-        self._tasks: set[asyncio.Task[None]] = set()  # after-turn work in progress
+        # after-turn work in progress (diff summary, check), by session
+        self._after: dict[str, asyncio.Task[None]] = {}
         chat.on_session_turn_done.append(self._turn_done)
 
     # -- creating ---------------------------------------------------------------------------
@@ -295,10 +296,15 @@ class AttemptService:
         if attempt["state"] != "open":
             raise Conflict(f"The attempt is {attempt['state']}; follow-ups need an open one.")
         rows = await self._live_sessions(attempt)
-        busy = [r["session_id"] for r in rows if r["session"]["state"] != S.ACTIVE]
+        busy = [
+            r["session_id"]
+            for r in rows
+            if r["session"]["state"] != S.ACTIVE or r["check_state"] == RUNNING
+        ]
         if busy:
             raise Conflict(
-                "A turn is still running in some of the attempt's sessions; wait for them.",
+                "A turn or a check is still running in some of the attempt's sessions; "
+                "wait for them.",
                 details={"sessions": busy},
             )
         await asyncio.gather(
@@ -347,6 +353,7 @@ class AttemptService:
                     "delete them. Choose again with force to delete them anyway.",
                     details={"sessions": dirty},
                 )
+        await self._stop_after_turn([r["session_id"] for r in others])
         deleted = []
         for r in others:
             result = await self.workspace.delete(
@@ -365,8 +372,13 @@ class AttemptService:
         """ChatService's hook: record the turn and run the check, in a task of our own
         (the chat's finishing must not wait for a check)."""
         task = asyncio.get_running_loop().create_task(self._after_turn(session_id, turn))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._after[session_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._after.get(session_id) is done:  # not a later turn's
+                del self._after[session_id]
+
+        task.add_done_callback(forget)
 
     async def _after_turn(self, session_id: str, turn: Turn) -> None:
         try:
@@ -416,6 +428,9 @@ class AttemptService:
                 session_id, check_state="error", check_exit=None, check_output=str(e)[:1000]
             )
             return
+        except asyncio.CancelledError:  # its session is being deleted, or the server stops
+            await self.store.attempts.update_session(session_id, check_state="interrupted")
+            raise
         await self.store.attempts.update_session(
             session_id,
             check_state="timed_out" if result.timed_out else "done",
@@ -457,11 +472,16 @@ class AttemptService:
             rows = await self.store.attempts.sessions(attempt["id"])
             self.chat.share_rules([r["session_id"] for r in rows])
 
-    async def shutdown(self) -> None:
-        for task in list(self._tasks):
+    async def _stop_after_turn(self, session_ids: list[str]) -> None:
+        """Stop the checks running in these sessions (their worktrees are about to go)."""
+        tasks = [t for sid in session_ids if (t := self._after.get(sid)) and not t.done()]
+        for task in tasks:
             task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+
+    async def shutdown(self) -> None:
+        await self._stop_after_turn(list(self._after))
 
 
 def _summary(diff: dict[str, Any]) -> dict[str, int]:
