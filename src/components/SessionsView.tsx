@@ -229,9 +229,10 @@ export function SessionsView(props: {
             <input
               id="jp-lawless-name"
               className="jp-mod-styled"
-              value={name}
+              value={n > 1 ? '' : name}
               maxLength={80}
-              placeholder="optional"
+              disabled={n > 1}
+              placeholder={n > 1 ? 'from the task, a1…a' + n : 'optional'}
               onChange={e => setName(e.target.value)}
             />
           </div>
