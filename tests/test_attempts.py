@@ -178,7 +178,10 @@ async def test_a_follow_up_goes_to_every_session_and_models_go_round_robin(api, 
         assert users == ["Hello", "More"]
 
 
-async def test_always_allow_in_one_attempt_applies_to_its_sibling(api, repo, fake, sse_client):
+@pytest.mark.parametrize("chat_config", [{"chat_replay_seconds": 0.2}])
+async def test_always_allow_in_one_attempt_applies_to_its_sibling(
+    api, repo, fake, sse_client, lawless_app
+):
     fake.add(text("Ready."), text("Ready."))
     code, created, _ = await api("POST", ATTEMPTS, {"repo": "project", "prompt": "Hi", "n": 2})
     assert code == 201, created
@@ -203,6 +206,11 @@ async def test_always_allow_in_one_attempt_applies_to_its_sibling(api, repo, fak
 
     _, rules, _ = await api("GET", f"api/workspace/sessions/{second}/chat/rules")
     assert rules["rules"] == [request["rule"]]
+    # every Claude process closed as when idle: the shared rule outlives them
+    await asyncio.sleep(0.5)  # past the replay window: the conversations are let go
+    lawless_app.chat.settings.idle_timeout = 0.001
+    await lawless_app.chat.close_idle()
+    assert lawless_app.chat.live_clients() == 0
     fake.add(tool_use("Bash", {"command": "touch made-by-bash"}), text("Ran it too."))
     stream = await sse_client.open(
         "POST", f"api/workspace/sessions/{second}/chat", {"message": "Run it"}
