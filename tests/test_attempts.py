@@ -340,3 +340,16 @@ async def test_choosing_stops_the_checks_of_the_sessions_it_deletes(api, repo, f
     assert report["sessions"][0]["check"] == {"state": "done", "exit_code": 0, "output": ""}
     assert (tmp_path / f"finished-{Path(keep['worktree_path']).name}").exists()
     assert not (tmp_path / f"finished-{Path(other['worktree_path']).name}").exists()
+
+
+@pytest.mark.parametrize("chat_config", [{"chat_messages_per_hour": 2}])
+async def test_each_attempt_counts_against_the_chat_quota(api, repo, fake):
+    before = git_snapshot(repo)
+    code, body, response = await api("POST", ATTEMPTS, {"repo": "project", "prompt": "Hi", "n": 3})
+    assert code == 429 and "3 chat messages" in body["error"], body
+    assert response.headers["Retry-After"]
+    assert git_snapshot(repo) == before and fake.main_requests == []
+    code, body, _ = await api("POST", ATTEMPTS, {"repo": "project", "prompt": "Hi", "n": 2})
+    assert code == 201, body
+    _, quota, _ = await api("GET", "api/user/quota")
+    assert quota["chat_messages"]["remaining"] == 0, quota
