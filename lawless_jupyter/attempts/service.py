@@ -9,6 +9,7 @@ Knows nothing of HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -408,6 +409,8 @@ class AttemptService:
                 await self._check(session_id, attempt["check_command"])
         except Exception:
             self.logger.exception("recording an attempt's turn failed (session %s)", session_id)
+            with contextlib.suppress(Exception):  # the report must not say "running" forever
+                await self.store.attempts.fail_check(session_id)
 
     async def _check(self, session_id: str, command: str) -> None:
         session = await self.store.get_session(session_id)

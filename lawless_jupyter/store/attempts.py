@@ -105,6 +105,15 @@ class AttemptRepository:
                 (stop_reason, duration_ms, cost_usd, utcnow(), session_id),
             )
 
+    async def fail_check(self, session_id: str) -> None:
+        """A check that will not run or finish after all (its after-turn work failed)."""
+        async with self.db.transaction() as db:
+            await db.execute(
+                "UPDATE attempt_sessions SET check_state = 'error', updated_at = ? "
+                "WHERE session_id = ? AND check_state IN ('pending', 'running')",
+                (utcnow(), session_id),
+            )
+
     async def interrupt_running(self) -> int:
         """After a restart: turns and checks that were running are over, unfinished."""
         async with self.db.transaction() as db:
