@@ -353,3 +353,30 @@ async def test_each_attempt_counts_against_the_chat_quota(api, repo, fake):
     assert code == 201, body
     _, quota, _ = await api("GET", "api/user/quota")
     assert quota["chat_messages"]["remaining"] == 0, quota
+
+
+async def test_dropping_branches_never_drops_unmerged_commits(api, repo, fake):
+    code, created, _ = await api("POST", ATTEMPTS, {"repo": "project", "prompt": "Hi", "n": 3})
+    assert code == 201, created
+    attempt_id = created["attempt"]["id"]
+    keep, committed, empty = (await settled(api, attempt_id))["sessions"]
+    (Path(committed["worktree_path"]) / "kept.txt").write_text("worth keeping\n")
+    code, body, _ = await api(
+        "POST",
+        f"api/workspace/sessions/{committed['session_id']}/git/commit",
+        {"message": "Work worth keeping"},
+    )
+    assert code == 201, body
+
+    code, chosen, _ = await api(
+        "POST",
+        f"{ATTEMPTS}/{attempt_id}/choose",
+        {"session": keep["session_id"], "drop_branches": True, "force": True},
+    )
+    assert code == 200, chosen
+    deleted = {d["session_id"]: d for d in chosen["deleted"]}
+    assert deleted[committed["session_id"]]["branch_deleted"] is False
+    assert deleted[committed["session_id"]]["unmerged_commits"] == 1
+    assert deleted[empty["session_id"]]["branch_deleted"] is True
+    branches = set(git(repo, "branch", "--format=%(refname:short)").split())
+    assert branches == {"main", keep["branch"], committed["branch"]}

@@ -323,8 +323,9 @@ class AttemptService:
         force: bool = False,
     ) -> dict[str, Any]:
         """Keep one session, delete the others. Their branches stay unless
-        ``drop_branches`` (and then only branches with nothing unmerged, unless ``force``);
-        a session with uncommitted work is refused (409, nothing deleted) unless ``force``."""
+        ``drop_branches`` (and then only branches with nothing unmerged: those stay whatever
+        is asked); a session with uncommitted work is refused (409, nothing deleted) unless
+        ``force``."""
         if not isinstance(drop_branches, bool):
             raise InvalidInput("'drop_branches' must be true or false.")
         attempt = await self._owned(user_id, attempt_id)
@@ -358,7 +359,11 @@ class AttemptService:
         deleted = []
         for r in others:
             result = await self.workspace.delete(
-                user_id, r["session_id"], force=force, keep_branch=not drop_branches
+                user_id,
+                r["session_id"],
+                force=force,
+                keep_branch=not drop_branches,
+                keep_unmerged=True,  # nothing unmerged goes silently, force or not
             )
             deleted.append({"session_id": r["session_id"], **_branch_result(result)})
         await self.store.attempts.update(attempt_id, state="chosen", chosen_session=session_id)

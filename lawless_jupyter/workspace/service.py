@@ -283,7 +283,13 @@ class WorkspaceService:
         return self.public(await self._owned(user_id, session_id))
 
     async def delete(
-        self, user_id: str, session_id: str, *, force: bool = False, keep_branch: bool = False
+        self,
+        user_id: str,
+        session_id: str,
+        *,
+        force: bool = False,
+        keep_branch: bool = False,  # keep it whatever it holds (attempts not chosen)
+        keep_unmerged: bool = False,  # keep a branch with unmerged commits even with force
     ) -> dict[str, Any]:
         async with self._lock(session_id):
             row = await self._owned(user_id, session_id)
@@ -298,7 +304,13 @@ class WorkspaceService:
                 raise Conflict("The session changed while it was being deleted; try again.")
             try:
                 result = await self._git(
-                    self._remove, gitrepo, row, force, keep_branch, admin=row["repo_path"]
+                    self._remove,
+                    gitrepo,
+                    row,
+                    force,
+                    keep_branch,
+                    keep_unmerged,
+                    admin=row["repo_path"],
                 )
             except WorktreeDirty:  # git refused and removed nothing: the session is as it was
                 await self.store.transition_session(
@@ -327,7 +339,12 @@ class WorkspaceService:
         return path if real != root and real.is_relative_to(root) else None
 
     def _remove(
-        self, gitrepo: GitRepository, row: dict[str, Any], force: bool, keep_branch: bool = False
+        self,
+        gitrepo: GitRepository,
+        row: dict[str, Any],
+        force: bool,
+        keep_branch: bool = False,
+        keep_unmerged: bool = False,
     ) -> dict[str, Any]:
         """Remove the worktree; delete the branch unless that would lose commits (or the
         caller keeps it)."""
@@ -346,7 +363,7 @@ class WorkspaceService:
         unmerged = gitrepo.unmerged_commits(
             branch, [base_now, row["base_commit"], row["merged_head"]]
         )
-        if unmerged and not force:
+        if unmerged and (keep_unmerged or not force):
             return {"branch_deleted": False, "unmerged_commits": len(unmerged)}
         gitrepo.delete_branch(branch)
         return {"branch_deleted": True, "unmerged_commits": len(unmerged)}

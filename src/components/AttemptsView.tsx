@@ -18,6 +18,8 @@ import {
 import { message, PanelController } from '../context';
 import { Alerts } from './Alerts';
 
+const DROP_BRANCHES = 'Keep, drop their branches';
+
 export class AttemptsWidget extends ReactWidget {
   constructor(
     readonly attemptId: string,
@@ -119,25 +121,36 @@ export function AttemptsView(props: {
               </li>
             ))}
           </ul>
-          <p>Uncommitted changes in them are lost.</p>
+          <p>
+            Uncommitted changes in them are lost. Their branches are kept unless
+            you drop them too (a branch with commits that are not on the base is
+            kept even then).
+          </p>
         </div>
       ),
       buttons: [
         Dialog.cancelButton(),
+        Dialog.warnButton({ label: DROP_BRANCHES }),
         Dialog.warnButton({ label: 'Keep this one' })
       ]
     });
     if (!answer.button.accept) {
       return;
     }
+    const dropBranches = answer.button.label === DROP_BRANCHES;
     setError(null);
     try {
       const result = await api.chooseAttempt(attempt.id, session.session_id, {
-        force: true
+        force: true,
+        drop_branches: dropBranches
       });
       setAttempt(result.attempt);
+      const dropped = result.deleted.filter(d => d.branch_deleted).length;
       setNotice(
-        `Kept “${session.name}”; ${result.deleted.length} other session(s) deleted, their branches kept.`
+        `Kept “${session.name}”; ${result.deleted.length} other session(s) deleted, ` +
+          (dropBranches
+            ? `${dropped} of their branches deleted.`
+            : 'their branches kept.')
       );
     } catch (e) {
       setError(message(e));
