@@ -31,9 +31,17 @@ def settled(call, attempt_id: str, timeout: float = 120) -> dict:
 def test_killed_while_attempts_run(world, fake):  # noqa: F811
     server, repo, call = world
     server.start()
-    fake.add(write("result.txt", "a\n"), write("result.txt", "b\n"), text("Done."), text("Done."))
+    both_in = threading.Event()  # each first answer goes to its own session
+    fake.add(
+        write("result.txt", "a\n", both_in),
+        write("result.txt", "b\n", both_in),
+        text("Done."),
+        text("Done."),
+    )
     body = {"repo": "project", "prompt": "Make result.txt", "n": 2, "check": CHECK}
     done = server.call("POST", ATTEMPTS, body)["attempt"]
+    assert fake.wait_for_requests(2, 60)
+    both_in.set()
     finished = settled(call, done["id"])
     assert [s["check"]["exit_code"] for s in finished["sessions"]] == [0, 0]
 
