@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -52,8 +53,8 @@ class AttemptsHandler(AttemptsBase):
         body = self.json_body("repo", "base", "prompt", "n", "models", "check")
         if "repo" not in body:
             raise InvalidInput("'repo' is required: the path of a git repository under the root.")
-        if body.get("check") is not None and not self.authorizer.is_authorized(
-            self, self.current_user, "execute", "terminals"
+        if body.get("check") is not None and not await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "execute", "terminals")
         ):  # a check command is a shell command: it needs what a terminal needs
             raise Forbidden("You are not allowed to run commands on this server, so no 'check'.")
         user_id = self.identity.user_id
