@@ -25,6 +25,7 @@ from .config import LawlessConfig
 from .connections import ConnectionSettings, ConnectionsService, GitHubSettings
 from .errors import Conflict
 from .handlers import handlers
+from .idempotency import IdempotencyService
 from .preferences import PreferenceRules, PreferencesService
 from .ratelimit import SlidingWindowLimit
 from .remote import RemoteSessions
@@ -34,6 +35,9 @@ from .usage import UsageService
 from .vault import Vault, VaultError, VaultKeyError, load_or_create_key_file, parse_keys
 from .workers import WorkerRegistry, WorkerSettings, parse_workers
 from .workspace import WorkspaceService, WorkspaceSettings
+
+#: how often answers kept for idempotency keys past their time are deleted
+_IDEMPOTENCY_SWEEP_SECONDS = 300.0
 
 
 class LawlessApp(LawlessConfig, ExtensionApp):
@@ -82,6 +86,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                 approval_timeout=self.approval_timeout,
                 cancel_grace=self.cancel_grace,
                 replay_seconds=self.chat_replay_seconds,
+                max_live_claude=self.max_live_claude,
                 claude=ClaudeSettings(
                     model=self.claude_model,
                     cli_path=self.claude_cli_path,
@@ -131,6 +136,9 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.log,
         )
         self.connections, self.connections_error = self._make_connections()
+        self.idempotency = IdempotencyService(
+            self.store.idempotency, self.idempotency_seconds, self.log
+        )
         self.chat_quota = SlidingWindowLimit("chat messages", self.chat_messages_per_hour)
         self.api_quota = SlidingWindowLimit("API requests", self.api_requests_per_hour)
         self.usage = UsageService(
@@ -170,6 +178,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.log.info("lawless_jupyter: worker mode on (X-API-Key)")
         self._startup: asyncio.Future[None] | None = None
         self._housekeeping: asyncio.Task[None] | None = None
+        self._idempotency_sweep: asyncio.Task[None] | None = None
         self.log.info("lawless_jupyter %s: database %s", __version__, db_path)
 
     def _make_connections(self) -> tuple[ConnectionsService | None, str | None]:
@@ -260,6 +269,12 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             "closing idle chats",
             wait_first=True,
         )
+        self._idempotency_sweep = every(
+            _IDEMPOTENCY_SWEEP_SECONDS,
+            self.idempotency.sweep,
+            self.log,
+            "forgetting expired idempotency keys",
+        )
         self._metrics = every(
             self.metrics_interval,
             lambda: metrics.refresh(self.store, self.workers_registry, self.chat),
@@ -345,7 +360,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         return {"requeued": unparked}
 
     async def stop_extension(self) -> None:
-        for task in (self._housekeeping, self._metrics):
+        for task in (self._housekeeping, self._idempotency_sweep, self._metrics):
             if task is not None:
                 task.cancel()
         await self.attempts.shutdown()

@@ -24,6 +24,7 @@ from traitlets import (
     validate,
 )
 
+from .chat.capacity import default_limit as default_live_claude
 from .chat.permissions import MODES as PERMISSION_MODES
 from .workers import parse_workers
 from .workspace.refs import ref_format_error
@@ -148,6 +149,25 @@ class LawlessConfig(HasTraits):
     chat_idle_timeout = Float(
         600.0, config=True, help="Seconds before an idle Claude Code process is closed."
     )
+    max_live_claude = Int(
+        config=True,
+        help="How many Claude Code processes (about 200 MB each) the server keeps at once. "
+        "Past it the least recently used idle one is closed (its conversation resumes on the "
+        "next message); when all are busy a new turn waits in line (a 'queued' event). "
+        "Default: what fits in the machine's (or container's) memory after keeping a quarter "
+        "of it, at least 1 GiB, for everything else, at 250 MB each, at least 2. 0: no bound.",
+    )
+
+    @default("max_live_claude")
+    def _default_max_live_claude(self) -> int:
+        return default_live_claude()
+
+    @validate("max_live_claude")
+    def _check_max_live_claude(self, proposal: dict[str, Any]) -> int:
+        if proposal["value"] < 0:
+            raise TraitError("max_live_claude must be 0 (no bound) or more")
+        return proposal["value"]
+
     approval_timeout = Float(
         300.0, config=True, help="Seconds an approval request waits before counting as deny."
     )
@@ -163,6 +183,19 @@ class LawlessConfig(HasTraits):
     sse_keepalive_interval = Float(15.0, config=True, help="Seconds between SSE keepalives.")
     chat_messages_per_hour = Int(100, config=True, help="Chat messages per user per hour.")
     api_requests_per_hour = Int(1000, config=True, help="API requests per user per hour.")
+    idempotency_seconds = Float(
+        86400.0,
+        config=True,
+        help="Seconds the first answer to a POST sent with an Idempotency-Key is kept: the "
+        "same key again (a retry) gets that answer instead of doing the work twice. At "
+        "least 600.",
+    )
+
+    @validate("idempotency_seconds")
+    def _check_idempotency_seconds(self, proposal: dict[str, Any]) -> float:
+        if proposal["value"] < 600:
+            raise TraitError("idempotency_seconds must be at least 600 (ten minutes)")
+        return proposal["value"]
 
     # -- terminals ---------------------------------------------------------------------------------
 

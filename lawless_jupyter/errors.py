@@ -45,6 +45,13 @@ class Conflict(LawlessError):
     code = "conflict"
 
 
+class KeyReused(LawlessError):
+    """An ``Idempotency-Key`` sent again with a different request (method, path or body)."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+
 class PayloadTooLarge(LawlessError):
     status = 413
     code = "payload_too_large"

@@ -30,6 +30,9 @@ LIVE_CLAUDE = Gauge("lawless_claude_processes", "Claude Code processes running")
 CLAUDE_RSS = Gauge(
     "lawless_claude_rss_bytes", "Resident memory of the Claude Code processes and their children"
 )
+CLAUDE_QUEUED = Gauge(
+    "lawless_claude_queued", "Chat turns waiting for a Claude Code process (max_live_claude)"
+)
 WORKER_STATUS = Gauge(
     "lawless_worker_status",
     "1 for a worker's current status (up, degraded, down)",
@@ -69,6 +72,7 @@ def record_counts(counts: dict[str, int]) -> None:
 def record_claude(usage: dict[str, int]) -> None:
     LIVE_CLAUDE.set(usage["live"])
     CLAUDE_RSS.set(usage["rss"])
+    CLAUDE_QUEUED.set(usage["queued"])
 
 
 async def refresh(store: Store, workers: WorkerRegistry, chat: ChatService) -> None:

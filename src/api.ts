@@ -5,15 +5,12 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import {
-  ApiError,
-  describeError,
-  IErrorBody,
-  retryDelays,
-  withRetries
-} from './errors';
+import { UUID } from '@lumino/coreutils';
+
 import { IAttempt } from './attempts';
+import { ApiError, describeError, IErrorBody } from './errors';
 import { ISession } from './format';
+import { isSafeToRepeat, ITry, withRetries } from './retry';
 import { followTurn, FollowResult, IChatEvent, StreamError } from './sse';
 
 export { ApiError };
@@ -26,20 +23,44 @@ function url(path: string): {
   return { url: URLExt.join(settings.baseUrl, 'lawless', path), settings };
 }
 
+/** The key of one action the person takes, sent with each try of its POST. */
+export const newIdempotencyKey = (): string => UUID.uuid4();
+
 async function send(
   path: string,
   init: RequestInit
-): Promise<{ status: number; value: Response | null }> {
+): Promise<ITry<Response | null>> {
   const { url: full, settings } = url(path);
   try {
     const response = await ServerConnection.makeRequest(full, init, settings);
-    return { status: response.status, value: response };
+    return { status: response.status, value: response, response };
   } catch (error) {
     if ((init.signal as AbortSignal | undefined)?.aborted) {
       throw error;
     }
     return { status: 0, value: null }; // the network
   }
+}
+
+/**
+ * Send `init` to `path`, again after a network error, 502 or 503 when that is safe: a read,
+ * or a request with an `Idempotency-Key` (the same key on every try).
+ */
+function sendWithRetries(
+  path: string,
+  init: RequestInit,
+  idempotencyKey?: string
+): Promise<ITry<Response | null>> {
+  const headers = new Headers(init.headers);
+  if (idempotencyKey) {
+    headers.set('Idempotency-Key', idempotencyKey);
+  }
+  const keyed = { ...init, headers };
+  const safe = isSafeToRepeat(init.method ?? 'GET', idempotencyKey);
+  return withRetries(() => send(path, keyed), {
+    retries: safe ? undefined : 0,
+    signal: init.signal ?? undefined
+  });
 }
 
 async function errorFrom(
@@ -63,9 +84,9 @@ async function errorFrom(
 }
 
 /**
- * A JSON request. A GET's network errors, 502 and 503 are retried after 1 s, 2 s and 4 s
- * (never another method's: see `retryDelays`); any other failure is an `ApiError` whose
- * message is written for a person.
+ * A JSON request. A network error, 502 or 503 is retried after about 1 s, 2 s and 4 s for a
+ * read, and for another method only with `idempotencyKey` (see `retry.ts`); any other
+ * failure is an `ApiError` whose message is written for a person.
  */
 export async function request<T = any>(
   path: string,
@@ -74,6 +95,8 @@ export async function request<T = any>(
     body?: any;
     what?: string;
     signal?: AbortSignal;
+    /** One action's key (`newIdempotencyKey`): the server does it once however often sent. */
+    idempotencyKey?: string;
   } = {}
 ): Promise<T> {
   const init: RequestInit = {
@@ -84,10 +107,11 @@ export async function request<T = any>(
     init.body = JSON.stringify(options.body);
     init.headers = { 'Content-Type': 'application/json' };
   }
-  const { status, value } = await withRetries(() => send(path, init), {
-    delays: retryDelays(init.method ?? 'GET'),
-    signal: options.signal
-  });
+  const { status, value } = await sendWithRetries(
+    path,
+    init,
+    options.idempotencyKey
+  );
   if (!value || status < 200 || status >= 300) {
     throw await errorFrom(value, options.what ?? 'what you asked for');
   }
@@ -117,7 +141,8 @@ export const api = {
     request('api/workspace/sessions', {
       method: 'POST',
       body,
-      what: 'the repository'
+      what: 'the repository',
+      idempotencyKey: newIdempotencyKey()
     }),
 
   deleteSession: (id: string, force = false): Promise<any> =>
@@ -151,7 +176,8 @@ export const api = {
       {
         method: 'POST',
         body: { decision, remember },
-        what: 'the approval request'
+        what: 'the approval request',
+        idempotencyKey: newIdempotencyKey()
       }
     ),
 
@@ -183,20 +209,23 @@ export const api = {
     request(sessionPath(id, '/git/commit'), {
       method: 'POST',
       body: { message },
-      what: 'the session'
+      what: 'the session',
+      idempotencyKey: newIdempotencyKey()
     }),
 
   merge: (id: string, strategy: string): Promise<any> =>
     request(sessionPath(id, '/git/merge'), {
       method: 'POST',
       body: { strategy },
-      what: 'the session'
+      what: 'the session',
+      idempotencyKey: newIdempotencyKey()
     }),
 
   createTerminal: (id: string): Promise<{ terminal: { name: string } }> =>
     request(sessionPath(id, '/terminals'), {
       method: 'POST',
-      what: 'the session'
+      what: 'the session',
+      idempotencyKey: newIdempotencyKey()
     }),
 
   /** Start one task in `n` sessions at once (best-of-N). */
@@ -211,7 +240,8 @@ export const api = {
     request('api/workspace/attempts', {
       method: 'POST',
       body,
-      what: 'the repository'
+      what: 'the repository',
+      idempotencyKey: newIdempotencyKey()
     }),
 
   listAttempts: (): Promise<{ attempts: Partial<IAttempt>[] }> =>
@@ -228,7 +258,8 @@ export const api = {
     request(attemptPath(id, '/chat'), {
       method: 'POST',
       body: { message },
-      what: 'the attempt'
+      what: 'the attempt',
+      idempotencyKey: newIdempotencyKey()
     }),
 
   /** Keep one session, delete the others (their branches stay unless dropped). */
@@ -240,7 +271,8 @@ export const api = {
     request(attemptPath(id, '/choose'), {
       method: 'POST',
       body: { session, ...options },
-      what: 'the attempt'
+      what: 'the attempt',
+      idempotencyKey: newIdempotencyKey()
     }),
 
   /** The person's preferences, kept by the server (and mirrored to Supabase). */
@@ -270,14 +302,14 @@ export interface IChatCallbacks {
   signal?: AbortSignal;
 }
 
+/** A turn's event stream: a GET (re-attach), or the POST that starts it, with its key. */
 async function openStream(
   path: string,
   init: RequestInit,
-  what: string
+  what: string,
+  idempotencyKey?: string
 ): Promise<Response> {
-  const { status, value } = await withRetries(() => send(path, init), {
-    signal: init.signal ?? undefined
-  });
+  const { status, value } = await sendWithRetries(path, init, idempotencyKey);
   if (!value || status !== 200) {
     throw await errorFrom(value, what);
   }
@@ -325,18 +357,20 @@ async function follow(
   }
 }
 
-/** Send a message: `POST .../chat` answers the turn as text/event-stream. */
+/**
+ * Send a message: `POST .../chat` answers the turn as text/event-stream. Tried again after
+ * a network error, 502 or 503 with the same `Idempotency-Key`: the server starts one turn
+ * and answers a repeat with that turn's stream. A drop mid-stream re-attaches (`follow`).
+ */
 export async function sendMessage(
   id: string,
   message: string,
   callbacks: IChatCallbacks
 ): Promise<FollowResult> {
-  // Not retried: a 502 may come after the turn started. A drop mid-stream re-attaches.
-  const { url: full, settings } = url(sessionPath(id, '/chat'));
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(
-      full,
+    response = await openStream(
+      sessionPath(id, '/chat'),
       {
         method: 'POST',
         body: JSON.stringify({ message }),
@@ -346,16 +380,14 @@ export async function sendMessage(
         },
         signal: callbacks.signal
       },
-      settings
+      'the session',
+      newIdempotencyKey()
     );
   } catch (error) {
     if (callbacks.signal?.aborted) {
       return { outcome: 'aborted', lastEventId: null };
     }
-    throw new ApiError(0, describeError(0, null));
-  }
-  if (response.status !== 200) {
-    throw await errorFrom(response, 'the session');
+    throw error;
   }
   return follow(id, response, callbacks, null);
 }

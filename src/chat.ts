@@ -100,6 +100,11 @@ export interface IChatState {
    * add only its new part.
    */
   marks?: { [seq: number]: number };
+  /**
+   * The running turn waits for a Claude Code process (every one the server may keep is
+   * busy): its place in line, 1 being next. Null once anything else of the turn arrives.
+   */
+  queued?: number | null;
 }
 
 export const emptyChat = (): IChatState => ({

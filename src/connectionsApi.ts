@@ -5,7 +5,7 @@
  */
 import { ServerConnection } from '@jupyterlab/services';
 
-import { request } from './api';
+import { newIdempotencyKey, request } from './api';
 import {
   IAuthStatus,
   IDeployment,
@@ -40,14 +40,16 @@ export const connectionsApi = {
     request('api/integrations/github/clone', {
       method: 'POST',
       body: { full_name: fullName },
-      what: 'GitHub'
+      what: 'GitHub',
+      idempotencyKey: newIdempotencyKey()
     }),
   push: (
     id: string
   ): Promise<{ push: { branch: string; full_name: string } }> =>
     request(sessionPath(id, '/git/push'), {
       method: 'POST',
-      what: 'the session'
+      what: 'the session',
+      idempotencyKey: newIdempotencyKey()
     }),
   pullRequest: (
     id: string,
@@ -57,7 +59,8 @@ export const connectionsApi = {
     request(sessionPath(id, '/git/pull-request'), {
       method: 'POST',
       body: { title, body },
-      what: 'the session'
+      what: 'the session',
+      idempotencyKey: newIdempotencyKey()
     }),
   connectVercel: (token: string): Promise<{ account: string }> =>
     request('api/integrations/vercel', {

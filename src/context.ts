@@ -24,22 +24,35 @@ export const DEFAULT_SETTINGS: IPanelSettings = {
 };
 
 type Listener = () => void;
-type Event = 'newSession' | 'stop' | 'settings' | 'running' | 'openSession';
+
+/** What a command asks of the panel (newSession, send, stop, openChanges; openSession from
+ * the attempts view) or what the panel tells the commands (settings, running, sessionOpen). */
+export type PanelEvent =
+  | 'newSession'
+  | 'send'
+  | 'stop'
+  | 'openChanges'
+  | 'settings'
+  | 'running'
+  | 'sessionOpen'
+  | 'openSession';
 
 /** What the commands ask of the panel, and what they need to know about it. */
 export class PanelController {
   settings: IPanelSettings = { ...DEFAULT_SETTINGS };
   running = false;
+  /** Whether a session is open in the panel (its Changes can be shown). */
+  sessionOpen = false;
   /** What an `openSession` event asks the panel to show (the attempts view sends it). */
   openRequest: { id: string; tab: Tab } | null = null;
   private listeners: { [name: string]: Set<Listener> } = {};
 
-  on(name: Event, fn: Listener): () => void {
+  on(name: PanelEvent, fn: Listener): () => void {
     (this.listeners[name] ??= new Set()).add(fn);
     return () => this.listeners[name].delete(fn);
   }
 
-  emit(name: Event): void {
+  emit(name: PanelEvent): void {
     this.listeners[name]?.forEach(fn => fn());
   }
 

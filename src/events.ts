@@ -81,6 +81,7 @@ export function applyEvents(
   }
   const items = state.items.slice();
   let { running, turnId, lastEventId } = state;
+  let queued = state.queued ?? null;
   let marks = { ...(state.marks ?? {}) };
   let changed = false;
   for (const { data, id, prev } of events) {
@@ -103,6 +104,9 @@ export function applyEvents(
     if (id) {
       lastEventId = id;
     }
+    // in line for a Claude process until anything else of the turn (its answer) arrives
+    queued =
+      data.type === 'queued' ? Math.max(1, Number(data.position) || 1) : null;
     const last = items[items.length - 1];
     if (data.type !== 'text' && data.type !== 'thinking') {
       marks = {};
@@ -131,6 +135,8 @@ export function applyEvents(
         }
         break;
       }
+      case 'queued':
+        break; // shown where the answer will stream (the working line), not as an item
       case 'text':
       case 'thinking': {
         const kind = data.type === 'text' ? 'assistant' : 'thinking';
@@ -241,7 +247,7 @@ export function applyEvents(
   if (!changed) {
     return state;
   }
-  return { items, running, turnId, lastEventId, marks };
+  return { items, running, turnId, lastEventId, marks, queued };
 }
 
 function closeStreaming(items: ChatItem[]): void {

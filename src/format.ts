@@ -36,6 +36,26 @@ export interface ISession {
   updated_at: string;
 }
 
+/**
+ * The line under a running turn: where the answer will stream. While the turn waits for a
+ * Claude Code process (`queued`) it says so and how many turns are before it.
+ */
+export function workingText(
+  queued: number | null | undefined,
+  reconnecting: boolean
+): string {
+  if (reconnecting) {
+    return 'Connection lost, re-attaching…';
+  }
+  if (queued) {
+    const ahead = queued - 1;
+    return ahead > 0
+      ? `Waiting for a free Claude slot (${ahead} ahead)…`
+      : 'Waiting for a free Claude slot (next in line)…';
+  }
+  return 'Claude is working…';
+}
+
 export function sessionLabel(session: ISession): string {
   return session.name || session.id.slice(0, 8);
 }

@@ -20,10 +20,13 @@ import { workersPlugin } from './statusbar';
 
 const PLUGIN_ID = 'lawless-jupyter:plugin';
 
+/** The panel's commands; their keyboard shortcuts are in schema/plugin.json. */
 export namespace CommandIDs {
   export const open = 'lawless:open';
   export const newSession = 'lawless:new-session';
+  export const send = 'lawless:send';
   export const stop = 'lawless:stop';
+  export const openChanges = 'lawless:open-changes';
   export const openAttempts = 'lawless:open-attempts';
 }
 
@@ -104,13 +107,30 @@ const plugin: JupyterFrontEndPlugin<void> = {
         app.shell.activateById(view.id);
       }
     });
+    app.commands.addCommand(CommandIDs.send, {
+      label: 'Send the Message to Claude',
+      caption: "Send what is written in the open session's chat",
+      execute: () => controller.emit('send')
+    });
     app.commands.addCommand(CommandIDs.stop, {
       label: 'Stop the Running Claude Turn',
       isEnabled: () => controller.running,
       execute: () => controller.emit('stop')
     });
+    app.commands.addCommand(CommandIDs.openChanges, {
+      label: "Open the Session's Changes",
+      caption: 'What the open session changed: commit, merge, push',
+      isEnabled: () => controller.sessionOpen,
+      execute: () => {
+        reveal();
+        controller.emit('openChanges');
+      }
+    });
     controller.on('running', () =>
       app.commands.notifyCommandChanged(CommandIDs.stop)
+    );
+    controller.on('sessionOpen', () =>
+      app.commands.notifyCommandChanged(CommandIDs.openChanges)
     );
 
     if (palette) {

@@ -19,6 +19,8 @@ export interface IRunningTurn {
   lastEventId: string;
   /** The turn's items as rendered (not the person's message: history has it). */
   items: ChatItem[];
+  /** Its place in line for a Claude Code process, while it waits for one. */
+  queued?: number | null;
 }
 
 export interface IStorageLike {
@@ -41,7 +43,8 @@ export function snapshotOf(state: IChatState): IRunningTurn | null {
     lastEventId,
     items: state.items.filter(
       item => item.turnId === turnId && item.kind !== 'user'
-    )
+    ),
+    queued: state.queued ?? null
   };
 }
 
@@ -69,7 +72,8 @@ export function resumeState(
     running: true,
     turnId: saved.turnId,
     lastEventId: saved.lastEventId,
-    marks: {}
+    marks: {},
+    queued: saved.queued ?? null
   };
 }
 

@@ -2,9 +2,14 @@
  * A Server-Sent Events client over fetch, for the chat stream:
  * `id: <turn>-<seq>`, `data: {type, ...}`, `: keepalive` comments.
  *
- * `SSEParser` is the line protocol (WHATWG rules); `followTurn` reads a turn's stream to
- * its `done` event and re-attaches with `Last-Event-ID` when the connection drops.
+ * `SSEParser` is the line protocol (`eventsource-parser`); `followTurn` reads a turn's
+ * stream to its `done` event and re-attaches with `Last-Event-ID` when the connection drops
+ * (a request of our own: a turn starts with a POST and is re-attached to with a GET).
  */
+
+import { createParser, EventSourceParser } from 'eventsource-parser';
+
+import { backoffDelay, isRetryable, retryAfterMs, sleep } from './retry';
 
 export interface ISSEMessage {
   id: string | null;
@@ -12,72 +17,34 @@ export interface ISSEMessage {
   data: string;
 }
 
+/**
+ * The SSE line protocol (WHATWG rules: lines split anywhere across chunks, CR, LF or CRLF,
+ * comments, multi-line data) by `eventsource-parser`; this keeps the last id across
+ * events, as the spec says, and returns the events each chunk completed.
+ */
 export class SSEParser {
   /** The last `id` seen, kept across events as the spec says. */
   lastEventId: string | null = null;
-  private buffer = '';
-  private dataLines: string[] = [];
-  private eventType = '';
-  private sawCR = false;
+  private completed: ISSEMessage[] = [];
+  private parser: EventSourceParser = createParser({
+    onEvent: message => {
+      if (message.id !== undefined) {
+        this.lastEventId = message.id;
+      }
+      this.completed.push({
+        id: this.lastEventId,
+        event: message.event ?? 'message',
+        data: message.data
+      });
+    }
+  });
 
   /** Feed a decoded chunk; returns the events it completed. */
   feed(chunk: string): ISSEMessage[] {
-    const out: ISSEMessage[] = [];
-    let text = chunk;
-    if (this.sawCR && text.startsWith('\n')) {
-      text = text.slice(1); // the \n of a \r\n split across chunks
-    }
-    this.sawCR = text.endsWith('\r');
-    this.buffer += text;
-    const lines = this.buffer.split(/\r\n|\r|\n/);
-    this.buffer = lines.pop() ?? '';
-    if (this.sawCR) {
-      // "a\r" splits into ["a", ""]: the line ended, nothing is pending
-      this.buffer = '';
-    }
-    for (const line of lines) {
-      const message = this.line(line);
-      if (message) {
-        out.push(message);
-      }
-    }
+    this.parser.feed(chunk);
+    const out = this.completed;
+    this.completed = [];
     return out;
-  }
-
-  private line(line: string): ISSEMessage | null {
-    if (line === '') {
-      if (this.dataLines.length === 0) {
-        this.eventType = '';
-        return null;
-      }
-      const message = {
-        id: this.lastEventId,
-        event: this.eventType || 'message',
-        data: this.dataLines.join('\n')
-      };
-      this.dataLines = [];
-      this.eventType = '';
-      return message;
-    }
-    if (line.startsWith(':')) {
-      return null; // a comment, e.g. ": keepalive"
-    }
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) {
-      value = value.slice(1);
-    }
-    if (field === 'data') {
-      this.dataLines.push(value);
-    } else if (field === 'id') {
-      if (!value.includes('\0')) {
-        this.lastEventId = value;
-      }
-    } else if (field === 'event') {
-      this.eventType = value;
-    }
-    return null;
   }
 }
 
@@ -98,7 +65,7 @@ export interface IFollowOptions {
   onEvent: (event: IChatEvent, id: string | null, prev: string | null) => void;
   /** Told when the connection dropped and a re-attach is under way. */
   onReconnecting?: (attempt: number) => void;
-  /** Waits before re-attach attempt `n` (1-based): 1 s, 2 s, 4 s... by default. */
+  /** Waits the given time before a re-attach (`backoffDelay`: about 1 s, 2 s, 4 s...). */
   wait?: (ms: number) => Promise<void>;
   /** Drops in a row without a single new event before giving up. */
   maxAttempts?: number;
@@ -130,14 +97,14 @@ export async function followTurn(
   response: Response,
   options: IFollowOptions
 ): Promise<FollowResult> {
-  const wait =
-    options.wait ?? ((ms: number) => new Promise(r => setTimeout(r, ms)));
+  const wait = options.wait ?? sleep;
   const maxAttempts = options.maxAttempts ?? 5;
   let lastEventId = options.lastEventId ?? null;
   let current: Response | null = response;
   // the id the current connection was opened after: what its first event follows
   let openedAfter = lastEventId;
   let failures = 0;
+  let askedToWait = 0; // the last refusal's Retry-After
   for (;;) {
     if (current) {
       const parser = new SSEParser();
@@ -196,7 +163,8 @@ export async function followTurn(
       );
     }
     options.onReconnecting?.(failures);
-    await wait(1000 * 2 ** Math.min(failures - 1, 3));
+    await wait(backoffDelay(failures, askedToWait));
+    askedToWait = 0;
     if (options.signal?.aborted) {
       return { outcome: 'aborted', lastEventId };
     }
@@ -215,7 +183,8 @@ export async function followTurn(
       } catch {
         body = null;
       }
-      if (status === 502 || status === 503) {
+      if (isRetryable(status)) {
+        askedToWait = retryAfterMs(current);
         current = null;
         continue;
       }

@@ -149,10 +149,21 @@ async def test_bad_query_and_git_arguments(api, repo):
     assert answer["session"]["state"] == "active", "bad requests change nothing"
 
 
-async def test_a_method_a_route_does_not_have_says_which_it_has(api):
-    code, body, response = await api("DELETE", "api/user/preferences")
-    assert code == 405 and body["code"] == "http_405"
-    assert response.headers["Allow"] == "GET, PUT"
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("DELETE", "api/user/preferences", "GET, PUT"),
+        ("PUT", "api/workspace/sessions", "GET, POST"),
+        # the proxied terminal websocket answers the same way (before any upgrade)
+        ("POST", "api/workspace/sessions/s1/terminals/1/websocket", "GET"),
+    ],
+)
+async def test_a_method_a_route_does_not_have_says_which_it_has(api, method, path, allowed):
+    code, body, response = await api(method, path, {} if method != "DELETE" else None)
+    assert code == 405, body
+    assert body["code"] == "http_405" and body["error"] and body["details"] == {}
+    assert response.headers["Allow"] == allowed
+    assert response.headers["Content-Type"].startswith("application/json")
 
 
 async def test_the_activity_list_takes_a_limit_between_1_and_1000(api, repo):

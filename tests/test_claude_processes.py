@@ -57,12 +57,13 @@ async def test_claude_nice_zero_runs_it_beside_the_server(sse, session, fake):
     assert await niceness_after_a_turn(sse, session, fake) == {os.nice(0)}
 
 
-@pytest.mark.parametrize("chat_config", [{"metrics_interval": 0.1}])
+@pytest.mark.parametrize("chat_config", [{"metrics_interval": 0.1, "max_live_claude": 5}])
 async def test_the_server_reports_its_claude_processes_and_their_memory(
     api, sse, session, fake, jp_fetch
 ):
     code, body, _ = await api("GET", "version")
-    assert code == 200 and body["claude"] == {"live": 0, "rss": 0}
+    idle = {"live": 0, "rss": 0, "queued": 0, "max_live": 5}
+    assert code == 200 and body["claude"] == idle
     await niceness_after_a_turn(sse, session, fake)
     code, body, _ = await api("GET", "version")
     (process,) = claude_processes()
@@ -76,4 +77,4 @@ async def test_the_server_reports_its_claude_processes_and_their_memory(
     code, _, _ = await api("DELETE", f"api/workspace/sessions/{session['id']}")
     assert code in (200, 204)
     code, body, _ = await api("GET", "version")
-    assert body["claude"] == {"live": 0, "rss": 0}, "a deleted session costs nothing"
+    assert body["claude"] == idle, "a deleted session costs nothing"

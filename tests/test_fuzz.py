@@ -27,14 +27,15 @@ EXAMPLES = int(os.environ.get("LAWLESS_FUZZ_EXAMPLES", "10"))
 pytestmark = pytest.mark.timeout(900)
 
 # The server checks meaning beyond the schema (the folder exists, the ref exists, the session
-# is active): schema-valid input may rightly get a 400 or a 409 with a clear message.
+# is active): schema-valid input may rightly get a 400 or a 409 with a clear message, and a
+# 422 when a generated Idempotency-Key comes again with another body.
 CONFIG = """
 [parameters]
 "path.session_id" = "{session_id}"
 "path.attempt_id" = "{attempt_id}"
 
 [checks.positive_data_acceptance]
-expected-statuses = ["2xx", "400", "401", "403", "404", "409", "413", "429"]
+expected-statuses = ["2xx", "400", "401", "403", "404", "409", "413", "422", "429"]
 
 # schemathesis' default list lacks 413: a body over max_body_bytes is refused as too large
 [checks.negative_data_rejection]

@@ -75,6 +75,19 @@ def test_every_route_and_method_is_in_the_spec(spec):
     assert not mismatches, mismatches
 
 
+def test_the_routes_that_honour_an_idempotency_key_say_so(spec):
+    """``@idempotent`` handlers, and only they, list the ``Idempotency-Key`` header."""
+    key = {"$ref": "#/components/parameters/IdempotencyKey"}
+    mismatches = []
+    for route, handler in ROUTES:
+        for method in implemented_methods(handler):
+            honours = getattr(getattr(handler, method), "honours_idempotency_key", False)
+            operation = spec["paths"][spec_path(route)][method]
+            if honours != (key in operation.get("parameters", [])):
+                mismatches.append((method.upper(), route, honours))
+    assert not mismatches, mismatches
+
+
 def test_the_spec_is_valid_openapi(spec):
     assert spec["openapi"] == "3.0.3"
     validate_spec(spec)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,29 @@ async def test_a_session_on_the_worker_chats_through_the_proxy(api, sse, worker,
 
     # nothing of it on this server: the worktree is the worker's
     assert not (repo.parent / "lawless-worktrees").exists()
+
+
+async def test_a_repeated_post_for_a_worker_session_is_done_once(api, worker, repo):
+    """The key goes to the worker with the request: it keeps the answer for the person."""
+    key = {"headers": {"Idempotency-Key": str(uuid.uuid4())}}
+    create = ("POST", "api/workspace/sessions", {"repo": "project", "worker": "w1"})
+    code, first, _ = await api(*create, **key)
+    assert code == 201, first
+    code, again, _ = await api(*create, **key)
+    assert code == 201 and again == first
+    session = first["session"]
+    Path(session["worktree_path"], "new.txt").write_text("new\n")
+    key = {"headers": {"Idempotency-Key": str(uuid.uuid4())}}
+    commit = ("POST", session_path(session, "/git/commit"), {"message": "Add new.txt"})
+    code, first, _ = await api(*commit, **key)
+    assert code == 201, first
+    code, again, response = await api(*commit, **key)
+    assert code == 201 and again == first
+    assert response.headers["Idempotent-Replayed"] == "true"
+    code, log, _ = await api("GET", session_path(session, "/git/log"))
+    assert [c["subject"] for c in log["commits"]] == ["Add new.txt"]
+    _, listed, _ = await api("GET", "api/workspace/sessions")
+    assert len(listed["sessions"]) == 1
 
 
 async def test_a_terminal_on_the_worker_through_the_proxied_websocket(

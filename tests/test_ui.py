@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -326,6 +327,43 @@ def test_reload_resumes_after_the_last_rendered_event(lab, fake, page, shots):
     assert len(attached) == 1, attached
 
 
+def test_the_panels_commands_have_keyboard_shortcuts(lab, fake, page, shots):
+    """From schema/plugin.json through the lab's shortcut settings: Ctrl+Enter sends,
+    Escape in the chat stops the turn (as in Claude Code), Ctrl+Alt+G opens the session's
+    changes, Ctrl+Alt+N a new session."""
+    panel = open_panel(lab, page)
+    create_session(lab, panel, "keys")
+    shortcuts = page.evaluate(
+        """async () => {
+          const answer = await fetch('/lab/api/settings/lawless-jupyter:plugin');
+          return (await answer.json()).schema['jupyter.lab.shortcuts'];
+        }"""
+    )
+    assert {s["command"]: s["keys"] for s in shortcuts} == {
+        "lawless:send": ["Accel Enter"],
+        "lawless:stop": ["Escape"],
+        "lawless:new-session": ["Accel Alt N"],
+        "lawless:open-changes": ["Accel Alt G"],
+    }
+
+    fake.add(text(" ".join(f"word{i}" for i in range(60)), chunks=60, delay=0.25))
+    composer = panel.get_by_label("Message to Claude")
+    composer.fill("Count slowly")
+    composer.press("Control+Enter")  # plain Enter is not what sends here
+    panel.get_by_role("button", name="Stop the running turn").wait_for()
+    panel.locator(".jp-lawless-assistant").get_by_text("word3", exact=False).wait_for()
+    composer.press("Escape")
+    panel.locator(".jp-lawless-notice", has_text="Stopped.").wait_for()
+    panel.get_by_role("button", name="Send the message").wait_for()
+
+    page.keyboard.press("Control+Alt+g")
+    panel.get_by_role("tab", name="Changes", selected=True).wait_for()
+    page.keyboard.press("Control+Alt+n")
+    panel.get_by_role("button", name="Create session").wait_for()
+    page.wait_for_function("() => document.activeElement?.id === 'jp-lawless-repo'")
+    page.screenshot(path=shots / "shortcuts.png")
+
+
 def worker_status_item(page):
     item = page.locator("#jp-main-statusbar .jp-lawless-workers")
     item.wait_for()
@@ -602,3 +640,33 @@ def test_a_fresh_sessions_first_turn_shows_what_is_stored(lab, fake, browser, sh
         finally:
             page.close()
     assert not failures, f"{len(failures)} of {rounds} rounds failed:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("lab", [{"max_live_claude": 1}], indirect=True)
+def test_a_turn_waiting_for_a_claude_slot_says_so_until_its_answer_streams(lab, fake, page, shots):
+    # the one Claude process this server may keep is busy with another session's turn
+    busy = lab.api("POST", "api/workspace/sessions", {"repo": "project", "name": "busy"})
+    release = threading.Event()
+    fake.add(text("The busy one is done.", hold=release), text("Your turn now."))
+    request = urllib.request.Request(
+        f"{lab.url}lawless/api/workspace/sessions/{busy['session']['id']}/chat",
+        data=json.dumps({"message": "Take your time"}).encode(),
+        headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    held = threading.Thread(target=lambda: urllib.request.urlopen(request, timeout=120).read())
+    held.start()
+    assert fake.wait_for_requests(1, 60)
+
+    panel = open_panel(lab, page)
+    create_session(lab, panel, "waiting")
+    send(panel, "Me next")
+    working = panel.locator(".jp-lawless-working")
+    working.get_by_text("Waiting for a free Claude slot (next in line)…").wait_for()
+    page.screenshot(path=shots / "queued.png")
+
+    release.set()  # the busy turn ends: this one gets the slot and streams
+    panel.get_by_text("Your turn now.").wait_for()
+    panel.get_by_role("button", name="Send the message").wait_for()
+    assert panel.get_by_text("Waiting for a free Claude slot", exact=False).count() == 0
+    held.join(60)

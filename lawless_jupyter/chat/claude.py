@@ -73,6 +73,8 @@ class LiveClaude:
         self.resume = resume
         self.model = settings.model
         self.client: ClaudeSDKClient | None = None
+        #: told when ``close`` has ended a process (its room may go to a turn in line)
+        self.on_closed: Callable[[], None] | None = None
         self.last_used = time.monotonic()
         self.stderr: list[str] = []
 
@@ -166,12 +168,25 @@ class LiveClaude:
     async def close(self, *, kill: bool = False) -> None:
         """Disconnect; with ``kill``, end the CLI and everything it started first."""
         client, self.client = self.client, None
+        if client is not None:
+            await _disconnect(client, kill)
+            if self.on_closed is not None:
+                self.on_closed()
+
+    def close_later(self) -> asyncio.Task[None] | None:
+        """Let go of the process now and disconnect it in the background (its graceful
+        exit takes a moment; whoever needed the room does not wait for it)."""
+        client, self.client = self.client, None
         if client is None:
-            return
-        if kill:  # signals and waits (up to 5 s) in a thread: the loop serves everyone else
-            await asyncio.to_thread(_kill_process_tree, _cli_pid(client))
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.disconnect(), 10)
+            return None
+        return asyncio.create_task(_disconnect(client, False), name="claude-close")
+
+
+async def _disconnect(client: ClaudeSDKClient, kill: bool) -> None:
+    if kill:  # signals and waits (up to 5 s) in a thread: the loop serves everyone else
+        await asyncio.to_thread(_kill_process_tree, _cli_pid(client))
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.disconnect(), 10)
 
 
 def _real_cli(configured: str | None) -> str:

@@ -22,6 +22,7 @@ from claude_agent_sdk import CLIConnectionError, CLINotFoundError, ProcessError
 from ..errors import Conflict, InvalidInput, NotFound
 from ..store import Store
 from ..workspace import SessionState, WorkspaceService
+from .capacity import ClaudeSlots
 from .claude import ClaudeSettings, LiveClaude
 from .events import clip_input, replay, translate
 from .permissions import MODES, ApprovalBroker, PermissionPolicy
@@ -42,6 +43,7 @@ class ChatSettings:
     approval_timeout: float = 300.0
     cancel_grace: float = 5.0
     replay_seconds: float = 300.0  # a finished turn's events are kept this long for re-attach
+    max_live_claude: int | None = None  # Claude Code processes kept at once (None: no bound)
     claude: ClaudeSettings = field(default_factory=ClaudeSettings)
 
 
@@ -90,6 +92,8 @@ class ChatService:
         self._start_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        self.slots = ClaudeSlots(settings.max_live_claude, self._live.values, self._evict)
+        self._closing: set[asyncio.Task[None]] = set()  # processes let go, still exiting
         #: called with (stop reason, seconds) when a turn is done (monitoring)
         self.on_turn_done: list[Callable[[str, float], None]] = []
         #: called with (session id, the finished turn) when a session's turn is done
@@ -227,6 +231,7 @@ class ChatService:
             conversation["claude_session_id"],
             self.transcripts_for(user_id) if self.transcripts_for else None,
         )
+        claude.on_closed = self.slots.admit  # a process closed anywhere frees room
         live = LiveChat(key, user_id, session_id, conversation, claude, policy)
         holder["live"] = live
         self._live[key] = live
@@ -282,6 +287,10 @@ class ChatService:
                     "session_id": live.session_id,
                 }
             )
+            if live.claude.client is None:  # a new process: wait for room under the bound
+                await self.slots.take(
+                    live.key, lambda place: turn.emit({"type": "queued", "position": place})
+                )
             client = await live.claude.connected()
             await client.query(message)
             async for sdk_message in client.receive_response():
@@ -340,6 +349,8 @@ class ChatService:
             asyncio.get_running_loop().call_later(
                 self.settings.replay_seconds, self._let_go, live, turn
             )
+            live.claude.last_used = time.monotonic()  # idle from now (the idle timeout, LRU)
+            self.slots.turn_ended(live.key)
             for listener in self.on_turn_done:
                 listener(stop_reason, time.monotonic() - turn.started)
             if live.session_id is not None:
@@ -408,7 +419,28 @@ class ChatService:
             raise NotFound("Nobody has chatted in this session yet.")
         return turn, 0
 
-    async def _stored_turn(self, session_id: str, live: LiveChat | None) -> Turn | None:
+    async def turn_again(self, user_id: str, session_id: str, number: int) -> Turn:
+        """Turn ``number`` of the session, whole, while it is the latest (a repeated turn
+        start follows the turn the first request started)."""
+        turn, _ = await self.reattach(user_id, session_id, None)
+        return _still_latest(turn, number, "the session's history")
+
+    async def free_turn_again(self, user_id: str, conversation_id: str, number: int) -> Turn:
+        """Turn ``number`` of a free conversation, whole, while it is the latest and this
+        server still holds the conversation."""
+        live = self._live.get(f"chat:{conversation_id}")
+        turn = None
+        if live is not None and live.user_id == user_id:
+            turn = live.latest or await self._stored_turn(None, live)
+        if turn is None:
+            raise Conflict(
+                f"The turn this request started (turn {number}) is over and its conversation "
+                "was closed; send the message as a new request to ask again.",
+                details={"turn": number},
+            )
+        return _still_latest(turn, number, "the conversation")
+
+    async def _stored_turn(self, session_id: str | None, live: LiveChat | None) -> Turn | None:
         """The latest finished turn, from the history rows after its user message."""
         if live is not None:
             conversation, after = live.conversation, live.latest_seq - 1
@@ -453,6 +485,8 @@ class ChatService:
         assert turn is not None and turn.task is not None
         turn.cancelled = True
         self.approvals.deny_all(live.key)
+        if self.slots.waiting(live.key):  # still in line for a process: nothing to stop
+            turn.task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(live.claude.interrupt(), self.settings.cancel_grace)
         done, _ = await asyncio.wait({turn.task}, timeout=self.settings.cancel_grace)
@@ -519,6 +553,8 @@ class ChatService:
         if live.running and live.latest and live.latest.task:
             live.latest.cancelled = True
             self.approvals.deny_all(live.key)
+            if self.slots.waiting(live.key):  # in line for a process: leave the line
+                live.latest.task.cancel()
             await live.claude.close(kill=True)  # the turn sees its CLI end and finishes
             done, _ = await asyncio.wait({live.latest.task}, timeout=self.settings.cancel_grace)
             if not done:
@@ -539,7 +575,21 @@ class ChatService:
                 closed += 1
             if live.latest is None:
                 self._drop(live)
+        self.slots.admit()  # also a sweep: room freed elsewhere (a closed process) is used
         return closed
+
+    def _evict(self, live: LiveChat) -> asyncio.Task[None] | None:
+        """Make room under ``max_live_claude``: close this idle conversation's process in
+        the background; its next turn resumes from the session store, as after the idle
+        timeout."""
+        self.logger.debug("closing the idle Claude Code process of %s to make room", live.key)
+        closing = live.claude.close_later()
+        if closing is not None:
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+        if live.latest is None:
+            self._drop(live)
+        return closing
 
     def _drop(self, live: LiveChat) -> None:
         """Forget a conversation that has no process and no turn (a later turn or
@@ -550,9 +600,15 @@ class ChatService:
 
     def claude_usage(self) -> dict[str, int]:
         """How many Claude Code processes run and their resident memory in bytes: what a
-        session costs this server."""
+        session costs this server; how many turns wait for one, and the bound
+        (``max_live_claude``, 0: none)."""
         sizes = [size for live in self._live.values() if (size := live.claude.rss()) is not None]
-        return {"live": len(sizes), "rss": sum(sizes)}
+        return {
+            "live": len(sizes),
+            "rss": sum(sizes),
+            "queued": self.slots.queued,
+            "max_live": self.slots.limit or 0,
+        }
 
     def live_clients(self) -> int:
         return sum(1 for live in self._live.values() if live.claude.client is not None)
@@ -564,3 +620,16 @@ class ChatService:
                 live.latest.task.cancel()
                 await asyncio.wait({live.latest.task}, timeout=self.settings.cancel_grace)
             await live.claude.close(kill=True)
+        if self._closing:  # processes let go to make room, still exiting
+            await asyncio.wait(set(self._closing), timeout=self.settings.cancel_grace)
+
+
+def _still_latest(turn: Turn, number: int, where: str) -> Turn:
+    """``turn`` when it is turn ``number``, else a 409: a later turn has begun."""
+    if turn.number != number:
+        raise Conflict(
+            f"The turn this request started (turn {number}) is over and a later one has "
+            f"begun; its answer is in {where}.",
+            details={"turn": number, "latest": turn.number},
+        )
+    return turn

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 
+from ..digits import digits
 from ..errors import (
     Forbidden,
     InvalidInput,
@@ -219,9 +220,7 @@ class GitHub:
         next_page = None
         if next_url:
             pages = parse_qs(urlparse(next_url).query).get("page")
-            next_page = (
-                int(pages[0]) if pages and pages[0].isascii() and pages[0].isdigit() else None
-            )
+            next_page = int(pages[0]) if pages and digits(pages[0]) else None
         return _json(response), next_page
 
     async def create_pull(
@@ -277,9 +276,7 @@ def api_error(response: httpx.Response) -> Exception:
             limit=int(headers.get("X-RateLimit-Limit") or 0),
             remaining=0,
             reset=reset,
-            retry_after=int(retry)
-            if retry and retry.isascii() and retry.isdigit()
-            else int(reset - time.time()),
+            retry_after=int(retry) if retry and digits(retry) else int(reset - time.time()),
         )
     if status == 401:
         return UpstreamUnauthorized(

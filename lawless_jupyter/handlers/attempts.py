@@ -12,6 +12,7 @@ from tornado import web
 from ..attempts.service import MAX_ATTEMPTS
 from ..errors import Forbidden, InvalidInput, QuotaExceeded
 from .base import EXECUTE, LawlessHandler
+from .idempotency import idempotent
 
 ENDED = ("deleted", "failed")
 
@@ -49,6 +50,7 @@ class AttemptsHandler(AttemptsBase):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self) -> None:
         body = self.json_body("repo", "base", "prompt", "n", "models", "check")
         if "repo" not in body:
@@ -86,6 +88,7 @@ class AttemptChatHandler(AttemptsBase):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, attempt_id: str) -> None:
         body = self.json_body("message")
         self.check_chat_quota(1)
@@ -101,6 +104,7 @@ class AttemptChooseHandler(LawlessHandler):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, attempt_id: str) -> None:
         body = self.json_body("session", "drop_branches", "force")
         force = body.get("force", False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from typing import Any
@@ -11,12 +10,14 @@ from jupyter_core.utils import ensure_async
 from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from tornado import web
 
-from .. import metrics
-from ..errors import Forbidden, InvalidInput, LawlessError, PayloadTooLarge, QuotaExceeded
+from ..digits import digits
+from ..errors import Forbidden, InvalidInput, LawlessError, PayloadTooLarge
+from ..idempotency import Claim
+from ..store.idempotency import KeptAnswer
 from ..worker_auth import ForwardedUser
 from ..workers import GITHUB_TOKEN_HEADER
+from .error_answer import write_error_answer
 from .identity import Identity, identify
 from .nodelay import send_at_once
 from .proxy import ForwardMixin
@@ -24,11 +25,6 @@ from .proxy import ForwardMixin
 AUTH_RESOURCE = "lawless"
 #: the action a method that runs code on the server (Claude, a shell, git hooks) asks for
 EXECUTE = "execute"
-
-
-def digits(text: str) -> bool:
-    """Only 0-9 (``str.isdigit`` also takes '²', which ``int`` then refuses)."""
-    return text.isascii() and text.isdigit()
 
 
 class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):
@@ -113,43 +109,31 @@ class LawlessHandler(ForwardMixin, ExtensionHandlerMixin, APIHandler):
         return value in ("true", "1", "yes")
 
     def reply(self, body: dict[str, Any], status: int = 200) -> None:
+        self.replied = (status, body)
         self.set_status(status)
         self.finish(json.dumps(body))
+
+    # -- Idempotency-Key (handlers/idempotency.py) ---------------------------------------
+
+    #: the JSON answer ``reply`` wrote, which ``@idempotent`` keeps for the request's key
+    replied: tuple[int, dict[str, Any]] | None = None
+    #: set by ``@idempotent`` while the first request with a key runs
+    idempotency_claim: Claim | None = None
+
+    async def keep_answer(self, status: int, body: dict[str, Any]) -> None:
+        """For an answer that is not one JSON body (a stream): keep ``body`` as the key's
+        answer now, before the stream ends, for ``replay`` to answer a repeat with."""
+        if self.idempotency_claim is not None:
+            await self.idempotency_claim.keep(status, body)
+
+    async def replay(self, answer: KeptAnswer) -> None:
+        """Answer a repeated key with the first request's answer."""
+        self.reply(answer.body, answer.status)
 
     # -- errors ---------------------------------------------------------------------------
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, LawlessError):
-            self.set_status(exc.status)
-            body = exc.body()
-            if isinstance(exc, QuotaExceeded):
-                self.set_header("Retry-After", str(exc.retry_after))
-                metrics.record_quota_rejection(exc.quota)
-        elif isinstance(exc, web.HTTPError):
-            message = exc.log_message or exc.reason or self._reason
-            if exc.args and exc.log_message:
-                with contextlib.suppress(TypeError, ValueError):
-                    message = exc.log_message % exc.args
-            body = {"error": message, "code": f"http_{status_code}", "details": {}}
-        else:  # never a stack trace to the client; it is in the server log
-            body = {
-                "error": "Something went wrong on the server; the details are in its log.",
-                "code": "internal_error",
-                "details": {},
-            }
-        if status_code == 405:  # RFC 9110: say which methods would have worked
-            self.set_header("Allow", ", ".join(self.allowed_methods()))
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
-
-    @classmethod
-    def allowed_methods(cls) -> list[str]:
-        return [
-            method.upper()
-            for method in ("get", "post", "put", "delete", "patch")
-            if getattr(cls, method) is not getattr(web.RequestHandler, method)
-        ]
+        write_error_answer(self, status_code, **kwargs)
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
         if isinstance(value, LawlessError) and value.status < 500:

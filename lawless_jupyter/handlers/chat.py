@@ -11,8 +11,11 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..chat.turn import ChatEvent, Turn
+from ..digits import digits
 from ..errors import InvalidInput
-from .base import EXECUTE, LawlessHandler, digits
+from ..store.idempotency import KeptAnswer
+from .base import EXECUTE, LawlessHandler
+from .idempotency import idempotent
 from .nodelay import send_at_once
 
 _DELTAS = ("text", "thinking")
@@ -88,6 +91,7 @@ class ChatHandler(TurnStreamMixin):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, session_id: str) -> None:
         body = self.json_body("message", "model", "permission_mode")
         identity = self.identity
@@ -99,6 +103,20 @@ class ChatHandler(TurnStreamMixin):
                 model=body.get("model"),
                 permission_mode=body.get("permission_mode"),
             )
+        # a repeat of this request (same Idempotency-Key) follows this turn, never a new one
+        await self.keep_answer(200, {"turn": {"number": turn.number, "turn_id": turn.id}})
+        await self.stream_turn(turn)
+
+    async def replay(self, answer: KeptAnswer) -> None:
+        """A repeated key re-attaches to the turn the first request started, from its
+        first event (a refusal is answered again as it was)."""
+        started = answer.body.get("turn") if answer.status == 200 else None
+        if not isinstance(started, dict):
+            return await super().replay(answer)
+        session_id = self.path_kwargs["session_id"]
+        turn = await self.lawless.chat.turn_again(
+            self.identity.user_id, session_id, started["number"]
+        )
         await self.stream_turn(turn)
 
 
@@ -129,6 +147,7 @@ class FreeChatHandler(TurnStreamMixin):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self) -> None:
         body = self.json_body("message", "conversation_id")
         identity = self.identity
@@ -136,6 +155,18 @@ class FreeChatHandler(TurnStreamMixin):
             turn = await self.lawless.chat.start_free(
                 identity.user_id, body.get("conversation_id"), body.get("message")
             )
+        started = {"number": turn.number, "turn_id": turn.id}
+        await self.keep_answer(200, {"turn": started, "conversation_id": turn.conversation_id})
+        await self.stream_turn(turn)
+
+    async def replay(self, answer: KeptAnswer) -> None:
+        """As for a session's chat: a repeated key follows the turn the first one started."""
+        started = answer.body.get("turn") if answer.status == 200 else None
+        if not isinstance(started, dict):
+            return await super().replay(answer)
+        turn = await self.lawless.chat.free_turn_again(
+            self.identity.user_id, answer.body["conversation_id"], started["number"]
+        )
         await self.stream_turn(turn)
 
 
@@ -152,6 +183,7 @@ class ApprovalHandler(LawlessHandler):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, session_id: str, request_id: str) -> None:
         body = self.json_body("decision", "remember")
         result = await self.lawless.chat.answer(

@@ -10,8 +10,10 @@ from urllib.parse import urlparse
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..digits import digits
 from ..errors import InvalidInput, LawlessError, NotFound, Unavailable
-from .base import EXECUTE, LawlessHandler, digits
+from .base import EXECUTE, LawlessHandler
+from .idempotency import idempotent
 
 CALLBACK_PATH = "lawless/api/auth/github/callback"
 
@@ -150,6 +152,7 @@ class GitHubReposHandler(ConnectionsHandler):
 class GitHubCloneHandler(ConnectionsHandler):
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self) -> None:
         body = self.json_body("full_name", "clone_url", "path")
         result = await self.connections.clone(
@@ -163,6 +166,7 @@ class GitPushHandler(ConnectionsHandler):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, session_id: str) -> None:
         self.json_body()
         pushed = await self.connections.push(
@@ -176,6 +180,7 @@ class PullRequestHandler(ConnectionsHandler):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, session_id: str) -> None:
         body = self.json_body("title", "body")
         result = await self.connections.pull_request(

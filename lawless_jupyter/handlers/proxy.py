@@ -21,17 +21,26 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import httpclient, web, websocket
 from tornado.iostream import StreamClosedError
 
+from ..digits import digits
 from ..errors import NotFound, Unavailable
 from ..workers import Worker
+from .error_answer import write_error_answer
 from .identity import identify
 from .nodelay import send_at_once
 
 AUTH_RESOURCE = "lawless"  # the same as LawlessHandler's (base.py imports this module)
 
-#: request headers a worker gets from the client (never its login: Authorization, Cookie)
-_REQUEST_HEADERS = ("Content-Type", "Accept", "Last-Event-ID")
+#: request headers a worker gets from the client (never its login: Authorization, Cookie);
+#: the worker keeps a forwarded Idempotency-Key's answer for the person, as it would here
+_REQUEST_HEADERS = ("Content-Type", "Accept", "Last-Event-ID", "Idempotency-Key")
 #: answer headers passed back
-_ANSWER_HEADERS = ("Content-Type", "Cache-Control", "X-Accel-Buffering", "Retry-After")
+_ANSWER_HEADERS = (
+    "Content-Type",
+    "Cache-Control",
+    "X-Accel-Buffering",
+    "Retry-After",
+    "Idempotent-Replayed",
+)
 #: JSON answers up to this size are read whole to mark the session's worker
 _JSON_MARK_LIMIT = 4 * 1024 * 1024
 
@@ -102,7 +111,7 @@ class ForwardMixin:
 def _is_small_json(answer: httpx.Response) -> bool:
     length = answer.headers.get("Content-Length", "")
     return answer.headers.get("Content-Type", "").startswith("application/json") and (
-        length.isascii() and length.isdigit() and int(length) <= _JSON_MARK_LIMIT
+        digits(length) and int(length) <= _JSON_MARK_LIMIT
     )
 
 
@@ -170,12 +179,7 @@ class TerminalSocketHandler(
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """The API's JSON error shape, not Jupyter's HTML page (before the upgrade)."""
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = (exc.log_message if isinstance(exc, web.HTTPError) else None) or self._reason
-        if status_code == 405:  # RFC 9110: say which method would have worked
-            self.set_header("Allow", "GET")
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": message, "code": f"http_{status_code}", "details": {}}))
+        write_error_answer(self, status_code, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..digits import digits
 from ..errors import InvalidInput
-from .base import EXECUTE, LawlessHandler, digits
+from .base import EXECUTE, LawlessHandler
+from .idempotency import idempotent
 
 
 class SessionsHandler(LawlessHandler):
@@ -21,6 +23,7 @@ class SessionsHandler(LawlessHandler):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self) -> None:
         body = self.json_body("repo", "base", "name", "worker")
         if "repo" not in body:
@@ -89,6 +92,7 @@ class GitCommitHandler(LawlessHandler):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, session_id: str) -> None:
         body = self.json_body("message", "paths")
         identity = self.identity
@@ -103,6 +107,7 @@ class GitMergeHandler(LawlessHandler):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, session_id: str) -> None:
         body = self.json_body("strategy", "message")
         identity = self.identity

@@ -8,6 +8,7 @@ from tornado import web
 
 from ..errors import Forbidden
 from .base import EXECUTE, LawlessHandler
+from .idempotency import idempotent
 
 
 class TerminalsBase(LawlessHandler):
@@ -33,6 +34,7 @@ class SessionTerminalsHandler(TerminalsBase):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, session_id: str) -> None:
         self.json_body()  # no fields, but refuse junk
         self.check_terminal_permission()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..digits import digits
 from ..errors import InvalidInput
-from .base import LawlessHandler, digits
+from .base import LawlessHandler
 
 
 class ActivityHandler(LawlessHandler):

@@ -192,7 +192,23 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE workspace_sessions ADD COLUMN worker TEXT;
     """,
-    # 9: attempts (best-of-N): one task started in several sessions at once, and what each
+    # idempotency: the first answer to a POST sent with an Idempotency-Key, per user, so a
+    # retry with the same key gets it again instead of doing the work twice (local only,
+    # never mirrored; rows past expires_at are swept, store/idempotency.py)
+    """
+    CREATE TABLE IF NOT EXISTS idempotency_keys (
+        user_id     TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,            -- sha256 of the method, path and body
+        status      INTEGER NOT NULL,         -- the first answer's HTTP status
+        answer      TEXT NOT NULL,            -- the first answer's JSON body
+        created_at  REAL NOT NULL,            -- unix time
+        expires_at  REAL NOT NULL,
+        PRIMARY KEY (user_id, key)
+    );
+    CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);
+    """,
+    # attempts (best-of-N): one task started in several sessions at once, and what each
     # of its sessions did (latest turn, diff summary, the check command's result)
     """
     CREATE TABLE IF NOT EXISTS attempts (

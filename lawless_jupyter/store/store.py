@@ -16,6 +16,7 @@ from .attempts import AttemptRepository
 from .chat import ChatRepository
 from .connections import ConnectionRepository
 from .db import Database
+from .idempotency import IdempotencyRepository
 from .outbox import Outbox, install_triggers
 from .preferences import PreferenceRepository
 from .sessions import SessionRepository
@@ -40,6 +41,7 @@ class Store:
         self.activity = ActivityRepository(self.db)
         self.preferences = PreferenceRepository(self.db)
         self.connections = ConnectionRepository(self.db)
+        self.idempotency = IdempotencyRepository(self.db)
         self.attempts = AttemptRepository(self.db)  # local only, not mirrored
 
     @property

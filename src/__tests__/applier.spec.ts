@@ -13,7 +13,12 @@ import {
 } from '../chat';
 import { applyEvents } from '../events';
 import { keepPending, mergeHistory, settleTurn } from '../history';
-import { shouldReattach, TurnReaders } from '../reattach';
+import {
+  resumeState,
+  shouldReattach,
+  snapshotOf,
+  TurnReaders
+} from '../reattach';
 import { followTurn, IChatEvent } from '../sse';
 
 const WORDS = Array.from({ length: 60 }, (_, i) => `w${i} `);
@@ -296,6 +301,62 @@ describe('history and what is on screen', () => {
     const pending = state.items[state.items.length - 1] as ChatItem;
     const resumed = keepPending({ ...emptyChat(), items: [] }, state);
     expect(resumed.items).toEqual([pending]);
+  });
+});
+
+describe('a turn waiting for a Claude process', () => {
+  /** The turn with two `queued` events (places 2, then 1) between its start and answer. */
+  function waited(): IStreamEvent[] {
+    const events: IChatEvent[] = [
+      START,
+      { type: 'queued', position: 2 },
+      { type: 'queued', position: 1 },
+      ...TURN.slice(1)
+    ];
+    return events.map((data, i) => ({
+      data,
+      id: `1-${i + 1}`,
+      prev: i ? `1-${i}` : null
+    }));
+  }
+
+  it('says its place in line until the answer starts, then only the answer shows', () => {
+    const events = waited();
+    let state = applyEvents(sent(), events.slice(0, 2));
+    expect(state.running).toBe(true);
+    expect(state.queued).toBe(2);
+    state = applyEvents(state, events.slice(2, 3));
+    expect(state.queued).toBe(1);
+    expect(shown(state)).toEqual(['You: Count']); // no item: the working line says it
+    state = applyEvents(state, events.slice(3, 4)); // the first word
+    expect(state.queued).toBeNull();
+    state = applyEvents(state, events.slice(1, 3)); // a replay of the line: old news
+    expect(state.queued).toBeNull();
+    state = applyEvents(state, events.slice(4));
+    expect(shown(state)).toEqual(EXPECTED);
+    expect(state.queued).toBeNull();
+  });
+
+  it('a cancel while in line ends the turn and clears the line', () => {
+    const events = waited().slice(0, 2);
+    let state = applyEvents(sent(), events);
+    state = applyEvents(state, [
+      {
+        data: { type: 'done', stop_reason: 'cancelled' },
+        id: '1-3',
+        prev: '1-2'
+      }
+    ]);
+    expect(state.queued).toBeNull();
+    expect(state.running).toBe(false);
+    expect(shown(state)).toEqual(['You: Count', 'notice']);
+  });
+
+  it('a reload while in line resumes saying so', () => {
+    const state = applyEvents(sent(), waited().slice(0, 3));
+    const resumed = resumeState([], snapshotOf(state));
+    expect(resumed.queued).toBe(1);
+    expect(resumed.running).toBe(true);
   });
 });
 

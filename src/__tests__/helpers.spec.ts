@@ -1,5 +1,5 @@
-import { describeError, isRetryable, withRetries } from '../errors';
-import { age, parsePatch } from '../format';
+import { describeError } from '../errors';
+import { age, parsePatch, workingText } from '../format';
 
 describe('errors', () => {
   const now = new Date('2025-01-01T12:00:00Z');
@@ -27,47 +27,20 @@ describe('errors', () => {
       /^Too many chat messages\. The limit is 100\. It resets at .* \(in 10 min\)\.$/
     );
   });
-
-  it('retries network errors, 502 and 503 with backoff 1 s, 2 s, 4 s', async () => {
-    const waits: number[] = [];
-    const statuses = [0, 502, 503, 200];
-    const result = await withRetries(
-      async () => ({ status: statuses.shift()!, value: 'v' }),
-      {
-        wait: async ms => {
-          waits.push(ms);
-        }
-      }
-    );
-    expect(result.status).toBe(200);
-    expect(waits).toEqual([1000, 2000, 4000]);
-  });
-
-  it('gives up after the last retry and does not retry other errors', async () => {
-    let calls = 0;
-    const result = await withRetries(
-      async () => ({ status: 503, value: ++calls }),
-      {
-        wait: async () => undefined
-      }
-    );
-    expect(result).toEqual({ status: 503, value: 4 });
-    calls = 0;
-    await withRetries(async () => ({ status: 404, value: ++calls }), {
-      wait: async () => undefined
-    });
-    expect(calls).toBe(1);
-    expect([0, 502, 503, 500, 429].map(isRetryable)).toEqual([
-      true,
-      true,
-      true,
-      false,
-      false
-    ]);
-  });
 });
 
 describe('format', () => {
+  it('says under a running turn whether it waits for a Claude slot', () => {
+    expect(workingText(null, false)).toBe('Claude is working…');
+    expect(workingText(3, false)).toBe(
+      'Waiting for a free Claude slot (2 ahead)…'
+    );
+    expect(workingText(1, false)).toBe(
+      'Waiting for a free Claude slot (next in line)…'
+    );
+    expect(workingText(1, true)).toBe('Connection lost, re-attaching…');
+  });
+
   it('ages', () => {
     const now = new Date('2025-01-01T12:00:00Z');
     expect(age('2025-01-01T11:59:30Z', now)).toBe('just now');

@@ -55,6 +55,12 @@ describe('SSEParser', () => {
     expect(out.map(m => m.id)).toEqual(['3-1', '3-1']);
   });
 
+  it('ignores an id with a NUL in it, as the spec says', () => {
+    const parser = new SSEParser();
+    const out = parser.feed('id: 4-1\ndata: a\n\nid: 4-\u00002\ndata: b\n\n');
+    expect(out.map(m => m.id)).toEqual(['4-1', '4-1']);
+  });
+
   it('handles a CR line end split from its LF', () => {
     const parser = new SSEParser();
     const out = [
@@ -165,6 +171,7 @@ describe('followTurn', () => {
   });
 
   it('waits 1 s, 2 s, 4 s between failed re-attach attempts and then stops', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(1); // the top of each jittered wait
     const waits: number[] = [];
     await expect(
       followTurn(body([], true), {
@@ -179,6 +186,29 @@ describe('followTurn', () => {
       })
     ).rejects.toThrow('could not be restored');
     expect(waits).toEqual([1000, 2000, 4000, 8000]);
+    jest.restoreAllMocks();
+  });
+
+  it("waits as long as a 503's Retry-After asks before re-attaching", async () => {
+    const waits: number[] = [];
+    const busy = new Response('{}', {
+      status: 503,
+      headers: { 'Retry-After': '30' }
+    });
+    const answers = [busy, body([ev('1-2', { type: 'done' })])];
+    const result = await followTurn(
+      body([ev('1-1', { type: 'start' })], true),
+      {
+        reattach: async () => answers.shift()!,
+        onEvent: () => undefined,
+        wait: async ms => {
+          waits.push(ms);
+        }
+      }
+    );
+    expect(result).toEqual({ outcome: 'done', lastEventId: '1-2' });
+    expect(waits[0]).toBeLessThanOrEqual(1000); // the drop: about 1 s
+    expect(waits[1]).toBe(30_000); // the 503 said 30 s
   });
 
   it('stops when aborted', async () => {

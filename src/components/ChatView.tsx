@@ -1,7 +1,7 @@
-import React, { useLayoutEffect, useRef, useState } from 'react';
+import React, { useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 import { IPanelContext } from '../context';
-import { ISession } from '../format';
+import { ISession, workingText } from '../format';
 import { useChatStream } from '../hooks/useChatStream';
 import { useSettings } from '../hooks/useSettings';
 import { PermissionPicker } from '../permissions';
@@ -44,19 +44,35 @@ export function ChatView(props: {
     await stream.send(text);
   };
 
+  // Ctrl/Cmd+Enter is the `lawless:send` command's shortcut (schema/plugin.json: a person
+  // may change it); plain Enter sends here when the setting says so
   const onKeyDown = (event: React.KeyboardEvent<HTMLTextAreaElement>) => {
-    if (event.key !== 'Enter' || event.nativeEvent.isComposing) {
-      return;
-    }
-    const modifier = event.ctrlKey || event.metaKey;
+    const plain = !(event.shiftKey || event.ctrlKey || event.metaKey);
     if (
-      (settings.enterToSend && !event.shiftKey) ||
-      (!settings.enterToSend && modifier)
+      event.key === 'Enter' &&
+      plain &&
+      settings.enterToSend &&
+      !event.nativeEvent.isComposing
     ) {
       event.preventDefault();
       void send();
     }
   };
+  const sendLatest = useRef(send);
+  sendLatest.current = send;
+  const composer = useRef<HTMLTextAreaElement>(null);
+  useEffect(
+    () =>
+      ctx.controller.on('send', () => {
+        // the chat whose box has the focus, else the one on screen
+        const box = composer.current;
+        const focused = document.activeElement?.closest('.jp-lawless-composer');
+        if (box && (focused ? focused.contains(box) : box.offsetParent)) {
+          void sendLatest.current();
+        }
+      }),
+    [ctx.controller]
+  );
 
   return (
     <div className="jp-lawless-chat">
@@ -96,14 +112,13 @@ export function ChatView(props: {
         ))}
         {busy && (
           <div className="jp-lawless-working" role="status">
-            {reconnecting
-              ? 'Connection lost, re-attaching…'
-              : 'Claude is working…'}
+            {workingText(chat.queued, reconnecting)}
           </div>
         )}
       </div>
       <div className="jp-lawless-composer">
         <textarea
+          ref={composer}
           className="jp-mod-styled"
           value={draft}
           rows={3}

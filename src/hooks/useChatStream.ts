@@ -188,7 +188,7 @@ export function useChatStream(
       batcher.current.flush();
       setReconnecting(false);
       setSending(false);
-      setChat(state => ({ ...state, running: false }));
+      setChat(state => ({ ...state, running: false, queued: null }));
       if (!abort.current?.signal.aborted) {
         onTurnDone();
       }

@@ -94,6 +94,11 @@ export function useSessions(ctx: IPanelContext): ISessions {
   );
 
   useEffect(
+    () => ctx.controller.on('openChanges', () => setTab('changes')),
+    []
+  );
+
+  useEffect(
     () =>
       ctx.controller.on('openSession', () => {
         const request = ctx.controller.openRequest;
@@ -107,5 +112,10 @@ export function useSessions(ctx: IPanelContext): ISessions {
   );
 
   const open = sessions?.find(s => s.id === openId) ?? null;
+
+  useEffect(() => {
+    ctx.controller.sessionOpen = open !== null;
+    ctx.controller.emit('sessionOpen');
+  }, [open !== null]);
   return { sessions, listError, open, tab, setTab, setOpenId, refresh };
 }
