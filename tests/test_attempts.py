@@ -380,3 +380,17 @@ async def test_dropping_branches_never_drops_unmerged_commits(api, repo, fake):
     assert deleted[empty["session_id"]]["branch_deleted"] is True
     branches = set(git(repo, "branch", "--format=%(refname:short)").split())
     assert branches == {"main", keep["branch"], committed["branch"]}
+
+
+async def test_an_attempt_sent_again_with_its_key_is_made_once(api, repo, fake):
+    body = {"repo": "project", "prompt": "Hi", "n": 2}
+    key = {"Idempotency-Key": "attempt-once"}
+    code, first, _ = await api("POST", ATTEMPTS, body, headers=key)
+    assert code == 201, first
+    code, again, response = await api("POST", ATTEMPTS, body, headers=key)
+    assert code == 201 and again == first
+    assert response.headers["Idempotent-Replayed"] == "true"
+    _, listed, _ = await api("GET", ATTEMPTS)
+    assert [a["id"] for a in listed["attempts"]] == [first["attempt"]["id"]]
+    _, sessions, _ = await api("GET", "api/workspace/sessions")
+    assert len(sessions["sessions"]) == 2
