@@ -25,8 +25,9 @@ export const DEFAULT_SETTINGS: IPanelSettings = {
 
 type Listener = () => void;
 
-/** What a command asks of the panel (newSession, send, stop, openChanges; openSession from
- * the attempts view) or what the panel tells the commands (settings, running, sessionOpen). */
+/** What a command asks of the panel (newSession, send, stop, openChanges; openSession and
+ * sessionsChanged from the attempts view) or what the panel tells the commands (settings,
+ * running, sessionOpen). */
 export type PanelEvent =
   | 'newSession'
   | 'send'
@@ -35,7 +36,8 @@ export type PanelEvent =
   | 'settings'
   | 'running'
   | 'sessionOpen'
-  | 'openSession';
+  | 'openSession'
+  | 'sessionsChanged';
 
 /** What the commands ask of the panel, and what they need to know about it. */
 export class PanelController {

@@ -82,6 +82,10 @@ def scenario(server, anthropic, page, folder):
     keep.get_by_role("button", name="Keep this one").click()
     page.locator(".jp-Dialog").get_by_role("button", name="Keep this one").click()
     view.locator(".jp-lawless-notice", has_text="Kept").wait_for()
+    # the panel showed a deleted session's Changes: it goes back to the list, now of one
+    panel.get_by_role("button", name="Create session").wait_for()
+    panel.locator(".jp-lawless-list").last.locator(".jp-lawless-item").first.wait_for()
+    assert panel.locator(".jp-lawless-list").last.locator(".jp-lawless-item").count() == 1
     sessions = server.api("GET", "api/workspace/sessions")["sessions"]
     assert [s["name"] for s in sessions] == [name.strip()]
     assert (Path(sessions[0]["worktree_path"]) / "result.txt").read_text() == "one\nline\n"

@@ -38,6 +38,7 @@ export class AttemptsWidget extends ReactWidget {
           this.controller.openSession(id, tab);
           this.reveal();
         }}
+        onSessionsChanged={() => this.controller.emit('sessionsChanged')}
       />
     );
   }
@@ -46,6 +47,7 @@ export class AttemptsWidget extends ReactWidget {
 export function AttemptsView(props: {
   attemptId: string;
   open: (sessionId: string, tab: 'chat' | 'changes') => void;
+  onSessionsChanged?: () => void;
 }): JSX.Element {
   const [attempt, setAttempt] = useState<IAttempt | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -145,6 +147,7 @@ export function AttemptsView(props: {
         drop_branches: dropBranches
       });
       setAttempt(result.attempt);
+      props.onSessionsChanged?.();
       const dropped = result.deleted.filter(d => d.branch_deleted).length;
       setNotice(
         `Kept “${session.name}”; ${result.deleted.length} other session(s) deleted, ` +

@@ -111,6 +111,14 @@ export function useSessions(ctx: IPanelContext): ISessions {
     []
   );
 
+  useEffect(
+    () =>
+      ctx.controller.on('sessionsChanged', () => {
+        void refresh(); // an open session that was deleted elsewhere closes
+      }),
+    []
+  );
+
   const open = sessions?.find(s => s.id === openId) ?? null;
 
   useEffect(() => {
