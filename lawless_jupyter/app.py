@@ -26,6 +26,7 @@ from .connections import ConnectionSettings, ConnectionsService, GitHubSettings
 from .errors import Conflict
 from .handlers import handlers
 from .idempotency import IdempotencyService
+from .notebooks import KernelSettings, NotebookTools, SessionKernels, cell_source
 from .preferences import PreferenceRules, PreferencesService
 from .ratelimit import SlidingWindowLimit
 from .remote import RemoteSessions
@@ -102,7 +103,27 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.log,
             transcripts_for=self.transcripts_for,
             defaults_for=lambda user_id: self.preferences.chat_defaults(user_id),
+            tools_for=lambda session_id, worktree: {
+                "jupyter": NotebookTools(self.kernels, session_id, worktree).server()
+            },
+            code_for=cell_source,
         )
+        self.kernels = SessionKernels(
+            self.store,
+            self.workspace,
+            lambda: self.serverapp.kernel_manager,
+            root,
+            KernelSettings(
+                default_kernel=self.default_kernel,
+                idle_timeout=self.kernel_idle_timeout,
+                execute_timeout=self.kernel_execute_timeout,
+                max_execute_timeout=self.kernel_max_execute_timeout,
+                env=self.terminal_env,
+                env_passthrough=tuple(self.claude_env_passthrough),
+            ),
+            self.log,
+        )
+        self.chat.on_cancel.append(self.kernels.interrupt)
         self.preferences = PreferencesService(
             self.store,
             PreferenceRules(
@@ -179,6 +200,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         self._startup: asyncio.Future[None] | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._idempotency_sweep: asyncio.Task[None] | None = None
+        self._kernel_sweep: asyncio.Task[None] | None = None
         self.log.info("lawless_jupyter %s: database %s", __version__, db_path)
 
     def _make_connections(self) -> tuple[ConnectionsService | None, str | None]:
@@ -252,6 +274,9 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         report = await self.workspace.reconcile()
         if any(report.values()):
             await self.store.activity.record(self.owner, "reconciliation", report)
+        kernels = await self.kernels.reconcile()  # after the sessions: it reads their states
+        if any(kernels.values()):
+            await self.store.activity.record(self.owner, "kernels.reconciled", kernels)
         await self.attempts.reconcile()
         if self.store.mirroring:
             await self._start_mirror()
@@ -274,6 +299,13 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.idempotency.sweep,
             self.log,
             "forgetting expired idempotency keys",
+        )
+        self._kernel_sweep = every(
+            min(60.0, self.kernel_idle_timeout / 2),
+            self.kernels.close_idle,
+            self.log,
+            "shutting down idle kernels",
+            wait_first=True,
         )
         self._metrics = every(
             self.metrics_interval,
@@ -360,11 +392,17 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         return {"requeued": unparked}
 
     async def stop_extension(self) -> None:
-        for task in (self._housekeeping, self._idempotency_sweep, self._metrics):
+        for task in (
+            self._housekeeping,
+            self._idempotency_sweep,
+            self._kernel_sweep,
+            self._metrics,
+        ):
             if task is not None:
                 task.cancel()
         await self.attempts.shutdown()
         await self.chat.shutdown()
+        await self.kernels.shutdown()
         await self.terminals.shutdown()
         if self.connections is not None:
             await self.connections.close()

@@ -197,6 +197,30 @@ class LawlessConfig(HasTraits):
             raise TraitError("idempotency_seconds must be at least 600 (ten minutes)")
         return proposal["value"]
 
+    # -- kernels -----------------------------------------------------------------------------------
+
+    default_kernel = Unicode(
+        "python3",
+        config=True,
+        help="The kernelspec of a session's kernel when Claude runs code outside a notebook "
+        "(running a notebook's cell uses the notebook's kernelspec).",
+    )
+    kernel_idle_timeout = Float(
+        3600.0,
+        config=True,
+        help="Seconds a session's kernel may go unused (by Claude or a person's console) "
+        "before it is shut down; the next run starts a fresh one.",
+    )
+    kernel_execute_timeout = Float(
+        120.0,
+        config=True,
+        help="Seconds Claude's code may run in the kernel when the call names no timeout; "
+        "past it the kernel is interrupted.",
+    )
+    kernel_max_execute_timeout = Float(
+        3600.0, config=True, help="The longest timeout Claude may ask for one run of code."
+    )
+
     # -- terminals ---------------------------------------------------------------------------------
 
     max_terminals_per_user = Int(5, config=True, help="Session terminals open at once per user.")
@@ -207,8 +231,9 @@ class LawlessConfig(HasTraits):
         ["inherit", "allow_list"],
         "inherit",
         config=True,
-        help="The environment of a session's terminals. inherit (default): the server's, as "
-        "every Jupyter terminal has (the person could open a plain Jupyter terminal anyway); "
+        help="The environment of a session's terminals and of its Jupyter kernel (where "
+        "Claude's notebook tools run code). inherit (default): the server's, as every "
+        "Jupyter terminal and kernel has (the person could open a plain one anyway); "
         "allow_list: the same allow-list as Claude Code (claude_env_passthrough included), "
         "for servers that hold secrets their users should not read.",
     )
@@ -479,6 +504,9 @@ class LawlessConfig(HasTraits):
         "worker_status_cache_seconds",
         "worker_degraded_latency",
         "metrics_interval",
+        "kernel_idle_timeout",
+        "kernel_execute_timeout",
+        "kernel_max_execute_timeout",
         "attempt_check_timeout",
     )
     def _check_timeout(self, proposal: dict[str, Any]) -> float:

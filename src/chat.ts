@@ -2,6 +2,7 @@
  * The chat's state: the items a person sees, built from the stored history and from
  * stream events. Plain TypeScript: no DOM, no JupyterLab, so it is unit-tested.
  */
+import { resultImages } from './notebookTools';
 import { IChatEvent } from './sse';
 
 export interface IUsage {
@@ -38,6 +39,8 @@ export type ChatItem =
       input: { [key: string]: any };
       result: string | null;
       isError: boolean;
+      /** images the result carried (a notebook tool's plot), base64 */
+      images?: { mediaType: string; data: string }[];
       /** a shell command that runs the repository's git hooks */
       runsGitHooks?: boolean;
     }
@@ -56,6 +59,8 @@ export type ChatItem =
       rule?: string | null;
       /** a shell command that runs the repository's git hooks */
       runsGitHooks?: boolean;
+      /** the code the call runs when its input does not hold it (a notebook cell) */
+      code?: string | null;
     }
   | {
       kind: 'usage';
@@ -173,7 +178,7 @@ export function fromHistory(rows: IHistoryRow[]): ChatItem[] {
         items.push(toolItem(key, turnId, c));
         break;
       case 'tool_result':
-        setToolResult(items, c.tool_use_id, c.content, c.is_error);
+        setToolResult(items, c.tool_use_id, c.content, c.is_error, c.images);
         break;
       case 'usage':
         items.push(usageItem(key, turnId, c));
@@ -230,15 +235,18 @@ export function setToolResult(
   items: ChatItem[],
   toolUseId: string,
   content: any,
-  isError: any
+  isError: any,
+  images?: any
 ): boolean {
   for (let i = items.length - 1; i >= 0; i--) {
     const item = items[i];
     if (item.kind === 'tool' && item.id === toolUseId) {
+      const shown = resultImages(images);
       items[i] = {
         ...item,
         result: String(content ?? ''),
-        isError: Boolean(isError)
+        isError: Boolean(isError),
+        ...(shown.length ? { images: shown } : {})
       };
       return true;
     }

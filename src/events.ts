@@ -176,7 +176,13 @@ export function applyEvents(
         break;
       case 'tool_result':
         closeStreaming(items);
-        setToolResult(items, data.tool_use_id, data.content, data.is_error);
+        setToolResult(
+          items,
+          data.tool_use_id,
+          data.content,
+          data.is_error,
+          data.images
+        );
         for (let i = items.length - 1; i >= 0; i--) {
           const item = items[i];
           if (item.kind === 'approval' && item.status === 'pending') {
@@ -205,7 +211,8 @@ export function applyEvents(
               ? data.timeout_seconds
               : null,
           rule: typeof data.rule === 'string' ? data.rule : null,
-          runsGitHooks: data.runs_git_hooks === true
+          runsGitHooks: data.runs_git_hooks === true,
+          code: typeof data.code === 'string' ? data.code : null
         });
         break;
       case 'usage':

@@ -1,19 +1,27 @@
 /**
  * "Always allow" rules as the server keeps them (`lawless_jupyter/chat/rules.py`): a shell
  * command's program and subcommand (`Bash(git status:*)`), an exact command
- * (`Bash(python x.py)`), or a tool's name (`Edit`). Plain functions, tested with jest.
+ * (`Bash(python x.py)`), a tool's name (`Edit`), or `mcp__jupyter__execute`: any code in the
+ * session's kernel. Plain functions, tested with jest.
  */
+import { KERNEL_RULE } from './notebookTools';
 
 /** The shell command of a `Bash` call, whole; for other tools their input as JSON. */
 export function commandText(tool: string, input: Record<string, any>): string {
   if (tool === 'Bash' && typeof input?.command === 'string') {
     return input.command;
   }
+  if (tool === KERNEL_RULE && typeof input?.code === 'string') {
+    return input.code; // code for the session's Jupyter kernel
+  }
   return JSON.stringify(input ?? {}, null, 2);
 }
 
 /** A rule as a person reads it. */
 export function ruleLabel(rule: string): string {
+  if (rule === KERNEL_RULE) {
+    return "any code in this session's Jupyter kernel (run code, run cell)";
+  }
   const match = /^Bash\((.*)\)$/s.exec(rule);
   if (!match) {
     return `every ${rule}`;

@@ -296,6 +296,21 @@ def test_chat_events_and_history_match_the_spec(spec):
             "claude",
         ),
         UserMessage([ToolResultBlock("tu1", [{"type": "text", "text": "a.py"}], False)]),
+        UserMessage(  # a notebook tool's plot
+            [
+                ToolResultBlock(
+                    "tu2",
+                    [
+                        {"type": "text", "text": "[image 1: image/png]"},
+                        {
+                            "type": "image",
+                            "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"},
+                        },
+                    ],
+                    False,
+                )
+            ]
+        ),
         AssistantMessage([TextBlock("slow down")], "claude", error="rate_limit"),
         ResultMessage("success", 12, 10, False, 1, "s", "end_turn", 0.01, {"input_tokens": 3}),
         ResultMessage("error_during_execution", 12, 10, True, 1, "s"),

@@ -30,6 +30,7 @@ EXECUTE_ROUTES = {
     ("POST", f"{_S}/chat/approvals/1"),
     ("POST", f"{_S}/terminals"),
     ("GET", f"{_S}/terminals/1/websocket"),
+    ("POST", f"{_S}/kernel/restart"),  # starts the kernel's process again
     ("POST", "api/chat"),
     ("POST", "api/workspace/attempts"),  # worktrees and Claude turns
     ("POST", "api/workspace/attempts/1/chat"),

@@ -64,7 +64,10 @@ class LiveClaude:
         ask_person: AskPerson,
         resume: str | None,
         session_store: Any = None,
+        mcp_servers: dict[str, Any] | None = None,
     ):
+        #: in-process MCP servers (a session's ``jupyter`` tools), by name
+        self.mcp_servers = mcp_servers or {}
         self.session_store = session_store  # where Claude Code's transcripts are kept
         self.cwd = cwd
         self.policy = policy
@@ -100,6 +103,7 @@ class LiveClaude:
             permission_mode="default",
             can_use_tool=self._can_use_tool,
             hooks={"PreToolUse": [HookMatcher(matcher=None, hooks=[self._confine])]},
+            mcp_servers=dict(self.mcp_servers),
             allowed_tools=list(self.settings.allowed_tools),
             disallowed_tools=list(self.settings.disallowed_tools),
             cli_path=launcher(),

@@ -67,6 +67,28 @@ def tool_result_text(content: Any) -> str:
     return "\n".join(parts)
 
 
+MAX_RESULT_IMAGES = 4  # images of one tool result kept for the panel
+MAX_IMAGE_CHARS = 256 * 1024  # base64 per image; a larger one is named in the text only
+IMAGE_TYPES = ("image/png", "image/jpeg")
+
+
+def tool_result_images(content: Any) -> list[dict[str, str]]:
+    """The images of a tool result (a notebook tool's plot), for the panel to show:
+    PNG and JPEG only, at most MAX_RESULT_IMAGES of at most MAX_IMAGE_CHARS each."""
+    if not isinstance(content, list):
+        return []
+    found = []
+    for item in content:
+        if not isinstance(item, dict) or item.get("type") != "image":
+            continue
+        source = item.get("source") if isinstance(item.get("source"), dict) else item
+        media_type = source.get("media_type") or source.get("mimeType")
+        data = source.get("data")
+        if media_type in IMAGE_TYPES and isinstance(data, str) and len(data) <= MAX_IMAGE_CHARS:
+            found.append({"media_type": media_type, "data": data})
+    return found[:MAX_RESULT_IMAGES]
+
+
 def explain_api_error(code: str, said: str) -> str:
     """A message a person can act on, for the error kinds Claude Code reports."""
     if code == "authentication_failed":
@@ -119,6 +141,9 @@ def translate(message: Any) -> Translation:
                     "content": _clip(tool_result_text(block.content)),
                     "is_error": bool(block.is_error),
                 }
+                images = tool_result_images(block.content)
+                if images:
+                    item["images"] = images
                 out.events.append({"type": "tool_result", **item})
                 out.history.append(("tool_result", item))
     elif isinstance(message, ResultMessage):

@@ -22,8 +22,14 @@ from .rules import rule_for, rule_matches
 
 Decision = Literal["allow", "deny", "ask"]
 
-READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead"})
-EDIT_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
+# the session's ``jupyter`` MCP tools (notebooks/tools.py): reading a notebook is a read,
+# changing its cells an edit; running code (KERNEL_CODE_TOOLS, rules.py) asks like Bash
+JUPYTER_READ_TOOLS = frozenset({"mcp__jupyter__read_notebook"})
+JUPYTER_EDIT_TOOLS = frozenset(
+    f"mcp__jupyter__{name}" for name in ("edit_cell", "insert_cell", "delete_cell", "move_cell")
+)
+READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead", *JUPYTER_READ_TOOLS})
+EDIT_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit", *JUPYTER_EDIT_TOOLS})
 HARMLESS_TOOLS = frozenset({"TodoWrite", "Task", "ExitPlanMode", "BashOutput", "KillShell"})
 PATH_KEYS = ("file_path", "path", "notebook_path")
 # Claude Code's own project configuration names commands too (its hooks, MCP servers)
@@ -70,8 +76,9 @@ def _relative(value: str, root: Path) -> list[PurePosixPath]:
 @dataclass
 class PermissionPolicy:
     mode: str = "default"
-    #: rules the person said "always allow" for: a tool name (edits and other tools) or a
-    #: shell command rule, ``Bash(git status:*)`` (prefix) or ``Bash(<command>)`` (exact)
+    #: rules the person said "always allow" for: a tool name (edits and other tools), a
+    #: shell command rule, ``Bash(git status:*)`` (prefix) or ``Bash(<command>)`` (exact),
+    #: or ``mcp__jupyter__execute``: any code in this session's kernel (rules.py)
     remembered: set[str] = field(default_factory=set)
     #: the repository's ``core.hooksPath`` relative to the worktree (None: unset/outside)
     hooks_path: PurePosixPath | None = None

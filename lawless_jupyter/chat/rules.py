@@ -8,7 +8,11 @@ Conservative on purpose:
   backticks, subshells, newlines) is never remembered and never matches: it always asks;
 - a program that runs whatever its arguments say (shells, interpreters, ``env``, ``xargs``,
   ``find``...) or a program given by path is remembered as that exact command only;
-- other tools (edits, web fetches) keep their per-tool rule, the tool's name.
+- other tools (edits, web fetches) keep their per-tool rule, the tool's name;
+- code run in the session's Jupyter kernel (``mcp__jupyter__execute``, ``run_cell``) has
+  one rule, ``mcp__jupyter__execute``: "run code in this session's kernel". Code has no
+  program name to narrow it by, and a cell Claude runs is code it may just have written,
+  so allowing one of the two without the other would mean nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import shlex
 from typing import Any
 
 SHELL = "Bash"
+KERNEL_RULE = "mcp__jupyter__execute"
+KERNEL_CODE_TOOLS = frozenset({KERNEL_RULE, "mcp__jupyter__run_cell"})
 _NOT_SIMPLE = re.compile(r"[;&|<>()`$\n\r{}]")
 _WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]*$")
 # programs whose second word is a subcommand (``git status``, ``npm test``)
@@ -135,6 +141,8 @@ def _simple_command(tool_input: dict[str, Any]) -> tuple[str, list[str]] | None:
 
 def rule_for(tool: str, tool_input: dict[str, Any]) -> str | None:
     """The rule "Always allow" remembers for this call; None when nothing may be."""
+    if tool in KERNEL_CODE_TOOLS:
+        return KERNEL_RULE
     if tool != SHELL:
         return tool
     simple = _simple_command(tool_input)
@@ -148,6 +156,8 @@ def rule_for(tool: str, tool_input: dict[str, Any]) -> str | None:
 
 
 def rule_matches(rule: str, tool: str, tool_input: dict[str, Any]) -> bool:
+    if rule == KERNEL_RULE:
+        return tool in KERNEL_CODE_TOOLS
     if not rule.startswith(f"{SHELL}("):
         return rule == tool and tool != SHELL
     if tool != SHELL or not rule.endswith(")"):

@@ -75,7 +75,14 @@ class ChatService:
         log: logging.Logger | None = None,
         transcripts_for: Callable[[str], Any] | None = None,
         defaults_for: Callable[[str], Awaitable[dict[str, Any]]] | None = None,
+        tools_for: Callable[[str, Path], dict[str, Any]] | None = None,
+        code_for: Callable[[str, dict[str, Any], Path], Awaitable[str | None]] | None = None,
     ):
+        #: (session id, worktree) -> the in-process MCP servers of a session's Claude
+        self.tools_for = tools_for
+        #: (tool, input, worktree) -> the code a call runs when its input does not hold it
+        #: (a notebook cell's source), shown on the approval card
+        self.code_for = code_for
         self.transcripts_for = transcripts_for  # user id -> an SDK SessionStore
         self.defaults_for = defaults_for  # user id -> their preferred model / permission_mode
         self.store = store
@@ -96,6 +103,8 @@ class ChatService:
         self._closing: set[asyncio.Task[None]] = set()  # processes let go, still exiting
         #: called with (stop reason, seconds) when a turn is done (monitoring)
         self.on_turn_done: list[Callable[[str, float], None]] = []
+        #: called with the session id when the person presses Stop (the kernel's interrupt)
+        self.on_cancel: list[Callable[[str], Awaitable[Any]]] = []
         #: called with (session id, the finished turn) when a session's turn is done
         self.on_session_turn_done: list[Callable[[str, Turn], None]] = []
         workspace.before_delete.append(self.forget_session)
@@ -230,6 +239,7 @@ class ChatService:
             ask_person,
             conversation["claude_session_id"],
             self.transcripts_for(user_id) if self.transcripts_for else None,
+            self.tools_for(session_id, cwd) if self.tools_for and session_id else None,
         )
         claude.on_closed = self.slots.admit  # a process closed anywhere frees room
         live = LiveChat(key, user_id, session_id, conversation, claude, policy)
@@ -395,6 +405,9 @@ class ChatService:
             }
             if tool == SHELL and runs_git_hooks(tool_input.get("command")):
                 request["runs_git_hooks"] = True
+            code = await self.code_for(tool, tool_input, live.claude.cwd) if self.code_for else None
+            if code is not None:
+                request["code"] = clip_input(code)
             await turn.emit(request)
 
         allowed, remember = await self.approvals.ask(live.key, tool, announce)
@@ -487,6 +500,9 @@ class ChatService:
         self.approvals.deny_all(live.key)
         if self.slots.waiting(live.key):  # still in line for a process: nothing to stop
             turn.task.cancel()
+        for hook in self.on_cancel:  # a tool's own work (code in the kernel) stops too
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(hook(session_id), self.settings.cancel_grace)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(live.claude.interrupt(), self.settings.cancel_grace)
         done, _ = await asyncio.wait({turn.task}, timeout=self.settings.cancel_grace)

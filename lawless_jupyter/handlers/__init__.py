@@ -28,6 +28,7 @@ from .connections import (
 )
 from .health import HealthHandler, VersionHandler
 from .integrations import SupabaseRetryHandler, SupabaseStatusHandler
+from .kernel import SessionKernelHandler, SessionKernelRestartHandler
 from .proxy import TerminalSocketHandler
 from .sessions import (
     GitCommitHandler,
@@ -75,6 +76,8 @@ ROUTES = [
     (f"{_SESSION}/terminals/(?P<name>[^/]+)", SessionTerminalHandler),
     (f"{_SESSION}/terminals/(?P<name>[^/]+)/output", TerminalOutputHandler),
     (f"{_SESSION}/terminals/(?P<name>[^/]+)/websocket", TerminalSocketHandler),
+    (f"{_SESSION}/kernel", SessionKernelHandler),
+    (f"{_SESSION}/kernel/restart", SessionKernelRestartHandler),
     ("api/terminal/config", TerminalConfigHandler),
     ("api/workspace/attempts", AttemptsHandler),
     (_ATTEMPT, AttemptHandler),

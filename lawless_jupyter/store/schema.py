@@ -208,7 +208,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);
     """,
-    # attempts (best-of-N): one task started in several sessions at once, and what each
+    # 10: the Jupyter kernel each session started (local only): known at start-up, so a
+    # kernel of a deleted session, or one a crashed server left running, is shut down
+    """
+    CREATE TABLE IF NOT EXISTS session_kernels (
+        session_id  TEXT PRIMARY KEY,
+        kernel_id   TEXT NOT NULL,
+        kernel_name TEXT NOT NULL,
+        pid         INTEGER,             -- the kernel's process, NULL when not local
+        pid_started REAL,                -- its start time (psutil), so a reused pid is not it
+        started_at  TEXT NOT NULL
+    );
+    """,
+    # 11: attempts (best-of-N): one task started in several sessions at once, and what each
     # of its sessions did (latest turn, diff summary, the check command's result)
     """
     CREATE TABLE IF NOT EXISTS attempts (

@@ -17,6 +17,7 @@ from .chat import ChatRepository
 from .connections import ConnectionRepository
 from .db import Database
 from .idempotency import IdempotencyRepository
+from .kernels import KernelRepository
 from .outbox import Outbox, install_triggers
 from .preferences import PreferenceRepository
 from .sessions import SessionRepository
@@ -42,6 +43,7 @@ class Store:
         self.preferences = PreferenceRepository(self.db)
         self.connections = ConnectionRepository(self.db)
         self.idempotency = IdempotencyRepository(self.db)
+        self.kernels = KernelRepository(self.db)
         self.attempts = AttemptRepository(self.db)  # local only, not mirrored
 
     @property

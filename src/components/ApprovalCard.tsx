@@ -5,6 +5,7 @@
 import React from 'react';
 
 import { ChatItem } from '../chat';
+import { jupyterTool } from '../notebookTools';
 import { alwaysAllowTitle, ruleLabel } from '../rules';
 import { ApprovalCommand } from './RememberedRules';
 
@@ -22,13 +23,18 @@ export function ApprovalCard(props: {
       aria-label={`Permission request for ${item.tool}`}
     >
       <div>
-        Claude wants to use <strong>{item.tool}</strong>:
+        Claude wants to use{' '}
+        <strong title={item.tool}>
+          {jupyterTool(item.tool, item.input)?.label ?? item.tool}
+        </strong>
+        :
       </div>
       <ApprovalCommand
         tool={item.tool}
         input={item.input}
         rule={item.rule ?? null}
         runsGitHooks={item.runsGitHooks}
+        code={item.code ?? null}
       />
       {item.status === 'pending' ? (
         <div className="jp-lawless-approval-buttons">

@@ -2,6 +2,7 @@ import { IRenderMime, IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import React, { useEffect, useRef } from 'react';
 
 import { ChatItem, describeUsage, shortInput } from '../chat';
+import { jupyterTool } from '../notebookTools';
 import { ApprovalCard } from './ApprovalCard';
 
 /** One item of the chat: a message, a tool card, an approval, a usage line. */
@@ -38,12 +39,15 @@ export const Item = React.memo(
       case 'tool': {
         const state =
           item.result === null ? 'running' : item.isError ? 'error' : 'done';
+        const notebook = jupyterTool(item.name, item.input);
         return (
           <details className={`jp-lawless-tool jp-lawless-tool-${state}`}>
             <summary>
-              <span className="jp-lawless-tool-name">{item.name}</span>
+              <span className="jp-lawless-tool-name" title={item.name}>
+                {notebook?.label ?? item.name}
+              </span>
               <code className="jp-lawless-tool-input">
-                {shortInput(item.name, item.input)}
+                {notebook?.summary ?? shortInput(item.name, item.input)}
               </code>
               {item.runsGitHooks && (
                 <span
@@ -61,9 +65,15 @@ export const Item = React.memo(
                     : 'done'}
               </span>
             </summary>
-            <div className="jp-lawless-pre">
-              {JSON.stringify(item.input, null, 2)}
-            </div>
+            {notebook?.code !== null && notebook?.code !== undefined ? (
+              <pre className="jp-lawless-pre jp-lawless-code">
+                {notebook.code}
+              </pre>
+            ) : (
+              <div className="jp-lawless-pre">
+                {JSON.stringify(item.input, null, 2)}
+              </div>
+            )}
             {item.result !== null && (
               <div
                 className={`jp-lawless-pre jp-lawless-result${item.isError ? ' jp-mod-error' : ''}`}
@@ -71,6 +81,14 @@ export const Item = React.memo(
                 {item.result || '(no output)'}
               </div>
             )}
+            {item.images?.map((image, i) => (
+              <img
+                key={i}
+                className="jp-lawless-result-image"
+                alt={`Image ${i + 1} of the result`}
+                src={`data:${image.mediaType};base64,${image.data}`}
+              />
+            ))}
           </details>
         );
       }

@@ -9,6 +9,7 @@
 import React, { useCallback, useEffect, useState } from 'react';
 
 import { api } from '../api';
+import { jupyterTool } from '../notebookTools';
 import {
   alwaysAllowTitle,
   commandText,
@@ -23,13 +24,19 @@ export function ApprovalCommand(props: {
   rule?: string | null;
   /** the event's `runs_git_hooks` */
   runsGitHooks?: boolean;
+  /** the event's `code`: what a call runs when its input does not hold it (a cell) */
+  code?: string | null;
 }): JSX.Element {
   const title = alwaysAllowTitle(props.rule);
   const why = whyAskedEveryTime(props.tool, props.rule);
+  const where = props.code
+    ? jupyterTool(props.tool, props.input)?.summary
+    : null;
   return (
     <div className="jp-lawless-approval-command">
+      {where && <div className="jp-lawless-muted">{where}</div>}
       <pre className="jp-lawless-approval-command-text" tabIndex={0}>
-        {commandText(props.tool, props.input)}
+        {props.code ?? commandText(props.tool, props.input)}
       </pre>
       {props.runsGitHooks && (
         <div className="jp-lawless-approval-hooks" role="note">
