@@ -18,6 +18,7 @@ from jupyter_server.extension.application import ExtensionApp
 
 from . import metrics
 from ._version import __version__
+from .attempts import AttemptService, AttemptSettings
 from .background import every
 from .chat import ChatService, ChatSettings, ClaudeSettings
 from .chat.rewind import RewindService
@@ -148,6 +149,18 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             ),
             self.log,
         )
+        self.attempts = AttemptService(
+            self.store,
+            self.workspace,
+            self.chat,
+            AttemptSettings(
+                check_timeout=self.attempt_check_timeout,
+                check_output_bytes=self.attempt_check_output_bytes,
+                env=self.terminal_env,
+                env_passthrough=tuple(self.claude_env_passthrough),
+            ),
+            self.log,
+        )
         self.connections, self.connections_error = self._make_connections()
         self.idempotency = IdempotencyService(
             self.store.idempotency, self.idempotency_seconds, self.log
@@ -269,6 +282,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         kernels = await self.kernels.reconcile()  # after the sessions: it reads their states
         if any(kernels.values()):
             await self.store.activity.record(self.owner, "kernels.reconciled", kernels)
+        await self.attempts.reconcile()
         if self.store.mirroring:
             await self._start_mirror()
         elif self.supabase_url or self.supabase_mirror_key():
@@ -391,6 +405,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
         ):
             if task is not None:
                 task.cancel()
+        await self.attempts.shutdown()
         await self.chat.shutdown()
         await self.kernels.shutdown()
         await self.terminals.shutdown()

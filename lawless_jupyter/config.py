@@ -237,6 +237,14 @@ class LawlessConfig(HasTraits):
         "allow_list: the same allow-list as Claude Code (claude_env_passthrough included), "
         "for servers that hold secrets their users should not read.",
     )
+    attempt_check_timeout = Float(
+        300.0,
+        config=True,
+        help="Seconds an attempt's check command may run after a turn before it is stopped.",
+    )
+    attempt_check_output_bytes = Int(
+        8000, config=True, help="The tail of an attempt's check output that is kept, in bytes."
+    )
     terminal_keepalive_interval = Float(
         30.0, config=True, help="Seconds between keepalives the panel sends on a terminal."
     )
@@ -473,6 +481,7 @@ class LawlessConfig(HasTraits):
         "max_terminals_per_user",
         "terminal_output_cap_bytes",
         "supabase_batch_size",
+        "attempt_check_output_bytes",
     )
     def _check_positive_int(self, proposal: dict[str, Any]) -> int:
         if proposal["value"] < 1:
@@ -498,6 +507,7 @@ class LawlessConfig(HasTraits):
         "kernel_idle_timeout",
         "kernel_execute_timeout",
         "kernel_max_execute_timeout",
+        "attempt_check_timeout",
     )
     def _check_timeout(self, proposal: dict[str, Any]) -> float:
         if proposal["value"] <= 0:

@@ -7,6 +7,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { UUID } from '@lumino/coreutils';
 
+import { IAttempt } from './attempts';
 import { ApiError, describeError, IErrorBody } from './errors';
 import { ISession } from './format';
 import { isSafeToRepeat, ITry, withRetries } from './retry';
@@ -121,6 +122,10 @@ export async function request<T = any>(
 
 const sessionPath = (id: string, rest = ''): string =>
   `api/workspace/sessions/${encodeURIComponent(id)}${rest}`;
+
+function attemptPath(id: string, rest = ''): string {
+  return `api/workspace/attempts/${encodeURIComponent(id)}${rest}`;
+}
 
 export const api = {
   listSessions: (): Promise<{ sessions: ISession[] }> =>
@@ -262,6 +267,53 @@ export const api = {
     request(sessionPath(id, '/terminals'), {
       method: 'POST',
       what: 'the session',
+      idempotencyKey: newIdempotencyKey()
+    }),
+
+  /** Start one task in `n` sessions at once (best-of-N). */
+  createAttempt: (body: {
+    repo: string;
+    base?: string;
+    prompt: string;
+    n: number;
+    models?: string[];
+    check?: string;
+  }): Promise<{ attempt: IAttempt }> =>
+    request('api/workspace/attempts', {
+      method: 'POST',
+      body,
+      what: 'the repository',
+      idempotencyKey: newIdempotencyKey()
+    }),
+
+  listAttempts: (): Promise<{ attempts: Partial<IAttempt>[] }> =>
+    request('api/workspace/attempts', { what: 'your attempts' }),
+
+  getAttempt: (id: string): Promise<{ attempt: IAttempt }> =>
+    request(attemptPath(id), { what: 'the attempt' }),
+
+  /** The same follow-up message to every session of the attempt. */
+  followUpAttempt: (
+    id: string,
+    message: string
+  ): Promise<{ attempt: IAttempt }> =>
+    request(attemptPath(id, '/chat'), {
+      method: 'POST',
+      body: { message },
+      what: 'the attempt',
+      idempotencyKey: newIdempotencyKey()
+    }),
+
+  /** Keep one session, delete the others (their branches stay unless dropped). */
+  chooseAttempt: (
+    id: string,
+    session: string,
+    options: { force?: boolean; drop_branches?: boolean } = {}
+  ): Promise<{ attempt: IAttempt; deleted: any[] }> =>
+    request(attemptPath(id, '/choose'), {
+      method: 'POST',
+      body: { session, ...options },
+      what: 'the attempt',
       idempotencyKey: newIdempotencyKey()
     }),
 

@@ -28,8 +28,9 @@ export const DEFAULT_SETTINGS: IPanelSettings = {
 
 type Listener = () => void;
 
-/** What a command asks of the panel (newSession, send, stop, openChanges) or what the
- * panel tells the commands (settings, running, sessionOpen). */
+/** What a command asks of the panel (newSession, send, stop, openChanges; openSession and
+ * sessionsChanged from the attempts view) or what the panel tells the commands (settings,
+ * running, sessionOpen). */
 export type PanelEvent =
   | 'newSession'
   | 'send'
@@ -37,7 +38,9 @@ export type PanelEvent =
   | 'openChanges'
   | 'settings'
   | 'running'
-  | 'sessionOpen';
+  | 'sessionOpen'
+  | 'openSession'
+  | 'sessionsChanged';
 
 /** What the commands ask of the panel, and what they need to know about it. */
 export class PanelController {
@@ -45,6 +48,8 @@ export class PanelController {
   running = false;
   /** Whether a session is open in the panel (its Changes can be shown). */
   sessionOpen = false;
+  /** What an `openSession` event asks the panel to show (the attempts view sends it). */
+  openRequest: { id: string; tab: Tab } | null = null;
   private listeners: { [name: string]: Set<Listener> } = {};
 
   on(name: PanelEvent, fn: Listener): () => void {
@@ -54,6 +59,12 @@ export class PanelController {
 
   emit(name: PanelEvent): void {
     this.listeners[name]?.forEach(fn => fn());
+  }
+
+  /** Show a session in the panel, on the given tab. */
+  openSession(id: string, tab: Tab = 'chat'): void {
+    this.openRequest = { id, tab };
+    this.emit('openSession');
   }
 }
 

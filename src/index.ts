@@ -7,7 +7,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
@@ -16,6 +16,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 
+import { AttemptsWidget } from './components/AttemptsView';
 import { lawlessIcon } from './icon';
 import { DEFAULT_SETTINGS, LawlessPanel, PanelController } from './panel';
 import { workersPlugin } from './statusbar';
@@ -29,6 +30,7 @@ export namespace CommandIDs {
   export const send = 'lawless:send';
   export const stop = 'lawless:stop';
   export const openChanges = 'lawless:open-changes';
+  export const openAttempts = 'lawless:open-attempts';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -94,6 +96,29 @@ const plugin: JupyterFrontEndPlugin<void> = {
         controller.emit('newSession');
       }
     });
+    const attemptViews = new Map<string, MainAreaWidget<AttemptsWidget>>();
+    app.commands.addCommand(CommandIDs.openAttempts, {
+      label: 'Open Lawless Attempts',
+      caption: 'The sessions of one attempt side by side',
+      execute: args => {
+        const id = args.id as string | undefined;
+        if (!id) {
+          return;
+        }
+        let view = attemptViews.get(id);
+        if (!view || view.isDisposed) {
+          const content = new AttemptsWidget(id, controller, reveal);
+          view = new MainAreaWidget({ content });
+          view.id = `jp-lawless-attempts-${id}`;
+          view.title.label = 'Attempts';
+          view.title.icon = lawlessIcon;
+          view.title.closable = true;
+          attemptViews.set(id, view);
+          app.shell.add(view, 'main');
+        }
+        app.shell.activateById(view.id);
+      }
+    });
     app.commands.addCommand(CommandIDs.send, {
       label: 'Send the Message to Claude',
       caption: "Send what is written in the open session's chat",
@@ -121,7 +146,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     );
 
     if (palette) {
-      for (const command of Object.values(CommandIDs)) {
+      for (const command of Object.values(CommandIDs).filter(
+        c => c !== CommandIDs.openAttempts // needs an attempt id
+      )) {
         palette.addItem({ command, category: 'Lawless' });
       }
     }

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.timeout(900)
 CONFIG = """
 [parameters]
 "path.session_id" = "{session_id}"
+"path.attempt_id" = "{attempt_id}"
 
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "400", "401", "403", "404", "409", "413", "422", "429"]
@@ -92,8 +93,15 @@ def test_every_route_survives_fuzzing(tmp_path, github, vercel):
             server.call("POST", "api/workspace/sessions", {"repo": "project"})["session"]
             for _ in range(2)
         )
+        attempt = server.call(
+            "POST", "api/workspace/attempts", {"repo": "project", "prompt": "Hi", "n": 2}
+        )["attempt"]
         config = tmp_path / "schemathesis.toml"
-        config.write_text(CONFIG.format(session_id=session["id"], doomed_id=doomed["id"]))
+        config.write_text(
+            CONFIG.format(
+                session_id=session["id"], doomed_id=doomed["id"], attempt_id=attempt["id"]
+            )
+        )
         result = subprocess.run(
             [
                 sys.executable,

@@ -34,6 +34,9 @@ EXECUTE_ROUTES = {
     ("GET", f"{_S}/terminals/1/websocket"),
     ("POST", f"{_S}/kernel/restart"),  # starts the kernel's process again
     ("POST", "api/chat"),
+    ("POST", "api/workspace/attempts"),  # worktrees and Claude turns
+    ("POST", "api/workspace/attempts/1/chat"),
+    ("POST", "api/workspace/attempts/1/choose"),  # deletes worktrees and branches
 }
 
 

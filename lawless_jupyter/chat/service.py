@@ -110,6 +110,8 @@ class ChatService:
         #: refuses the turn) and once it is over, before its ``done`` (with the stop reason)
         self.before_turn: list[Callable[[LiveChat, Turn, str], Awaitable[None]]] = []
         self.after_turn: list[Callable[[LiveChat, Turn, str], Awaitable[None]]] = []
+        #: called with (session id, the finished turn) when a session's turn is done
+        self.on_session_turn_done: list[Callable[[str, Turn], None]] = []
         workspace.before_delete.append(self.forget_session)
 
     # -- starting turns ---------------------------------------------------------------------
@@ -134,6 +136,20 @@ class ChatService:
                 f"The permission mode {mode!r} is not allowed here.",
                 details={"allowed": self.settings.allowed_permission_modes},
             )
+
+    def check_request(self, message: object, model: object = None) -> None:
+        """400 unless a turn could start with this message and model: for callers that
+        make things before they start turns (attempts)."""
+        self._check_options(message, model, None)
+
+    def share_rules(self, session_ids: list[str]) -> None:
+        """Sibling sessions (attempts of one task) remember "Always allow" together: one set
+        for all, kept when a Claude process is closed and started again."""
+        shared = set().union(*(self._rules.get(s, set()) for s in session_ids))
+        for session_id in session_ids:
+            self._rules[session_id] = shared
+            if (live := self._live.get(session_id)) is not None:
+                live.policy.remembered = shared
 
     async def start(
         self,
@@ -369,6 +385,9 @@ class ChatService:
             self.slots.turn_ended(live.key)
             for listener in self.on_turn_done:
                 listener(stop_reason, time.monotonic() - turn.started)
+            if live.session_id is not None:
+                for session_listener in self.on_session_turn_done:
+                    session_listener(live.session_id, turn)
 
     def _let_go(self, live: LiveChat, turn: Turn) -> None:
         """The re-attach window of a finished turn is over: its events go (the history has

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .attempts import AttemptChatHandler, AttemptChooseHandler, AttemptHandler, AttemptsHandler
 from .chat import (
     ApprovalHandler,
     ChatCancelHandler,
@@ -52,6 +53,7 @@ from .workers import WorkersStatusHandler
 
 PREFIX = "lawless"
 _SESSION = r"api/workspace/sessions/(?P<session_id>[^/]+)"
+_ATTEMPT = r"api/workspace/attempts/(?P<attempt_id>[^/]+)"
 
 # (path below PREFIX, handler). The OpenAPI spec is checked against this list by a test.
 ROUTES = [
@@ -85,6 +87,10 @@ ROUTES = [
     (f"{_SESSION}/kernel", SessionKernelHandler),
     (f"{_SESSION}/kernel/restart", SessionKernelRestartHandler),
     ("api/terminal/config", TerminalConfigHandler),
+    ("api/workspace/attempts", AttemptsHandler),
+    (_ATTEMPT, AttemptHandler),
+    (f"{_ATTEMPT}/chat", AttemptChatHandler),
+    (f"{_ATTEMPT}/choose", AttemptChooseHandler),
     ("api/chat", FreeChatHandler),
     ("api/user/activity", ActivityHandler),
     ("api/user/quota", QuotaHandler),

@@ -247,6 +247,46 @@ MIGRATIONS: list[str] = [
         UNIQUE (session_id, number)
     );
     """,
+    # 12: attempts (best-of-N): one task started in several sessions at once, and what each
+    # of its sessions did (latest turn, diff summary, the check command's result)
+    """
+    CREATE TABLE IF NOT EXISTS attempts (
+        id             TEXT PRIMARY KEY,
+        user_id        TEXT NOT NULL,
+        repo           TEXT NOT NULL,          -- path relative to the Jupyter root
+        base           TEXT,                   -- what the person asked for (NULL: HEAD)
+        prompt         TEXT NOT NULL,
+        check_command  TEXT,                   -- run with bash -c after each turn
+        state          TEXT NOT NULL,          -- creating | open | chosen | failed
+        chosen_session TEXT,
+        error          TEXT,
+        created_at     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS attempts_user ON attempts (user_id, created_at);
+    CREATE INDEX IF NOT EXISTS attempts_state ON attempts (state);
+
+    CREATE TABLE IF NOT EXISTS attempt_sessions (
+        session_id   TEXT PRIMARY KEY,
+        attempt_id   TEXT NOT NULL,
+        position     INTEGER NOT NULL,         -- 1..n
+        model        TEXT,                     -- NULL: the person's default
+        turn_state   TEXT NOT NULL,            -- pending | running | finished | interrupted | error
+        stop_reason  TEXT,
+        turn_error   TEXT,
+        turns        INTEGER NOT NULL DEFAULT 0,
+        duration_ms  INTEGER,                  -- of the latest turn
+        cost_usd     REAL NOT NULL DEFAULT 0,  -- of all its turns
+        diff         TEXT,                     -- JSON {files, insertions, deletions} vs the base
+        check_state  TEXT,                     -- NULL (no check) | pending | running | done |
+                                               -- timed_out | interrupted | error
+        check_exit   INTEGER,
+        check_output TEXT,                     -- the tail of its output
+        updated_at   TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS attempt_sessions_attempt
+        ON attempt_sessions (attempt_id, position);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

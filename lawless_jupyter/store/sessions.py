@@ -67,6 +67,15 @@ class SessionRepository:
             await self._append_event(db, row["id"], None, "creating", None, now)
         return row
 
+    async def count_live(self, repo_path: str) -> int:
+        """Sessions that count against the repository's quota (a batch checks it first)."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) AS n FROM workspace_sessions WHERE repo_path = ? "
+            f"AND state NOT IN {ENDED_STATES}",
+            (repo_path,),
+        )
+        return row["n"] if row else 0
+
     async def pin(self, row: dict[str, Any]) -> None:
         """Keep a copy of a session that runs on a remote worker (``row["worker"]``), in the
         state the worker gave it."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .activity import ActivityRepository
+from .attempts import AttemptRepository
 from .chat import ChatRepository
 from .connections import ConnectionRepository
 from .db import Database
@@ -45,6 +46,7 @@ class Store:
         self.idempotency = IdempotencyRepository(self.db)
         self.kernels = KernelRepository(self.db)
         self.turns = TurnRepository(self.db)
+        self.attempts = AttemptRepository(self.db)  # local only, not mirrored
 
     @property
     def path(self) -> Path:

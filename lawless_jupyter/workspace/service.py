@@ -223,6 +223,7 @@ class WorkspaceService:
         name: object = None,
         *,
         fork: ForkPoint | None = None,
+        session_id: str | None = None,  # chosen by a caller that records it first (attempts)
     ) -> dict[str, Any]:
         """A new session; with ``fork``, one that starts as a checkpoint of another."""
         rel, repo_path = await asyncio.to_thread(self.resolve_repo, repo)  # stats: off the loop
@@ -246,7 +247,7 @@ class WorkspaceService:
                 f"The base {base!r} is not a branch, tag or commit of this repository."
             )
 
-        session_id = str(uuid.uuid4())
+        session_id = session_id or str(uuid.uuid4())
         branch = f"{self.settings.branch_prefix}/{session_id}"
         folder = slugify(name) if name else session_id[:8]
         worktrees_dir = await asyncio.to_thread(self.settings.worktrees_dir.resolve)
@@ -326,7 +327,15 @@ class WorkspaceService:
     async def get(self, user_id: str, session_id: str) -> dict[str, Any]:
         return self.public(await self._owned(user_id, session_id))
 
-    async def delete(self, user_id: str, session_id: str, *, force: bool = False) -> dict[str, Any]:
+    async def delete(
+        self,
+        user_id: str,
+        session_id: str,
+        *,
+        force: bool = False,
+        keep_branch: bool = False,  # keep it whatever it holds (attempts not chosen)
+        keep_unmerged: bool = False,  # keep a branch with unmerged commits even with force
+    ) -> dict[str, Any]:
         async with self._lock(session_id):
             row = await self._owned(user_id, session_id)
             check_transition(row["state"], S.DELETING)
@@ -339,7 +348,15 @@ class WorkspaceService:
             if row is None:
                 raise Conflict("The session changed while it was being deleted; try again.")
             try:
-                result = await self._git(self._remove, gitrepo, row, force, admin=row["repo_path"])
+                result = await self._git(
+                    self._remove,
+                    gitrepo,
+                    row,
+                    force,
+                    keep_branch,
+                    keep_unmerged,
+                    admin=row["repo_path"],
+                )
             except WorktreeDirty:  # git refused and removed nothing: the session is as it was
                 await self.store.transition_session(
                     session_id, [S.DELETING], before, detail="deletion refused: uncommitted changes"
@@ -366,8 +383,16 @@ class WorkspaceService:
         real = path.resolve()
         return path if real != root and real.is_relative_to(root) else None
 
-    def _remove(self, gitrepo: GitRepository, row: dict[str, Any], force: bool) -> dict[str, Any]:
-        """Remove the worktree; delete the branch unless that would lose commits."""
+    def _remove(
+        self,
+        gitrepo: GitRepository,
+        row: dict[str, Any],
+        force: bool,
+        keep_branch: bool = False,
+        keep_unmerged: bool = False,
+    ) -> dict[str, Any]:
+        """Remove the worktree; delete the branch unless that would lose commits (or the
+        caller keeps it)."""
         worktree = self._inside_worktrees(row)
         if worktree is None:
             raise Conflict(
@@ -378,13 +403,13 @@ class WorkspaceService:
         gitrepo.remove_worktree(worktree, force=force, deadline=self._long("Deleting the session"))
         checkpoints.drop_all(gitrepo, row["id"])  # its turns' checkpoints go with it
         branch = row["branch"]
-        if not gitrepo.branch_exists(branch):
+        if keep_branch or not gitrepo.branch_exists(branch):
             return {"branch_deleted": False, "unmerged_commits": 0}
         base_now = gitrepo.resolve_commit(row["base"])
         unmerged = gitrepo.unmerged_commits(
             branch, [base_now, row["base_commit"], row["merged_head"]]
         )
-        if unmerged and not force:
+        if unmerged and (keep_unmerged or not force):
             return {"branch_deleted": False, "unmerged_commits": len(unmerged)}
         gitrepo.delete_branch(branch)
         return {"branch_deleted": True, "unmerged_commits": len(unmerged)}

@@ -3,6 +3,7 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import React, { useEffect, useState } from 'react';
 
 import { api, ApiError } from '../api';
+import { attemptCount, IAttempt } from '../attempts';
 import { IPanelContext, message } from '../context';
 import { age, ISession, sessionLabel } from '../format';
 import { Alerts } from './Alerts';
@@ -25,12 +26,28 @@ export function SessionsView(props: {
   const [repoEdited, setRepoEdited] = useState(false);
   const [base, setBase] = useState('');
   const [name, setName] = useState('');
+  const [count, setCount] = useState('1');
+  const [prompt, setPrompt] = useState('');
+  const [check, setCheck] = useState('');
+  const [attempts, setAttempts] = useState<Partial<IAttempt>[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
+  const n = attemptCount(count);
+  const openAttempts = (id: string) =>
+    void ctx.app.commands.execute('lawless:open-attempts', { id });
+  const refreshAttempts = async () => {
+    try {
+      setAttempts((await api.listAttempts()).attempts);
+    } catch {
+      setAttempts([]); // the list of sessions says what is wrong
+    }
+  };
+
   useEffect(() => {
     void props.refresh(); // states change while a session is open
+    void refreshAttempts();
   }, []);
 
   useEffect(() => {
@@ -51,6 +68,19 @@ export function SessionsView(props: {
     setError(null);
     setNotice(null);
     try {
+      if (n > 1) {
+        const { attempt } = await api.createAttempt({
+          repo: repo.trim(),
+          ...(base.trim() ? { base: base.trim() } : {}),
+          prompt,
+          n,
+          ...(check.trim() ? { check: check.trim() } : {})
+        });
+        setPrompt('');
+        await Promise.all([props.refresh(), refreshAttempts()]);
+        openAttempts(attempt.id);
+        return;
+      }
       const { session } = await api.createSession({
         repo: repo.trim(),
         ...(base.trim() ? { base: base.trim() } : {}),
@@ -199,22 +229,98 @@ export function SessionsView(props: {
             <input
               id="jp-lawless-name"
               className="jp-mod-styled"
-              value={name}
+              value={n > 1 ? '' : name}
               maxLength={80}
-              placeholder="optional"
+              disabled={n > 1}
+              placeholder={n > 1 ? 'from the task, a1…a' + n : 'optional'}
               onChange={e => setName(e.target.value)}
             />
           </div>
         </div>
+        <div className="jp-lawless-row">
+          <div className="jp-lawless-field">
+            <label htmlFor="jp-lawless-count">Attempts</label>
+            <input
+              id="jp-lawless-count"
+              className="jp-mod-styled"
+              type="number"
+              min={1}
+              max={5}
+              value={count}
+              onChange={e => setCount(e.target.value)}
+              aria-describedby="jp-lawless-count-help"
+            />
+          </div>
+          {n > 1 && (
+            <div className="jp-lawless-field">
+              <label htmlFor="jp-lawless-check">Check command</label>
+              <input
+                id="jp-lawless-check"
+                className="jp-mod-styled"
+                value={check}
+                placeholder="optional, e.g. pytest -q"
+                onChange={e => setCheck(e.target.value)}
+              />
+            </div>
+          )}
+        </div>
+        <div id="jp-lawless-count-help" className="jp-lawless-help">
+          1: an ordinary session. 2 to 5: the same task in that many sessions at
+          once; keep the best.
+        </div>
+        {n > 1 && (
+          <>
+            <label htmlFor="jp-lawless-prompt">Task for every attempt</label>
+            <textarea
+              id="jp-lawless-prompt"
+              className="jp-mod-styled jp-lawless-prompt"
+              value={prompt}
+              rows={3}
+              required
+              onChange={e => setPrompt(e.target.value)}
+            />
+          </>
+        )}
         <button
           type="submit"
           className="jp-mod-styled jp-mod-accept jp-lawless-button"
-          disabled={busy}
+          disabled={busy || (n > 1 && !prompt.trim())}
         >
-          {busy ? 'Creating…' : 'Create session'}
+          {busy
+            ? 'Creating…'
+            : n > 1
+              ? `Start ${n} attempts`
+              : 'Create session'}
         </button>
       </form>
       <Alerts error={error} notice={notice} />
+      {attempts.length > 0 && (
+        <>
+          <h3 id="jp-lawless-attempts-title">Attempts</h3>
+          <ul
+            className="jp-lawless-list"
+            aria-labelledby="jp-lawless-attempts-title"
+          >
+            {attempts.slice(0, 10).map(a => (
+              <li key={a.id} className="jp-lawless-item">
+                <button
+                  className="jp-lawless-open"
+                  onClick={() => openAttempts(a.id!)}
+                  aria-label={`Open attempts “${a.prompt}”`}
+                >
+                  <span className="jp-lawless-item-title">
+                    {(a.prompt ?? '').slice(0, 60)}
+                    <span className="jp-lawless-state">{a.state}</span>
+                  </span>
+                  <span className="jp-lawless-item-meta">
+                    {a.repo || '(root)'} · {age(a.created_at ?? '')}
+                  </span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       <div className="jp-lawless-listhead">
         <h3 id="jp-lawless-sessions-title">Sessions</h3>
         <button

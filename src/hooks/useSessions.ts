@@ -98,6 +98,27 @@ export function useSessions(ctx: IPanelContext): ISessions {
     []
   );
 
+  useEffect(
+    () =>
+      ctx.controller.on('openSession', () => {
+        const request = ctx.controller.openRequest;
+        if (request) {
+          void refresh(); // an attempt's session may be new to the list
+          setOpenId(request.id);
+          setTab(request.tab);
+        }
+      }),
+    []
+  );
+
+  useEffect(
+    () =>
+      ctx.controller.on('sessionsChanged', () => {
+        void refresh(); // an open session that was deleted elsewhere closes
+      }),
+    []
+  );
+
   const open = sessions?.find(s => s.id === openId) ?? null;
 
   useEffect(() => {
