@@ -3,8 +3,10 @@
  * through, the JupyterLab services it uses, and the message of an error.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
+import { IThemeManager } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 
 import { ApiError } from './api';
@@ -60,6 +62,10 @@ export interface IPanelContext {
   browser: IDefaultFileBrowser | null;
   state: IStateDB | null;
   controller: PanelController;
+  /** For the lab's terminal settings (a remote session's terminal looks the same). */
+  settingRegistry?: ISettingRegistry | null;
+  /** The lab theme's changes (a remote session's terminal follows them). */
+  themeManager?: IThemeManager | null;
 }
 
 export const message = (error: unknown): string =>

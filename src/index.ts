@@ -7,7 +7,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, IThemeManager } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -39,7 +39,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     IDefaultFileBrowser,
     IStateDB,
     ISettingRegistry,
-    ILayoutRestorer
+    ILayoutRestorer,
+    IThemeManager
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -48,7 +49,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     browser: IDefaultFileBrowser | null,
     state: IStateDB | null,
     settingRegistry: ISettingRegistry | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    themeManager: IThemeManager | null
   ) => {
     const controller = new PanelController();
     const panel = new LawlessPanel({
@@ -56,7 +58,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       rendermime,
       browser,
       state,
-      controller
+      controller,
+      settingRegistry,
+      themeManager
     });
     panel.id = 'jp-lawless-panel';
     panel.title.icon = lawlessIcon;
