@@ -100,6 +100,18 @@ export async function openRemoteTerminal(options: {
   widget.title.caption = `Terminal ${connection.name} of the session, on the worker ${worker}`;
   widget.title.icon = terminalIcon;
   widget.title.closable = true;
+  // with the lab's "close on exit" off the tab stays: its title says the terminal ended
+  const say = (what: string) => {
+    if (!widget.isDisposed) {
+      widget.title.label = `${content.title.label} (${what})`;
+    }
+  };
+  connection.disposed.connect(() => say('closed'));
+  connection.connectionStatusChanged.connect((_, status) => {
+    if (status === 'disconnected' && !connection.isDisposed) {
+      say('disconnected'); // the lab's reconnect tries are used up
+    }
+  });
   const tabs = open.get(sessionId) ?? new Set();
   open.set(sessionId, tabs.add(widget));
   widget.disposed.connect(() => {

@@ -46,7 +46,7 @@ def lab_terminal_settings(url: str, raw: str) -> None:
 
 
 def test_a_remote_sessions_terminal_runs_on_the_worker(lab, worker, browser, shots):
-    lab_terminal_settings(lab.url, '{"theme": "dark"}')
+    lab_terminal_settings(lab.url, '{"theme": "dark", "closeOnExit": false}')
     session = lab.api("POST", "api/workspace/sessions", {"repo": "project", "worker": "w1"})[
         "session"
     ]
@@ -93,10 +93,12 @@ def test_a_remote_sessions_terminal_runs_on_the_worker(lab, worker, browser, sho
         assert jupyter_terminals(lab.url, TOKEN) == []
         assert name in jupyter_terminals(worker.url, worker.token)
 
-        # `exit` ends the shell on the worker: the tab closes, as the lab's terminal does
+        # `exit` ends the shell on the worker; with "close on exit" off the tab stays and
+        # says the terminal closed
         terminal.click()
         page.keyboard.type("exit\n")
-        tab.wait_for(state="detached", timeout=30_000)
+        label = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current")
+        label.get_by_text("(closed)").wait_for(timeout=30_000)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and name in jupyter_terminals(worker.url, worker.token):
             time.sleep(0.5)
