@@ -317,6 +317,17 @@ export const api = {
       idempotencyKey: newIdempotencyKey()
     }),
 
+  listTerminals: (
+    id: string
+  ): Promise<{ terminals: { name: string; running: boolean }[] }> =>
+    request(sessionPath(id, '/terminals'), { what: 'the session' }),
+
+  closeTerminal: (id: string, name: string): Promise<any> =>
+    request(sessionPath(id, `/terminals/${encodeURIComponent(name)}`), {
+      method: 'DELETE',
+      what: 'the terminal'
+    }),
+
   /** The person's preferences, kept by the server (and mirrored to Supabase). */
   preferences: (): Promise<{ preferences: IPreferences }> =>
     request('api/user/preferences', { what: 'your preferences' }),

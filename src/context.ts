@@ -3,11 +3,13 @@
  * through, the JupyterLab services it uses, and the message of an error.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
+import { IThemeManager } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 
 import { ApiError } from './api';
@@ -79,6 +81,10 @@ export interface IPanelContext {
   docManager?: IDocumentManager | null;
   /** The lab's notebooks (the active one and its selected cells can be attached). */
   notebooks?: INotebookTracker | null;
+  /** For the lab's terminal settings (a remote session's terminal looks the same). */
+  settingRegistry?: ISettingRegistry | null;
+  /** The lab theme's changes (a remote session's terminal follows them). */
+  themeManager?: IThemeManager | null;
 }
 
 export const message = (error: unknown): string =>

@@ -7,7 +7,11 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  IThemeManager,
+  MainAreaWidget
+} from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
@@ -47,7 +51,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ILayoutRestorer,
     IEditorServices,
     IDocumentManager,
-    INotebookTracker
+    INotebookTracker,
+    IThemeManager
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -59,7 +64,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     editorServices: IEditorServices | null,
     docManager: IDocumentManager | null,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    themeManager: IThemeManager | null
   ) => {
     const controller = new PanelController();
     const panel = new LawlessPanel({
@@ -70,7 +76,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       controller,
       editorServices,
       docManager,
-      notebooks
+      notebooks,
+      settingRegistry,
+      themeManager
     });
     panel.id = 'jp-lawless-panel';
     panel.title.icon = lawlessIcon;

@@ -35,9 +35,10 @@ function Panel({ ctx }: { ctx: IPanelContext }): JSX.Element {
 
   return (
     <div className="jp-lawless-root">
-      <header className="jp-lawless-header">
+      {/* a div, not <header>: a banner landmark belongs to the page, not to a sidebar */}
+      <div className="jp-lawless-header">
         <h2>Lawless</h2>
-      </header>
+      </div>
       {open ? (
         <SessionView
           ctx={ctx}

@@ -3,7 +3,10 @@ the repository itself (as after `make lab` in a project): issue #19."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import nbformat
 
 from lawless_jupyter.store import Store
 from lawless_jupyter.workspace import WorkspaceService, WorkspaceSettings
@@ -76,3 +79,35 @@ async def test_through_the_server_with_the_root_as_the_repository(jp_root_dir, a
     assert Path(session["worktree_path"]).is_dir()
     assert Path(session["worktree_path"]).is_relative_to(repo / "lawless-worktrees")
     assert git(repo, "status", "--porcelain") == before
+
+
+async def test_notebook_checkpoints_stay_out_of_changes_and_commit_all(jp_root_dir, api, jp_fetch):
+    """Opening a notebook in a worktree makes Jupyter write `.ipynb_checkpoints/` beside it:
+    not the person's work, so neither Changes nor "Commit all" shows or takes it."""
+    make_repo(jp_root_dir / "project", {"README.md": "# demo\n"})
+    session = await api.create(name="nb")
+    worktree = Path(session["worktree_path"])
+    rel = worktree.relative_to(jp_root_dir).as_posix()
+    notebook = {"type": "notebook", "content": nbformat.v4.new_notebook()}
+    # the contents API, as the lab does when a notebook is opened and saved
+    for path in ("analysis.ipynb", "deep/more.ipynb"):
+        (worktree / path).parent.mkdir(exist_ok=True)
+        await jp_fetch("api", "contents", f"{rel}/{path}", method="PUT", body=json.dumps(notebook))
+        await jp_fetch("api", "contents", f"{rel}/{path}", "checkpoints", method="POST", body="")
+    assert (worktree / ".ipynb_checkpoints").is_dir()
+    assert (worktree / "deep" / ".ipynb_checkpoints").is_dir()
+
+    status_url = f"api/workspace/sessions/{session['id']}/git/status"
+    code, status, _ = await api("GET", status_url)
+    assert code == 200
+    assert sorted(f["path"] for f in status["files"]) == ["analysis.ipynb", "deep/more.ipynb"]
+    code, body, _ = await api(
+        "POST", f"api/workspace/sessions/{session['id']}/git/commit", {"message": "notebooks"}
+    )
+    assert code == 201, body
+    assert sorted(body["commit"]["files"]) == ["analysis.ipynb", "deep/more.ipynb"]
+    exclude = (jp_root_dir / "project" / ".git" / "info" / "exclude").read_text()
+    assert exclude.splitlines().count(".ipynb_checkpoints/") == 1, exclude
+    await api.create(name="second")
+    exclude = (jp_root_dir / "project" / ".git" / "info" / "exclude").read_text()
+    assert exclude.splitlines().count(".ipynb_checkpoints/") == 1, "added once"

@@ -273,19 +273,28 @@ class GitRepository:
         pattern = "/" + folder.relative_to(top).as_posix() + "/"
         for char in "\\*?[":  # literally, not as a glob
             pattern = pattern.replace(char, "\\" + char)
+        self._add_exclude(pattern, "session worktrees of lawless-jupyter")
+        return True
+
+    def exclude_checkpoints(self) -> None:
+        """Keep Jupyter's ``.ipynb_checkpoints/`` folders (made when a notebook in a worktree
+        is opened) out of ``git status`` and "Commit all", at any depth. ``info/exclude`` is
+        the common git dir's, so the line holds for every worktree of the repository."""
+        self._add_exclude(".ipynb_checkpoints/", "notebook checkpoints (lawless-jupyter)")
+
+    def _add_exclude(self, pattern: str, comment: str) -> None:
         common = Path(self.run("rev-parse", "--path-format=absolute", "--git-common-dir").strip())
         exclude = common / "info" / "exclude"
         # read and append as one step: the service holds worktree_admin around this call, so
         # two sessions created at once add one line
         text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
         if pattern in (line.strip() for line in text.splitlines()):
-            return True
+            return
         exclude.parent.mkdir(parents=True, exist_ok=True)
         with exclude.open("a", encoding="utf-8") as f:
             if text and not text.endswith("\n"):
                 f.write("\n")
-            f.write(f"# session worktrees of lawless-jupyter\n{pattern}\n")
-        return True
+            f.write(f"# {comment}\n{pattern}\n")
 
     def remove_worktree(self, path: Path, *, force: bool, deadline: Deadline = NO_DEADLINE) -> None:
         """Remove a worktree we made. Tolerates one that is half made or already gone.

@@ -113,18 +113,21 @@ class WorkspaceService:
     def _short(self, what: str) -> Deadline:
         return Deadline(self.settings.short_timeout, what)
 
-    async def _exclude_worktrees(self, gitrepo: GitRepository) -> None:
-        """When the worktrees folder is inside the repository (the Jupyter root is the
-        repository), keep it out of the repository's status; a failure only warns."""
-        try:
-            await self._git(gitrepo.exclude, self.settings.worktrees_dir, admin=gitrepo.path)
-        except (OSError, LawlessError, git.GitCommandError) as e:
-            self.logger.warning(
-                "Could not add %s to %s's .git/info/exclude: %s",
-                self.settings.worktrees_dir,
-                gitrepo.path,
-                e,
-            )
+    async def _exclude(self, gitrepo: GitRepository) -> None:
+        """Keep out of git's status what is not the person's work: Jupyter's notebook
+        checkpoints, and the worktrees folder when it is inside the repository (the Jupyter
+        root is the repository). A failure only warns."""
+        worktrees = self.settings.worktrees_dir
+        for what, call in (
+            (".ipynb_checkpoints/", gitrepo.exclude_checkpoints),
+            (worktrees, functools.partial(gitrepo.exclude, worktrees)),
+        ):
+            try:
+                await self._git(call, admin=gitrepo.path)
+            except (OSError, LawlessError, git.GitCommandError) as e:
+                self.logger.warning(
+                    "Could not add %s to %s's .git/info/exclude: %s", what, gitrepo.path, e
+                )
 
     def resolve_repo(self, repo: object) -> tuple[str, Path]:
         """A repository path as given by a person -> (path relative to root, absolute path).
@@ -272,7 +275,7 @@ class WorkspaceService:
             max_live_per_repo=self.settings.max_sessions_per_repo,
         )
         try:
-            await self._exclude_worktrees(gitrepo)
+            await self._exclude(gitrepo)
             await self._git(worktree.parent.mkdir, parents=True, exist_ok=True)
             await self._git(
                 gitrepo.add_worktree,

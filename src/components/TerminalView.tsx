@@ -3,6 +3,7 @@ import React, { useState } from 'react';
 import { api } from '../api';
 import { IPanelContext, message } from '../context';
 import { ISession, remoteWorker } from '../format';
+import { openRemoteTerminal } from '../remoteTerminal';
 import { Alerts } from './Alerts';
 
 export function TerminalView(props: {
@@ -12,19 +13,28 @@ export function TerminalView(props: {
   const { ctx, session } = props;
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  // JupyterLab's Terminal opens this server's terminals by name: a session on a remote
-  // worker has its terminals there, and a local one of the same name is another terminal
+  // a session on a remote worker has its terminals there: its own route and websocket
+  // bridge, never this server's terminal of the same name (another terminal)
   const remote = remoteWorker(session);
 
   const openTerminal = async () => {
-    if (remote) {
-      return;
-    }
     setBusy(true);
     setError(null);
     try {
-      const { terminal } = await api.createTerminal(session.id);
-      await ctx.app.commands.execute('terminal:open', { name: terminal.name });
+      if (remote) {
+        await openRemoteTerminal({
+          shell: ctx.app.shell,
+          sessionId: session.id,
+          worker: remote,
+          settingRegistry: ctx.settingRegistry,
+          themeManager: ctx.themeManager
+        });
+      } else {
+        const { terminal } = await api.createTerminal(session.id);
+        await ctx.app.commands.execute('terminal:open', {
+          name: terminal.name
+        });
+      }
     } catch (e) {
       setError(message(e));
     } finally {
@@ -57,9 +67,9 @@ export function TerminalView(props: {
           id="jp-lawless-remote-terminal"
         >
           This session runs on the worker <strong>{remote}</strong>: its
-          worktree and terminals are there, not on this server, so JupyterLab
-          cannot open a terminal or show the folder here. Claude, Changes and
-          the chat work as usual.
+          worktree and terminals are there. A terminal opens in the main area,
+          connected to the worker through this server; the file browser shows
+          this server's files, so it cannot show the worktree.
         </p>
       ) : (
         <p className="jp-lawless-muted">
@@ -69,7 +79,7 @@ export function TerminalView(props: {
       <button
         className="jp-mod-styled jp-mod-accept jp-lawless-button"
         onClick={() => void openTerminal()}
-        disabled={busy || remote !== null}
+        disabled={busy}
         aria-describedby={remote ? 'jp-lawless-remote-terminal' : undefined}
       >
         Open a terminal
