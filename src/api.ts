@@ -214,6 +214,20 @@ export const api = {
       { what: 'the notebook' }
     ),
 
+  /** One changed file's old and new text, whole (the diff tab's merge view). */
+  fileVersions: (
+    id: string,
+    path: string,
+    against: 'base' | 'head' = 'base'
+  ): Promise<{ old: string | null; new: string | null; binary: boolean }> =>
+    request(
+      sessionPath(
+        id,
+        `/git/file-versions?path=${encodeURIComponent(path)}&against=${against}`
+      ),
+      { what: 'the file' }
+    ),
+
   commit: (id: string, message: string): Promise<any> =>
     request(sessionPath(id, '/git/commit'), {
       method: 'POST',

@@ -9,6 +9,7 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
+import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
@@ -16,6 +17,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 
+import { addOpenDiffCommand, OPEN_DIFF } from './diffTab/open';
 import { lawlessIcon } from './icon';
 import { DEFAULT_SETTINGS, LawlessPanel, PanelController } from './panel';
 import { workersPlugin } from './statusbar';
@@ -29,6 +31,8 @@ export namespace CommandIDs {
   export const send = 'lawless:send';
   export const stop = 'lawless:stop';
   export const openChanges = 'lawless:open-changes';
+  /** `{session, against?}`: a session's diff in a main-area tab (not in the palette). */
+  export const openDiff = OPEN_DIFF;
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -45,7 +49,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ILayoutRestorer,
     IEditorServices,
     IDocumentManager,
-    INotebookTracker
+    INotebookTracker,
+    IEditorLanguageRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -57,7 +62,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     editorServices: IEditorServices | null,
     docManager: IDocumentManager | null,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    languages: IEditorLanguageRegistry | null
   ) => {
     const controller = new PanelController();
     const panel = new LawlessPanel({
@@ -79,6 +85,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer?.add(panel, 'lawless-jupyter');
 
     const reveal = () => app.shell.activateById(panel.id);
+
+    // the main-area diff tab (also what other views open: Changes, attempts)
+    addOpenDiffCommand({
+      app,
+      rendermime,
+      editorServices,
+      languages,
+      restorer
+    });
 
     app.commands.addCommand(CommandIDs.open, {
       label: 'Open the Lawless Panel',
@@ -122,6 +137,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     if (palette) {
       for (const command of Object.values(CommandIDs)) {
+        if (command === CommandIDs.openDiff) {
+          continue; // needs a session
+        }
         palette.addItem({ command, category: 'Lawless' });
       }
     }

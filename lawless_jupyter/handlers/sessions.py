@@ -94,6 +94,19 @@ class GitNotebookDiffHandler(LawlessHandler):
         self.reply(result)
 
 
+class GitFileVersionsHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        result = await self.lawless.workspace.file_versions(
+            self.identity.user_id,
+            session_id,
+            self.get_query_argument("path", None),
+            self.get_query_argument("against", "base"),
+        )
+        self.reply(result)
+
+
 class GitLogHandler(LawlessHandler):
     @web.authenticated
     @authorized
