@@ -195,10 +195,19 @@ export const api = {
   status: (id: string): Promise<any> =>
     request(sessionPath(id, '/git/status'), { what: 'the session' }),
 
-  diff: (id: string, against: 'base' | 'head' = 'base'): Promise<any> =>
-    request(sessionPath(id, `/git/diff?against=${against}`), {
-      what: 'the session'
-    }),
+  /** The session's diff; `filesOnly`: the file list without the patch. */
+  diff: (
+    id: string,
+    against: 'base' | 'head' = 'base',
+    filesOnly = false
+  ): Promise<any> =>
+    request(
+      sessionPath(
+        id,
+        `/git/diff?against=${against}${filesOnly ? '&files_only=true' : ''}`
+      ),
+      { what: 'the session' }
+    ),
 
   /** One changed notebook, cell by cell, in nbdime's format. */
   notebookDiff: (

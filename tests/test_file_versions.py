@@ -89,3 +89,18 @@ async def test_bad_input_is_a_clear_4xx_and_changes_nothing(api, session, repo, 
     Path(other["worktree_path"], "app.py").write_text("theirs = 1\n")
     code_, body, _ = await api("GET", url(other), params={"path": "app.py"})
     assert code_ == 404 and "theirs" not in str(body)
+
+
+async def test_the_diff_with_files_only_lists_the_same_files_without_the_patch(api, session):
+    worktree = Path(session["worktree_path"])
+    (worktree / "app.py").write_text("x = 2\n")
+    (worktree / "new.py").write_text("y = 1\n")
+    diff = f"api/workspace/sessions/{session['id']}/git/diff"
+    _, whole, _ = await api("GET", diff)
+    code_, listed, _ = await api("GET", diff, params={"files_only": "true"})
+    assert code_ == 200, listed
+    assert "+x = 2" in whole["patch"] and listed["patch"] == ""
+    assert listed["files"] == whole["files"]
+    assert [f["path"] for f in listed["files"]] == ["app.py", "new.py"]
+    code_, body, _ = await api("GET", diff, params={"files_only": "maybe"})
+    assert code_ == 400 and "'files_only'" in body["error"]

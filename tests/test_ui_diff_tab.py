@@ -132,7 +132,9 @@ def test_the_diff_tab_shows_every_file_side_by_side_or_unified(lab, page, shots)
     new_line.wait_for()
     title = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
     assert title.inner_text() == "Diff: work"
-    # highlighted as Python: the keyword and the string are spans coloured unlike the text
+    # highlighted as Python (a frame after the lines): the keyword and the string are spans
+    # coloured unlike the text
+    new_line.locator("span", has_text=re.compile(r"^return$")).wait_for()
     colours = new_line.evaluate(
         """line => [...line.querySelectorAll('span')].map(s =>
              [s.textContent, getComputedStyle(s).color]).concat(

@@ -370,7 +370,9 @@ class WorkspaceService:
             "hooks_changed": hooks,
         }
 
-    async def diff(self, user_id: str, session_id: str, against: str = "base") -> dict[str, Any]:
+    async def diff(
+        self, user_id: str, session_id: str, against: str = "base", *, patch: bool = True
+    ) -> dict[str, Any]:
         if against not in ("base", "head"):
             raise InvalidInput("'against' must be 'base' or 'head'.")
         row = await self._owned(user_id, session_id)
@@ -382,6 +384,7 @@ class WorkspaceService:
             target,
             max_bytes=self.settings.diff_max_bytes,
             deadline=self._short("The diff"),
+            patch=patch,
         )
         commit = await self._git(gitrepo.resolve_commit, target, worktree)
         return {**result, "against": against, "commit": commit}

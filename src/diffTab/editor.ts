@@ -6,7 +6,7 @@
  */
 import { jupyterTheme } from '@jupyterlab/codemirror';
 import { MergeView, unifiedMergeView } from '@codemirror/merge';
-import { EditorState, Extension } from '@codemirror/state';
+import { Compartment, EditorState, Extension } from '@codemirror/state';
 import { EditorView, lineNumbers } from '@codemirror/view';
 
 import { DiffLayout } from './model';
@@ -24,14 +24,37 @@ export interface IMountedDiff {
   destroy(): void;
 }
 
-function readOnly(language: Extension | null): Extension[] {
+function readOnly(language: Compartment): Extension[] {
   return [
     lineNumbers(),
     EditorState.readOnly.of(true),
     EditorView.editable.of(false),
     jupyterTheme,
-    language ?? []
+    language.of([])
   ];
+}
+
+/**
+ * The language comes a frame after the lines: parsing a large file for highlighting took
+ * 60-100 ms before the first paint (bench_ui.py); the lines show first, coloured next.
+ */
+function highlightLater(
+  views: EditorView[],
+  slot: Compartment,
+  language: Extension | null
+): void {
+  if (!language) {
+    return;
+  }
+  requestAnimationFrame(() =>
+    setTimeout(() => {
+      for (const view of views) {
+        if (view.dom.isConnected) {
+          view.dispatch({ effects: slot.reconfigure(language) });
+        }
+      }
+    })
+  );
 }
 
 export function mountFileDiff(
@@ -42,14 +65,16 @@ export function mountFileDiff(
 ): IMountedDiff {
   const oldText = texts.old ?? '';
   const newText = texts.new ?? '';
+  const slot = new Compartment();
   if (layout === 'side-by-side') {
     const view = new MergeView({
-      a: { doc: oldText, extensions: readOnly(language) },
-      b: { doc: newText, extensions: readOnly(language) },
+      a: { doc: oldText, extensions: readOnly(slot) },
+      b: { doc: newText, extensions: readOnly(slot) },
       parent,
       gutter: true,
       collapseUnchanged: COLLAPSE_UNCHANGED
     });
+    highlightLater([view.a, view.b], slot, language);
     return view;
   }
   const view = new EditorView({
@@ -57,7 +82,7 @@ export function mountFileDiff(
     state: EditorState.create({
       doc: newText,
       extensions: [
-        ...readOnly(language),
+        ...readOnly(slot),
         unifiedMergeView({
           original: oldText,
           mergeControls: false,
@@ -67,5 +92,6 @@ export function mountFileDiff(
       ]
     })
   });
+  highlightLater([view], slot, language);
   return view;
 }

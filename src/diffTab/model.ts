@@ -22,7 +22,7 @@ export interface IDiffTabFile extends IDiffStat {
 }
 
 /** Above this many changed lines a file starts collapsed (its editors cost to lay out). */
-export const BIG_FILE_LINES = 3000;
+export const BIG_FILE_LINES = 5000;
 
 export type DiffLayout = 'side-by-side' | 'unified';
 

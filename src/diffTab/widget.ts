@@ -10,7 +10,7 @@ import { Extension } from '@codemirror/state';
 import { Widget } from '@lumino/widgets';
 
 import { api } from '../api';
-import { IFileTexts, IMountedDiff, mountFileDiff } from './editor';
+import type { IFileTexts, IMountedDiff } from './editor';
 import {
   CollapseState,
   DiffLayout,
@@ -86,7 +86,12 @@ export class DiffTabContent extends Widget {
   /** Read the session's diff again and lay out every file. */
   async refresh(): Promise<void> {
     this.summary.textContent = 'Loading…';
-    const diff = await api.diff(this.options.sessionId, this.options.against);
+    void import('./editor'); // its code loads while the file list is read
+    const diff = await api.diff(
+      this.options.sessionId,
+      this.options.against,
+      true // the file list: each file's texts are read when it is shown
+    );
     this.files = tabFiles(diff.files ?? []);
     this.texts.clear();
     this.clearList();
@@ -199,9 +204,11 @@ export class DiffTabContent extends Widget {
     }
     const layout = this.layoutMode;
     try {
-      const [texts, language] = await Promise.all([
+      // the merge view's code loads with the first tab, not with the lab
+      const [texts, language, { mountFileDiff }] = await Promise.all([
         this.textsOf(file),
-        this.language(file.path)
+        this.language(file.path),
+        import('./editor')
       ]);
       // a later click (layout, collapse, refresh) may have asked for something else
       if (
