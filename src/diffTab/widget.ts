@@ -87,11 +87,18 @@ export class DiffTabContent extends Widget {
   async refresh(): Promise<void> {
     this.summary.textContent = 'Loading…';
     void import('./editor'); // its code loads while the file list is read
-    const diff = await api.diff(
-      this.options.sessionId,
-      this.options.against,
-      true // the file list: each file's texts are read when it is shown
-    );
+    let diff: any;
+    try {
+      diff = await api.diff(
+        this.options.sessionId,
+        this.options.against,
+        true // the file list: each file's texts are read when it is shown
+      );
+    } catch (e) {
+      // the files shown stay; the reason is said where the count was
+      this.summary.textContent = `Could not read the diff: ${e instanceof Error ? e.message : String(e)}`;
+      return;
+    }
     this.files = tabFiles(diff.files ?? []);
     this.texts.clear();
     this.clearList();
