@@ -24,6 +24,12 @@ Measures:
    (one per frame at most, not one per delta) and how many DOM changes touched the
    earlier messages of the conversation (should be none: no re-render of the history).
 
+3. the main-area diff tab: from the click on Changes' "Open diff tab" (the
+   ``lawless:open-diff`` command) to the first changed line of a ``--diff-lines``-line
+   Python file (every line changed) painted in the side-by-side merge view; the first
+   opening (its code is loaded then) and the median of ``--diff-opens`` more, each after
+   closing the tab. Target: <= 300 ms.
+
 Run: ``.venv/bin/python benchmarks/bench_ui.py`` (``--json`` for machine output).
 """
 
@@ -33,6 +39,7 @@ import argparse
 import itertools
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -43,10 +50,56 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.conftest import git  # noqa: E402
 from tests.fake_anthropic import INHERITED_ENV, FakeAnthropic, text  # noqa: E402
 from tests.lab_server import TOKEN, launch_chromium, running_lab  # noqa: E402
 
 TARGET_FIRST_PAINT_MS = 50.0
+TARGET_DIFF_TAB_MS = 300.0
+
+# The diff tab's requests after the click: when each started and how long it took.
+REQUESTS_SINCE_CLICK = r"""
+() => {
+  const b = window.__diffBench, requests = {};
+  for (const e of performance.getEntriesByType('resource')) {
+    const m = /git\/(diff|file-versions)\?/.exec(e.name);
+    if (m && e.startTime >= b.clickAt) {
+      requests[m[1]] = [e.startTime - b.clickAt, e.duration];
+    }
+  }
+  return { ...b, requests };
+}
+"""
+
+# The diff tab: the click that runs the command, then the frame painting its first line.
+DIFF_TAB_WATCH = r"""
+() => {
+  const b = (window.__diffBench = { clickAt: null, paintAt: null, colourAt: null });
+  performance.clearResourceTimings(); // the buffer (250 entries) fills up during the chat
+  document.addEventListener('click', e => {
+    if (b.clickAt === null && e.target.closest('[aria-label="Open the whole diff in a tab"]')) {
+      b.clickAt = performance.now();
+    }
+  }, true);
+  const line = () => document.querySelector('.jp-lawless-difftab .cm-merge-b .cm-changedLine');
+  // the highlighter's classes are generated (style-mod): "ͼ" followed by a number
+  const coloured = () => [...(line()?.querySelectorAll('span') ?? [])].some(
+    s => /(^| )ͼ/.test(s.className) && !s.closest('.cm-gutters'));
+  const observer = new MutationObserver(() => {
+    if (b.clickAt === null) return;
+    if (b.paintAt === null && line()) {
+      b.paintAt = -1;
+      requestAnimationFrame(() => { b.paintAt = performance.now(); });
+    }
+    if (b.colourAt === null && coloured()) {
+      b.colourAt = -1;
+      observer.disconnect();
+      requestAnimationFrame(() => { b.colourAt = performance.now(); });
+    }
+  });
+  observer.observe(document.body, { subtree: true, childList: true });
+}
+"""
 
 # Runs in the page before JupyterLab: the raw arrival log and the observers.
 INSTRUMENT = r"""
@@ -224,49 +277,70 @@ def big_turn(page, panel, fake, args) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--turns", type=int, default=7, help="short answers measured")
-    parser.add_argument("--short-deltas", type=int, default=30, help="deltas of a short answer")
-    parser.add_argument("--short-delay", type=float, default=0.01, help="seconds between them")
-    parser.add_argument("--big-deltas", type=int, default=5000, help="deltas of the long answer")
-    parser.add_argument("--json", action="store_true", help="JSON on stdout")
-    args = parser.parse_args()
+def changed_file(lines: int) -> tuple[str, str]:
+    """A Python file of ``lines`` lines, before and after every line of it changed."""
+    old = "".join(f"value_{i} = compute({i}, 'old')  # line {i}\n" for i in range(lines))
+    new = "".join(f"value_{i} = compute({i} * 2, 'new')  # line {i}\n" for i in range(lines))
+    return old, new
 
-    from playwright.sync_api import sync_playwright
 
-    for name in INHERITED_ENV:
-        os.environ.pop(name, None)
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp,
-        FakeAnthropic() as fake,
-        running_lab(Path(tmp), fake) as lab,
-        sync_playwright() as p,
-    ):
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(120_000)
-            page.add_init_script(INSTRUMENT)
-            page.goto(f"{lab.url}lab?token={TOKEN}")
-            page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
-            panel = page.locator("#jp-lawless-panel")
-            panel.get_by_label("Repository").fill("project")
-            panel.get_by_role("button", name="Create session").click()
-            panel.get_by_role("tab", name="Chat").wait_for()
-            log("warm-up turn (starts Claude Code)")
-            fake.add(text("Warm-up answer. END-WARM.", chunks=3))
-            prepare_turn(page, "END-WARM.")
-            run_turn(page, panel, "Warm up")
-            log(f"{args.turns} short answers")
-            short = short_turns(page, panel, fake, args)
-            log(f"one answer of {args.big_deltas} deltas")
-            big = big_turn(page, panel, fake, args)
-        finally:
-            browser.close()
-    result = {"short": short, "big": big, "target_first_paint_ms": TARGET_FIRST_PAINT_MS}
+def diff_tab(page, panel, lab, args) -> dict[str, Any]:
+    """A session whose only change is every line of a file committed on the base."""
+    old, new = changed_file(args.diff_lines)
+    repo = lab.root / "project"
+    (repo / "src/big.py").write_text(old)
+    git(repo, "add", "src/big.py")
+    git(repo, "commit", "-qm", "the big file")
+    body = {"repo": "project", "name": "bench-diff"}
+    session = lab.api("POST", "api/workspace/sessions", body)["session"]
+    (Path(session["worktree_path"]) / "src/big.py").write_text(new)
+    panel.get_by_role("button", name="Back to the list of sessions").click()
+    panel.get_by_role("button", name=re.compile(r"^Open session bench-diff")).click()
+    panel.get_by_role("tab", name="Changes").click()
+    times: list[float] = []
+    colours: list[float] = []
+    requests: dict[str, list[tuple[float, float]]] = {}
+    for i in range(args.diff_opens + 1):
+        button = panel.get_by_role("button", name="Open the whole diff in a tab")
+        button.wait_for()
+        page.evaluate(DIFF_TAB_WATCH)
+        button.click()
+        page.wait_for_function(
+            "() => window.__diffBench.paintAt > 0 && window.__diffBench.colourAt > 0", polling=50
+        )
+        b = page.evaluate(REQUESTS_SINCE_CLICK)
+        times.append(b["paintAt"] - b["clickAt"])
+        colours.append(b["colourAt"] - b["clickAt"])
+        for name, (start, duration) in b["requests"].items():
+            requests.setdefault(name, []).append((start, duration))
+        log(
+            f"  diff tab {i}: first changed line painted {times[-1]:.1f} ms after the click,"
+            f" highlighted {colours[-1]:.1f} ms;"
+            + "".join(f" {k} at +{v[0]:.0f} took {v[1]:.0f} ms;" for k, v in b["requests"].items())
+        )
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current").locator(
+            ".lm-TabBar-tabCloseIcon"
+        ).click()
+        page.locator(".jp-lawless-difftab").wait_for(state="detached")
+    return {
+        "lines": args.diff_lines,
+        "changed_lines": 2 * args.diff_lines,
+        "first_open_ms": round(times[0], 1),
+        "median_open_ms": med(times[1:]),
+        "max_open_ms": round(max(times[1:]), 1),
+        "opens": len(times) - 1,
+        "first_open_highlighted_ms": round(colours[0], 1),
+        "median_highlighted_ms": med(colours[1:]),
+        # when each request started after the click, and how long it took (medians)
+        "requests": {
+            name: {"start_ms": med([s for s, _ in v[1:]]), "took_ms": med([d for _, d in v[1:]])}
+            for name, v in requests.items()
+        },
+    }
+
+
+def report_chat(short: dict[str, Any], big: dict[str, Any]) -> None:
     met = short["first_paint_after_text"] < TARGET_FIRST_PAINT_MS
-    log("")
     log(f"short answers, medians of {short['turns']} (ms from pressing Enter):")
     log(
         f"  first text event arrived {short['send_to_first_text']}, first character painted"
@@ -292,6 +366,78 @@ def main() -> None:
         f"  the answer's DOM changed {big['answer_dom_changes']} times for {big['deltas']}"
         f" deltas; earlier messages changed {big['history_dom_changes']} times"
     )
+
+
+def report_diff_tab(tab: dict[str, Any]) -> None:
+    met = max(tab["first_open_ms"], tab["max_open_ms"]) <= TARGET_DIFF_TAB_MS
+    log(
+        f"diff tab, {tab['lines']} lines ({tab['changed_lines']} changed): first changed line"
+        f" painted {tab['first_open_ms']} ms after the click on the first opening, median"
+        f" {tab['median_open_ms']} ms (max {tab['max_open_ms']}) over {tab['opens']} more"
+        f" (target <= {TARGET_DIFF_TAB_MS:.0f}: {'met' if met else 'MISSED'});"
+        f" highlighted as Python {tab['first_open_highlighted_ms']} ms / median"
+        f" {tab['median_highlighted_ms']} ms"
+    )
+    for name, figures in tab["requests"].items():
+        log(f"  GET git/{name}: starts +{figures['start_ms']} ms, takes {figures['took_ms']} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--turns", type=int, default=7, help="short answers measured")
+    parser.add_argument("--short-deltas", type=int, default=30, help="deltas of a short answer")
+    parser.add_argument("--short-delay", type=float, default=0.01, help="seconds between them")
+    parser.add_argument("--big-deltas", type=int, default=5000, help="deltas of the long answer")
+    parser.add_argument("--diff-lines", type=int, default=2000, help="lines of the diffed file")
+    parser.add_argument("--diff-opens", type=int, default=7, help="diff tab openings measured")
+    parser.add_argument("--only", choices=["chat", "diff-tab"], help="measure one part")
+    parser.add_argument("--json", action="store_true", help="JSON on stdout")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    for name in INHERITED_ENV:
+        os.environ.pop(name, None)
+    result: dict[str, Any] = {
+        "target_first_paint_ms": TARGET_FIRST_PAINT_MS,
+        "target_diff_tab_ms": TARGET_DIFF_TAB_MS,
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp,
+        FakeAnthropic() as fake,
+        running_lab(Path(tmp), fake) as lab,
+        sync_playwright() as p,
+    ):
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(120_000)
+            page.add_init_script(INSTRUMENT)
+            page.goto(f"{lab.url}lab?token={TOKEN}")
+            page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
+            panel = page.locator("#jp-lawless-panel")
+            panel.get_by_label("Repository").fill("project")
+            panel.get_by_role("button", name="Create session").click()
+            panel.get_by_role("tab", name="Chat").wait_for()
+            if args.only != "diff-tab":
+                log("warm-up turn (starts Claude Code)")
+                fake.add(text("Warm-up answer. END-WARM.", chunks=3))
+                prepare_turn(page, "END-WARM.")
+                run_turn(page, panel, "Warm up")
+                log(f"{args.turns} short answers")
+                result["short"] = short_turns(page, panel, fake, args)
+                log(f"one answer of {args.big_deltas} deltas")
+                result["big"] = big_turn(page, panel, fake, args)
+            if args.only != "chat":
+                log(f"the diff tab on a {args.diff_lines}-line file, every line changed")
+                result["diff_tab"] = diff_tab(page, panel, lab, args)
+        finally:
+            browser.close()
+    log("")
+    if "short" in result:
+        report_chat(result["short"], result["big"])
+    if "diff_tab" in result:
+        report_diff_tab(result["diff_tab"])
     if args.json:
         print(json.dumps(result, indent=2))
 

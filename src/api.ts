@@ -224,10 +224,19 @@ export const api = {
   status: (id: string): Promise<any> =>
     request(sessionPath(id, '/git/status'), { what: 'the session' }),
 
-  diff: (id: string, against: 'base' | 'head' = 'base'): Promise<any> =>
-    request(sessionPath(id, `/git/diff?against=${against}`), {
-      what: 'the session'
-    }),
+  /** The session's diff; `filesOnly`: the file list without the patch. */
+  diff: (
+    id: string,
+    against: 'base' | 'head' = 'base',
+    filesOnly = false
+  ): Promise<any> =>
+    request(
+      sessionPath(
+        id,
+        `/git/diff?against=${against}${filesOnly ? '&files_only=true' : ''}`
+      ),
+      { what: 'the session' }
+    ),
 
   /** One changed notebook, cell by cell, in nbdime's format. */
   notebookDiff: (
@@ -241,6 +250,20 @@ export const api = {
         `/git/notebook-diff?path=${encodeURIComponent(path)}&against=${against}`
       ),
       { what: 'the notebook' }
+    ),
+
+  /** One changed file's old and new text, whole (the diff tab's merge view). */
+  fileVersions: (
+    id: string,
+    path: string,
+    against: 'base' | 'head' = 'base'
+  ): Promise<{ old: string | null; new: string | null; binary: boolean }> =>
+    request(
+      sessionPath(
+        id,
+        `/git/file-versions?path=${encodeURIComponent(path)}&against=${against}`
+      ),
+      { what: 'the file' }
     ),
 
   commit: (id: string, message: string): Promise<any> =>

@@ -13,6 +13,7 @@ import {
   MainAreaWidget
 } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
+import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
@@ -21,6 +22,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 
 import { AttemptsWidget } from './components/AttemptsView';
+import { addOpenDiffCommand, OPEN_DIFF } from './diffTab/open';
 import { lawlessIcon } from './icon';
 import { DEFAULT_SETTINGS, LawlessPanel, PanelController } from './panel';
 import { workersPlugin } from './statusbar';
@@ -35,6 +37,8 @@ export namespace CommandIDs {
   export const stop = 'lawless:stop';
   export const openChanges = 'lawless:open-changes';
   export const openAttempts = 'lawless:open-attempts';
+  /** `{session, against?}`: a session's diff in a main-area tab (not in the palette). */
+  export const openDiff = OPEN_DIFF;
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -52,7 +56,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     IEditorServices,
     IDocumentManager,
     INotebookTracker,
-    IThemeManager
+    IThemeManager,
+    IEditorLanguageRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -65,7 +70,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     editorServices: IEditorServices | null,
     docManager: IDocumentManager | null,
     notebooks: INotebookTracker | null,
-    themeManager: IThemeManager | null
+    themeManager: IThemeManager | null,
+    languages: IEditorLanguageRegistry | null
   ) => {
     const controller = new PanelController();
     const panel = new LawlessPanel({
@@ -89,6 +95,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer?.add(panel, 'lawless-jupyter');
 
     const reveal = () => app.shell.activateById(panel.id);
+
+    // the main-area diff tab (also what other views open: Changes, attempts)
+    addOpenDiffCommand({
+      app,
+      rendermime,
+      editorServices,
+      languages,
+      restorer
+    });
 
     app.commands.addCommand(CommandIDs.open, {
       label: 'Open the Lawless Panel',
@@ -154,9 +169,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     );
 
     if (palette) {
-      for (const command of Object.values(CommandIDs).filter(
-        c => c !== CommandIDs.openAttempts // needs an attempt id
-      )) {
+      for (const command of Object.values(CommandIDs)) {
+        if (
+          command === CommandIDs.openAttempts || // needs an attempt id
+          command === CommandIDs.openDiff // needs a session
+        ) {
+          continue;
+        }
         palette.addItem({ command, category: 'Lawless' });
       }
     }

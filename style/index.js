@@ -3,3 +3,4 @@ import 'nbdime/lib/styles/common.css';
 import 'nbdime/lib/styles/diff.css';
 import './base.css';
 import './rules.css';
+import './difftab.css';

@@ -71,7 +71,12 @@ class GitDiffHandler(LawlessHandler):
     @authorized
     async def get(self, session_id: str) -> None:
         against = self.get_query_argument("against", "base")
-        self.reply(await self.lawless.workspace.diff(self.identity.user_id, session_id, against))
+        patch = not self.flag("files_only")  # the diff tab reads each file's texts itself
+        self.reply(
+            await self.lawless.workspace.diff(
+                self.identity.user_id, session_id, against, patch=patch
+            )
+        )
 
 
 class GitFilesHandler(LawlessHandler):
@@ -86,6 +91,19 @@ class GitNotebookDiffHandler(LawlessHandler):
     @authorized
     async def get(self, session_id: str) -> None:
         result = await self.lawless.workspace.notebook_diff(
+            self.identity.user_id,
+            session_id,
+            self.get_query_argument("path", None),
+            self.get_query_argument("against", "base"),
+        )
+        self.reply(result)
+
+
+class GitFileVersionsHandler(LawlessHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, session_id: str) -> None:
+        result = await self.lawless.workspace.file_versions(
             self.identity.user_id,
             session_id,
             self.get_query_argument("path", None),

@@ -24,6 +24,7 @@ from ..errors import Conflict, InvalidInput, LawlessError, NotFound, storage_pro
 from ..store import Store
 from . import checkpoints
 from .checkpoints import Checkpoint
+from .file_versions import session_file_versions
 from .gitrepo import (
     Author,
     Deadline,
@@ -445,7 +446,9 @@ class WorkspaceService:
             "hooks_changed": hooks,
         }
 
-    async def diff(self, user_id: str, session_id: str, against: str = "base") -> dict[str, Any]:
+    async def diff(
+        self, user_id: str, session_id: str, against: str = "base", *, patch: bool = True
+    ) -> dict[str, Any]:
         if against not in ("base", "head"):
             raise InvalidInput("'against' must be 'base' or 'head'.")
         row = await self._owned(user_id, session_id)
@@ -457,6 +460,7 @@ class WorkspaceService:
             target,
             max_bytes=self.settings.diff_max_bytes,
             deadline=self._short("The diff"),
+            patch=patch,
         )
         commit = await self._git(gitrepo.resolve_commit, target, worktree)
         return {**result, "against": against, "commit": commit}
@@ -482,6 +486,25 @@ class WorkspaceService:
             commit = await self._git(gitrepo.resolve_commit, "HEAD", worktree)
         result = await self._git(
             session_notebook_diff, gitrepo, worktree, commit, path, self.settings.diff_max_bytes
+        )
+        return {**result, "against": against, "commit": commit}
+
+    async def file_versions(
+        self, user_id: str, session_id: str, path: object, against: str = "base"
+    ) -> dict[str, Any]:
+        """One changed file's old and new text, whole (see file_versions.py)."""
+        if against not in ("base", "head"):
+            raise InvalidInput("'against' must be 'base' or 'head'.")
+        if path is None or path == "":
+            raise InvalidInput("'path' is required: a file's path in the worktree.")
+        path = validate_relative_path(path)
+        row = await self._owned(user_id, session_id)
+        gitrepo, worktree = await self._git(self._live, row)
+        commit = row["base_commit"]
+        if against == "head":
+            commit = await self._git(gitrepo.resolve_commit, "HEAD", worktree)
+        result = await self._git(
+            session_file_versions, gitrepo, worktree, commit, path, self.settings.diff_max_bytes
         )
         return {**result, "against": against, "commit": commit}
 

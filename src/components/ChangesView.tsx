@@ -225,6 +225,15 @@ export function ChangesView(props: {
       {diff && (
         <DiffView
           diff={diff}
+          onOpenTab={path =>
+            void props.ctx.app.commands
+              .execute('lawless:open-diff', {
+                session: session.id,
+                against: diff.against,
+                ...(path ? { path } : {})
+              })
+              .catch(e => setError(message(e)))
+          }
           onOpenNotebook={path =>
             void openNotebookDiff({
               app: props.ctx.app,

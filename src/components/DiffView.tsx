@@ -22,14 +22,27 @@ export function DiffView(props: {
   diff: IDiff;
   /** Opens a notebook's cell-by-cell diff (nbdime) in a main-area tab. */
   onOpenNotebook?: (path: string) => void;
+  /** Opens the session's diff tab in the main area, at `path` when given. */
+  onOpenTab?: (path?: string) => void;
 }): JSX.Element {
   const files = parsePatch(props.diff.patch ?? '');
   return (
     <>
-      <h3>
-        Diff against{' '}
-        {props.diff.against === 'head' ? 'the last commit' : 'the base'}
-      </h3>
+      <div className="jp-lawless-listhead">
+        <h3>
+          Diff against{' '}
+          {props.diff.against === 'head' ? 'the last commit' : 'the base'}
+        </h3>
+        {props.onOpenTab && files.length > 0 && (
+          <button
+            className="jp-lawless-linkbutton"
+            onClick={() => props.onOpenTab?.()}
+            aria-label="Open the whole diff in a tab"
+          >
+            Open diff tab
+          </button>
+        )}
+      </div>
       {files.length === 0 && (
         <div className="jp-lawless-muted">No differences.</div>
       )}
@@ -45,6 +58,18 @@ export function DiffView(props: {
                   <span className="jp-lawless-add">+{stats.additions}</span>{' '}
                   <span className="jp-lawless-del">−{stats.deletions}</span>
                 </span>
+              )}
+              {props.onOpenTab && (
+                <button
+                  className="jp-lawless-linkbutton"
+                  onClick={event => {
+                    event.preventDefault(); // not a click on the summary
+                    props.onOpenTab?.(file.path);
+                  }}
+                  aria-label={`Open the diff of ${file.path} in a tab`}
+                >
+                  Open diff
+                </button>
               )}
             </summary>
             {notebook ? (
