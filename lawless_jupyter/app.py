@@ -304,6 +304,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.idempotency.sweep,
             self.log,
             "forgetting expired idempotency keys",
+            wait_first=True,  # an expired answer is never given; nothing to do at start
         )
         self._kernel_sweep = every(
             min(60.0, self.kernel_idle_timeout / 2),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,18 @@ def repo(jp_root_dir) -> Path:
 @pytest.fixture
 def lawless_app(jp_serverapp):
     return jp_serverapp.extension_manager.extension_points["lawless_jupyter"].app
+
+
+async def write_db(path: Path | str, sql: str, params: tuple = ()) -> None:
+    """Change the extension's database behind its back, from a thread: the server of an
+    in-process test shares this event loop, and a write blocking it would wait on a
+    transaction the server can only finish when the loop runs ("database is locked")."""
+
+    def write() -> None:
+        with sqlite3.connect(path) as conn:
+            conn.execute(sql, params)
+
+    await asyncio.to_thread(write)
 
 
 def git_snapshot(repo: Path) -> tuple[str, str]:

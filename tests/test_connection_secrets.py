@@ -6,7 +6,6 @@ OpenAPI spec."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 
 from lawless_jupyter.vault import new_key_entry
 
-from .conftest import make_repo
+from .conftest import make_repo, write_db
 from .fake_github import FakeGitHub
 from .fake_vercel import FakeVercel
 from .test_github import HUB_ENV, approve_at_github
@@ -99,8 +98,9 @@ async def test_no_token_leaks_and_answers_match_the_spec(
     assert polled["status"] == "connected"
 
     # refresh before use, repositories, clone, push, pull request
-    with sqlite3.connect(lawless_app.store.path) as conn:
-        conn.execute("UPDATE integrations SET expires_at = ?", (time.time() + 5,))
+    await write_db(
+        lawless_app.store.path, "UPDATE integrations SET expires_at = ?", (time.time() + 5,)
+    )
     github.add_repo("octocat", "hello", make_repo(tmp_path / "src", {"a.txt": "a\n"}))
     repos, _ = await call("GET", "/api/integrations/github/repos", 200, params={"per_page": "10"})
     assert repos["repos"][0]["full_name"] == "octocat/hello"

@@ -15,7 +15,7 @@ import pytest
 
 from lawless_jupyter.vault import new_key_entry
 
-from .conftest import git, make_repo
+from .conftest import git, make_repo, write_db
 from .fake_github import FakeGitHub
 
 HUB_ENV = "LAWLESS_TEST_HUB_GITHUB_TOKEN"
@@ -45,9 +45,8 @@ def db_rows(app, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def db_execute(app, sql: str, params: tuple = ()) -> None:
-    with sqlite3.connect(app.store.path) as conn:
-        conn.execute(sql, params)
+async def db_execute(app, sql: str, params: tuple = ()) -> None:
+    await write_db(app.store.path, sql, params)
 
 
 async def start_web_flow(api) -> tuple[str, dict[str, str]]:
@@ -143,7 +142,7 @@ async def test_a_forged_replayed_expired_or_foreign_state_is_refused_and_stores_
     assert "GitHub was not connected" in page and "<b>forged" not in page
 
     # expired
-    db_execute(lawless_app, "UPDATE oauth_flows SET expires_at = 1")
+    await db_execute(lawless_app, "UPDATE oauth_flows SET expires_at = 1")
     code, body, _ = await callback(api, returned)
     assert code == 400
     # and once refused it is used up: a fresh code with it fails too
@@ -176,7 +175,7 @@ async def test_a_forged_replayed_expired_or_foreign_state_is_refused_and_stores_
     ok_url, _ = await start_web_flow(api)
     ok = approve_at_github(ok_url)
     assert (await callback(api, ok))[0] == 302
-    db_execute(lawless_app, "DELETE FROM integrations")
+    await db_execute(lawless_app, "DELETE FROM integrations")
     code, body, _ = await callback(api, ok)
     assert code == 400
     assert db_rows(lawless_app, "SELECT COUNT(*) FROM integrations") == [(0,)]
@@ -258,7 +257,7 @@ async def test_an_expiring_token_is_refreshed_before_use(api, github, lawless_ap
     [refresh] = list(github.refresh_tokens)
     [(expires_at,)] = db_rows(lawless_app, "SELECT expires_at FROM integrations")
     assert expires_at > time.time() + 3600
-    db_execute(lawless_app, "UPDATE integrations SET expires_at = ?", (time.time() + 30,))
+    await db_execute(lawless_app, "UPDATE integrations SET expires_at = ?", (time.time() + 30,))
     code, body, _ = await api("GET", "api/integrations/github/repos")
     assert code == 200 and [r["full_name"] for r in body["repos"]] == ["octocat/hello"]
     assert refresh not in github.refresh_tokens  # it was used

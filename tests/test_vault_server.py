@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import stat
 from pathlib import Path
 
@@ -15,6 +14,8 @@ from lawless_jupyter.connections import ConnectionSettings, ConnectionsService
 from lawless_jupyter.connections.github import TokenGrant
 from lawless_jupyter.store import Store
 from lawless_jupyter.vault import Vault, new_key_entry, parse_keys
+
+from .conftest import write_db
 
 
 def server_log(capfd) -> str:
@@ -57,17 +58,17 @@ KEY = new_key_entry("k1")
 async def test_a_token_sealed_with_a_key_that_is_gone_is_a_clear_error(api, lawless_app):
     assert (await api("GET", "api/auth/status"))[0] == 200  # the store is open
     other = Vault(parse_keys(new_key_entry("k0")))
-    with sqlite3.connect(lawless_app.store.path) as conn:
-        conn.execute(
-            "INSERT INTO integrations (user_id, provider, account, secret, key_id, created_at,"
-            " updated_at) VALUES (?, 'vercel', 'ada', ?, 'k0', 'now', 'now')",
-            (
-                lawless_app.owner,
-                other.seal(
-                    json.dumps({"access_token": "x"}), user_id=lawless_app.owner, provider="vercel"
-                ),
+    await write_db(
+        lawless_app.store.path,
+        "INSERT INTO integrations (user_id, provider, account, secret, key_id, created_at,"
+        " updated_at) VALUES (?, 'vercel', 'ada', ?, 'k0', 'now', 'now')",
+        (
+            lawless_app.owner,
+            other.seal(
+                json.dumps({"access_token": "x"}), user_id=lawless_app.owner, provider="vercel"
             ),
-        )
+        ),
+    )
     code, body, _ = await api("GET", "api/integrations/vercel/projects")
     assert code == 409 and body["code"] == "vault_key_missing"
     assert "'k0'" in body["error"] and "connect vercel again" in body["error"]
