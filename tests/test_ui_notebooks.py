@@ -159,6 +159,40 @@ def test_an_open_notebook_follows_claudes_edits_and_a_dirty_copy_gets_a_notice(
     assert "# mine" not in cells.text_content()
 
 
+def allow(panel) -> None:
+    """Answer the pending approval with Allow."""
+    pending = panel.locator(".jp-lawless-approval-pending")
+    pending.get_by_role("button", name="Allow", exact=True).click()
+    pending.wait_for(state="detached")
+
+
+def test_an_open_notebook_follows_claudes_notebook_tools(lab, fake, page):
+    """Claude edits a cell and runs it with the `jupyter` tools while the person has the
+    notebook open: the open document shows the new source, then the output, with no
+    conflict and nothing dirty."""
+    session = session_with_notebook(lab, notebook("x = 1"))
+    cells, panel = open_notebook_and_session(lab, page, session, "x = 1")
+
+    fake.add(
+        tool_use(
+            "mcp__jupyter__edit_cell", {"path": "analysis.ipynb", "index": 1, "source": "6 * 7"}
+        ),
+        tool_use("mcp__jupyter__run_cell", {"path": "analysis.ipynb", "index": 1}),
+        text("The cell now computes 42."),
+    )
+    send(panel, "Make the cell compute 42 and run it")
+    cells.locator(".jp-CodeCell", has_text="6 * 7").wait_for()
+    allow(panel)  # editing inside the worktree does not ask; running code always does
+    cells.locator(".jp-OutputArea-output", has_text="42").wait_for()
+    wait_done(panel)
+
+    saved = nbformat.read(Path(session["worktree_path"]) / "analysis.ipynb", as_version=4)
+    assert saved.cells[1].source == "6 * 7" and "42" in str(saved.cells[1].outputs)
+    title = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+    assert "jp-mod-dirty" not in (title.get_attribute("class") or ""), "reverted, not dirty"
+    assert page.get_by_text("your copy has unsaved edits").count() == 0
+
+
 def test_changes_shows_a_notebook_cell_by_cell_and_a_selected_cell_is_attached(
     lab, fake, page, shots
 ):
