@@ -169,7 +169,8 @@ export const api = {
     request(sessionPath(id, '/rewind'), {
       method: 'POST',
       body: { turn },
-      what: 'the turn'
+      what: 'the turn',
+      idempotencyKey: newIdempotencyKey()
     }),
 
   /** A new session from this one now, or from before `turn`. */
@@ -180,7 +181,8 @@ export const api = {
     request(sessionPath(id, '/fork'), {
       method: 'POST',
       body,
-      what: 'the turn'
+      what: 'the turn',
+      idempotencyKey: newIdempotencyKey()
     }),
 
   cancel: (id: string): Promise<any> =>

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -250,8 +251,14 @@ async def test_a_fork_has_the_source_work_its_own_branch_and_the_conversation(
 
     # from before a turn: the worktree as it was then, the conversation without that turn
     [turn] = await turns_of(api, session)
-    code, body, _ = await api("POST", base(session, "fork"), {"turn": turn["id"]})
+    code, listed, _ = await api("GET", "api/workspace/sessions")
+    retry = {"headers": {"Idempotency-Key": str(uuid.uuid4())}}
+    code, body, _ = await api("POST", base(session, "fork"), {"turn": turn["id"]}, **retry)
     assert code == 201, body
+    again = await api("POST", base(session, "fork"), {"turn": turn["id"]}, **retry)
+    assert again[:2] == (201, body), "a fork sent again with its key is answered, not redone"
+    code, relisted, _ = await api("GET", "api/workspace/sessions")
+    assert len(relisted["sessions"]) == len(listed["sessions"]) + 1
     early = Path(body["session"]["worktree_path"])
     assert not (early / "first.txt").exists() and not (early / "notes.txt").exists()
     assert body["conversation"] == "fresh"

@@ -6,6 +6,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from .base import EXECUTE, LawlessHandler
+from .idempotency import idempotent
 
 
 class TurnsHandler(LawlessHandler):
@@ -20,6 +21,7 @@ class RewindHandler(LawlessHandler):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, session_id: str) -> None:
         body = self.json_body("turn")
         result = await self.lawless.rewind.rewind(
@@ -33,6 +35,7 @@ class ForkHandler(LawlessHandler):
 
     @web.authenticated
     @authorized
+    @idempotent
     async def post(self, session_id: str) -> None:
         body = self.json_body("name", "turn")
         result = await self.lawless.rewind.fork(
