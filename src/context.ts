@@ -11,6 +11,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IStateDB } from '@jupyterlab/statedb';
 
 import { ApiError } from './api';
+import { ISession } from './format';
 
 export const STATE_KEY = 'lawless-jupyter:panel';
 
@@ -28,8 +29,9 @@ export const DEFAULT_SETTINGS: IPanelSettings = {
 
 type Listener = () => void;
 
-/** What a command asks of the panel (newSession, send, stop, openChanges) or what the
- * panel tells the commands (settings, running, sessionOpen). */
+/** What a command asks of the panel (newSession, send, stop, openChanges, refresh) or
+ * what the panel tells the commands (settings, running, sessionOpen, sessions: the list
+ * was read, so main-area chats of deleted sessions close). */
 export type PanelEvent =
   | 'newSession'
   | 'send'
@@ -37,7 +39,9 @@ export type PanelEvent =
   | 'openChanges'
   | 'settings'
   | 'running'
-  | 'sessionOpen';
+  | 'sessionOpen'
+  | 'refresh'
+  | 'sessions';
 
 /** What the commands ask of the panel, and what they need to know about it. */
 export class PanelController {
@@ -45,6 +49,8 @@ export class PanelController {
   running = false;
   /** Whether a session is open in the panel (its Changes can be shown). */
   sessionOpen = false;
+  /** The sessions as last listed (null: not yet). */
+  sessions: ISession[] | null = null;
   private listeners: { [name: string]: Set<Listener> } = {};
 
   on(name: PanelEvent, fn: Listener): () => void {

@@ -16,6 +16,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 
+import { setupChatTabs } from './chatTabs';
 import { lawlessIcon } from './icon';
 import { DEFAULT_SETTINGS, LawlessPanel, PanelController } from './panel';
 import { workersPlugin } from './statusbar';
@@ -60,7 +61,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     notebooks: INotebookTracker | null
   ) => {
     const controller = new PanelController();
-    const panel = new LawlessPanel({
+    const ctx = {
       app,
       rendermime,
       browser,
@@ -69,7 +70,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       editorServices,
       docManager,
       notebooks
-    });
+    };
+    const panel = new LawlessPanel(ctx);
     panel.id = 'jp-lawless-panel';
     panel.title.icon = lawlessIcon;
     panel.title.caption = 'Lawless: workspace sessions with Claude';
@@ -77,6 +79,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     panel.node.setAttribute('aria-label', 'Lawless workspace sessions');
     app.shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, 'lawless-jupyter');
+
+    setupChatTabs(app, ctx, restorer);
 
     const reveal = () => app.shell.activateById(panel.id);
 

@@ -3,7 +3,9 @@ import React, { useEffect, useRef } from 'react';
 
 import { ChatItem, describeUsage, shortInput } from '../chat';
 import { jupyterTool } from '../notebookTools';
+import { IFileOpener } from '../openFile';
 import { ApprovalCard } from './ApprovalCard';
+import { FileLink } from './FileLink';
 
 /** One item of the chat: a message, a tool card, an approval, a usage line. */
 export const Item = React.memo(
@@ -12,6 +14,8 @@ export const Item = React.memo(
     rendermime: IRenderMimeRegistry;
     showThinking: boolean;
     onAnswer: (requestId: string, allow: boolean, remember: boolean) => void;
+    /** Links the files tool cards name (none: plain text). */
+    files?: IFileOpener | null;
   }): JSX.Element | null => {
     const { item } = props;
     switch (item.kind) {
@@ -49,6 +53,7 @@ export const Item = React.memo(
         const state =
           item.result === null ? 'running' : item.isError ? 'error' : 'done';
         const notebook = jupyterTool(item.name, item.input);
+        const file = props.files?.link(item.name, item.input) ?? null;
         return (
           <details className={`jp-lawless-tool jp-lawless-tool-${state}`}>
             <summary>
@@ -56,7 +61,13 @@ export const Item = React.memo(
                 {notebook?.label ?? item.name}
               </span>
               <code className="jp-lawless-tool-input">
-                {notebook?.summary ?? shortInput(item.name, item.input)}
+                {file && props.files ? (
+                  <FileLink link={file} open={props.files.open}>
+                    {notebook?.summary ?? shortInput(item.name, item.input)}
+                  </FileLink>
+                ) : (
+                  (notebook?.summary ?? shortInput(item.name, item.input))
+                )}
               </code>
               {item.runsGitHooks && (
                 <span
@@ -102,7 +113,13 @@ export const Item = React.memo(
         );
       }
       case 'approval':
-        return <ApprovalCard item={item} onAnswer={props.onAnswer} />;
+        return (
+          <ApprovalCard
+            item={item}
+            onAnswer={props.onAnswer}
+            files={props.files}
+          />
+        );
       case 'usage':
         return <div className="jp-lawless-usage">{describeUsage(item)}</div>;
       case 'error':

@@ -5,6 +5,7 @@ import { IPanelContext, Tab } from '../context';
 import { ISession, sessionLabel } from '../format';
 import { ChangesView } from './ChangesView';
 import { ChatView } from './ChatView';
+import { SessionActions } from './SessionActions';
 import { TerminalView } from './TerminalView';
 
 const TABS: { id: Tab; label: string }[] = [
@@ -58,6 +59,7 @@ export function SessionView(props: {
             {session.branch} ← {session.base}
           </span>
         </div>
+        <SessionActions app={props.ctx.app} session={session} />
       </div>
       <div
         className="jp-lawless-tabs"
