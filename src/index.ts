@@ -12,6 +12,7 @@ import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ILauncher } from '@jupyterlab/launcher';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
@@ -19,6 +20,7 @@ import { IStateDB } from '@jupyterlab/statedb';
 import { setupChatTabs } from './chatTabs';
 import { lawlessIcon } from './icon';
 import { DEFAULT_SETTINGS, LawlessPanel, PanelController } from './panel';
+import { NEW_SESSION_HERE, setupSessionHere } from './sessionHere';
 import { workersPlugin } from './statusbar';
 
 const PLUGIN_ID = 'lawless-jupyter:plugin';
@@ -46,7 +48,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ILayoutRestorer,
     IEditorServices,
     IDocumentManager,
-    INotebookTracker
+    INotebookTracker,
+    ILauncher
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -58,7 +61,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     editorServices: IEditorServices | null,
     docManager: IDocumentManager | null,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    launcher: ILauncher | null
   ) => {
     const controller = new PanelController();
     const ctx = {
@@ -81,6 +85,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer?.add(panel, 'lawless-jupyter');
 
     setupChatTabs(app, ctx, restorer);
+    setupSessionHere(app, ctx, launcher);
 
     const reveal = () => app.shell.activateById(panel.id);
 
@@ -125,7 +130,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     );
 
     if (palette) {
-      for (const command of Object.values(CommandIDs)) {
+      for (const command of [...Object.values(CommandIDs), NEW_SESSION_HERE]) {
         palette.addItem({ command, category: 'Lawless' });
       }
     }
