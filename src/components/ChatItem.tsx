@@ -63,7 +63,8 @@ export const Item = React.memo(
               <code className="jp-lawless-tool-input">
                 {file && props.files ? (
                   <FileLink link={file} open={props.files.open}>
-                    {notebook?.summary ?? shortInput(item.name, item.input)}
+                    {notebook?.summary ??
+                      (file.line ? `${file.label}:${file.line}` : file.label)}
                   </FileLink>
                 ) : (
                   (notebook?.summary ?? shortInput(item.name, item.input))

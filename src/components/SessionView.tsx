@@ -59,8 +59,8 @@ export function SessionView(props: {
             {session.branch} ← {session.base}
           </span>
         </div>
-        <SessionActions app={props.ctx.app} session={session} />
       </div>
+      <SessionActions app={props.ctx.app} session={session} />
       <div
         className="jp-lawless-tabs"
         role="tablist"
