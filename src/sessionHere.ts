@@ -21,13 +21,17 @@ export function withoutDrive(path: string): string {
   return colon >= 0 ? path.slice(colon + 1) : path;
 }
 
-/** The folder the command means: the one named, else the folder selected, else the one shown. */
+/**
+ * The folder the command means: the one named (`path`; the Launcher passes its `cwd`),
+ * else the folder selected in the file browser, else the one it shows.
+ */
 function folderOf(
   browser: IDefaultFileBrowser | null,
   args: { [key: string]: unknown }
 ): string {
-  if (typeof args.path === 'string') {
-    return args.path;
+  const named = args.path ?? args.cwd;
+  if (typeof named === 'string') {
+    return withoutDrive(named);
   }
   if (args.selected && browser) {
     const item = browser.selectedItems().next();
@@ -45,7 +49,11 @@ export function setupSessionHere(
 ): void {
   app.commands.addCommand(NEW_SESSION_HERE, {
     label: args =>
-      args.selected ? 'New Claude Session Here' : 'Claude Session',
+      args.selected
+        ? 'New Claude Session Here'
+        : args.cwd !== undefined
+          ? 'Claude Session' // a Launcher tile, under its "Other" heading
+          : "New Claude Session in the File Browser's Folder",
     caption: 'Start a workspace session with Claude on this git repository',
     icon: lawlessIcon,
     execute: async args => {

@@ -200,6 +200,16 @@ def test_the_chat_in_the_main_area(lab, fake, page, shots):
     page.locator(".Toastify__toast", has_text="No session started in “plain”").wait_for()
     assert len(lab.api("GET", "api/workspace/sessions")["sessions"]) == 2
 
+    # the Launcher's tile does the same for the folder the file browser shows
+    browser.locator('.jp-DirListing-item[data-isdir="true"]', has_text="project").dblclick()
+    browser.locator(".jp-DirListing-item", has_text="long.py").wait_for()
+    page.locator("#jp-main-dock-panel .lm-TabBar-addButton").first.click()
+    page.locator(".jp-LauncherCard", has_text="Claude Session").click()
+    page.wait_for_function("() => document.querySelectorAll('[id^=\"lawless-chat-\"]').length >= 3")
+    sessions = lab.api("GET", "api/workspace/sessions")["sessions"]
+    launched = [s for s in sessions if s["id"] not in (session["id"], started[0]["id"])]
+    assert len(launched) == 1 and launched[0]["repo"] == "project", sessions
+
     # deleting the session in the sidebar closes its tab
     panel = page.locator("#jp-lawless-panel")
     if not panel.is_visible():  # the file browser took the sidebar
@@ -215,8 +225,10 @@ def test_the_chat_in_the_main_area(lab, fake, page, shots):
 
     # a session deleted while the page is away: its restored tab closes after the reload
     # (the notebook's tab, restored beside it, shows the restorer ran)
-    lab.api("DELETE", f"api/workspace/sessions/{started[0]['id']}?force=true")
+    for gone in (started[0], launched[0]):
+        lab.api("DELETE", f"api/workspace/sessions/{gone['id']}?force=true")
     page.reload()
     tabs_titled(page, "notes.ipynb").wait_for()
     chat_tab(page, started[0]["id"]).wait_for(state="detached")
+    chat_tab(page, launched[0]["id"]).wait_for(state="detached")
     assert not tabs_titled(page, "Claude:").count()
