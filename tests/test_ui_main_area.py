@@ -229,6 +229,10 @@ def test_the_chat_in_the_main_area(lab, fake, page, shots):
         lab.api("DELETE", f"api/workspace/sessions/{gone['id']}?force=true")
     page.reload()
     tabs_titled(page, "notes.ipynb").wait_for()
-    chat_tab(page, started[0]["id"]).wait_for(state="detached")
-    chat_tab(page, launched[0]["id"]).wait_for(state="detached")
-    assert not tabs_titled(page, "Claude:").count()
+    # restored, then closed once the sidebar has read the list
+    page.wait_for_function(
+        """() => ![...document.querySelectorAll('#jp-main-dock-panel .lm-TabBar-tab')]
+            .some(tab => tab.textContent.includes('Claude:'))"""
+    )
+    for gone in (started[0], launched[0]):
+        assert not chat_tab(page, gone["id"]).count()
