@@ -3,6 +3,7 @@ import React, { useEffect, useRef } from 'react';
 
 import { ChatItem, describeUsage, shortInput } from '../chat';
 import { jupyterTool } from '../notebookTools';
+import { IFileLink } from '../fileLinks';
 import { IFileOpener } from '../openFile';
 import { ApprovalCard } from './ApprovalCard';
 import { FileLink } from './FileLink';
@@ -62,10 +63,11 @@ export const Item = React.memo(
               </span>
               <code className="jp-lawless-tool-input">
                 {file && props.files ? (
-                  <FileLink link={file} open={props.files.open}>
-                    {notebook?.summary ??
-                      (file.line ? `${file.label}:${file.line}` : file.label)}
-                  </FileLink>
+                  <LinkedSummary
+                    file={file}
+                    summary={notebook?.summary ?? null}
+                    open={props.files.open}
+                  />
                 ) : (
                   (notebook?.summary ?? shortInput(item.name, item.input))
                 )}
@@ -136,6 +138,30 @@ export const Item = React.memo(
     }
   }
 );
+
+/**
+ * A card's one line with its file as a link: only the file's name is the link (a click
+ * elsewhere on the line opens the card); `file:line` when the line is known.
+ */
+function LinkedSummary(props: {
+  file: IFileLink;
+  summary: string | null;
+  open: (link: IFileLink) => void;
+}): JSX.Element {
+  const { file, summary } = props;
+  const named = file.line ? `${file.label}:${file.line}` : file.label;
+  // a notebook tool's line is `<path> · <cell>`: the path is the link, the cell follows
+  const at = summary?.indexOf(' · ') ?? -1;
+  const rest = summary && at >= 0 ? summary.slice(at) : '';
+  return (
+    <>
+      <FileLink link={file} open={props.open}>
+        {named}
+      </FileLink>
+      {rest}
+    </>
+  );
+}
 
 /**
  * Markdown through JupyterLab's rendermime (sanitized, untrusted). Only this block renders
