@@ -13,6 +13,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 
 import { ApiError } from './api';
+import { ISession } from './format';
 
 export const STATE_KEY = 'lawless-jupyter:panel';
 
@@ -30,9 +31,10 @@ export const DEFAULT_SETTINGS: IPanelSettings = {
 
 type Listener = () => void;
 
-/** What a command asks of the panel (newSession, send, stop, openChanges; openSession and
- * sessionsChanged from the attempts view) or what the panel tells the commands (settings,
- * running, sessionOpen). */
+/** What a command asks of the panel (newSession, send, stop, openChanges, refresh;
+ * openSession and sessionsChanged from the attempts view) or what the panel tells the
+ * commands (settings, running, sessionOpen, sessions: the list was read, so main-area
+ * chats of deleted sessions close). */
 export type PanelEvent =
   | 'newSession'
   | 'send'
@@ -42,7 +44,9 @@ export type PanelEvent =
   | 'running'
   | 'sessionOpen'
   | 'openSession'
-  | 'sessionsChanged';
+  | 'sessionsChanged'
+  | 'refresh'
+  | 'sessions';
 
 /** What the commands ask of the panel, and what they need to know about it. */
 export class PanelController {
@@ -52,6 +56,8 @@ export class PanelController {
   sessionOpen = false;
   /** What an `openSession` event asks the panel to show (the attempts view sends it). */
   openRequest: { id: string; tab: Tab } | null = null;
+  /** The sessions as last listed (null: not yet). */
+  sessions: ISession[] | null = null;
   private listeners: { [name: string]: Set<Listener> } = {};
 
   on(name: PanelEvent, fn: Listener): () => void {

@@ -17,14 +17,17 @@ import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ILauncher } from '@jupyterlab/launcher';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 
+import { setupChatTabs } from './chatTabs';
 import { AttemptsWidget } from './components/AttemptsView';
 import { addOpenDiffCommand, OPEN_DIFF } from './diffTab/open';
 import { lawlessIcon } from './icon';
 import { DEFAULT_SETTINGS, LawlessPanel, PanelController } from './panel';
+import { NEW_SESSION_HERE, setupSessionHere } from './sessionHere';
 import { workersPlugin } from './statusbar';
 
 const PLUGIN_ID = 'lawless-jupyter:plugin';
@@ -57,7 +60,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     IDocumentManager,
     INotebookTracker,
     IThemeManager,
-    IEditorLanguageRegistry
+    IEditorLanguageRegistry,
+    ILauncher
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -71,10 +75,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     docManager: IDocumentManager | null,
     notebooks: INotebookTracker | null,
     themeManager: IThemeManager | null,
-    languages: IEditorLanguageRegistry | null
+    languages: IEditorLanguageRegistry | null,
+    launcher: ILauncher | null
   ) => {
     const controller = new PanelController();
-    const panel = new LawlessPanel({
+    const ctx = {
       app,
       rendermime,
       browser,
@@ -85,7 +90,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       notebooks,
       settingRegistry,
       themeManager
-    });
+    };
+    const panel = new LawlessPanel(ctx);
     panel.id = 'jp-lawless-panel';
     panel.title.icon = lawlessIcon;
     panel.title.caption = 'Lawless: workspace sessions with Claude';
@@ -93,6 +99,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     panel.node.setAttribute('aria-label', 'Lawless workspace sessions');
     app.shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, 'lawless-jupyter');
+
+    setupChatTabs(app, ctx, restorer);
+    setupSessionHere(app, ctx, launcher);
 
     const reveal = () => app.shell.activateById(panel.id);
 
@@ -169,7 +178,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     );
 
     if (palette) {
-      for (const command of Object.values(CommandIDs)) {
+      for (const command of [...Object.values(CommandIDs), NEW_SESSION_HERE]) {
         if (
           command === CommandIDs.openAttempts || // needs an attempt id
           command === CommandIDs.openDiff // needs a session

@@ -57,9 +57,14 @@ export function changedFile(
   const value = fields
     ?.map(field => input?.[field])
     .find(v => typeof v === 'string' && v !== '');
-  if (typeof value !== 'string') {
-    return null;
-  }
+  return typeof value === 'string' ? inWorktree(value, worktreePath) : null;
+}
+
+/**
+ * A path a tool named, relative to the worktree: absolute ones must lie inside it,
+ * relative ones are taken as relative to it; null outside it (or for `..` above it).
+ */
+export function inWorktree(value: string, worktreePath: string): string | null {
   const top = normalize(worktreePath);
   if (value.startsWith('/')) {
     const full = normalize(value);

@@ -80,7 +80,8 @@ def test_claude_runs_a_cell_and_the_card_shows_its_output(lab, fake, browser, sh
         summary = card.locator("summary")
         assert "Run cell" in summary.inner_text()
         assert "weather.ipynb · cell 1" in summary.inner_text()
-        summary.click()  # open the card: the output the kernel gave
+        # open the card (its name: the notebook's name is a link that opens the notebook)
+        summary.locator(".jp-lawless-tool-name").click()
         result = card.locator(".jp-lawless-result")
         result.wait_for()
         assert "5 days, warmest 23.5 °C" in result.inner_text()

@@ -7,6 +7,8 @@ import React from 'react';
 import { ChatItem } from '../chat';
 import { jupyterTool } from '../notebookTools';
 import { alwaysAllowTitle, ruleLabel } from '../rules';
+import { IFileOpener } from '../openFile';
+import { FileLink } from './FileLink';
 import { ApprovalCommand } from './RememberedRules';
 
 type Approval = Extract<ChatItem, { kind: 'approval' }>;
@@ -14,8 +16,10 @@ type Approval = Extract<ChatItem, { kind: 'approval' }>;
 export function ApprovalCard(props: {
   item: Approval;
   onAnswer: (requestId: string, allow: boolean, remember: boolean) => void;
+  files?: IFileOpener | null;
 }): JSX.Element {
   const { item } = props;
+  const file = props.files?.link(item.tool, item.input) ?? null;
   return (
     <div
       className={`jp-lawless-approval jp-lawless-approval-${item.status}`}
@@ -36,6 +40,11 @@ export function ApprovalCard(props: {
         runsGitHooks={item.runsGitHooks}
         code={item.code ?? null}
       />
+      {file && props.files && (
+        <div className="jp-lawless-approval-file">
+          File: <FileLink link={file} open={props.files.open} />
+        </div>
+      )}
       {item.status === 'pending' ? (
         <div className="jp-lawless-approval-buttons">
           <button

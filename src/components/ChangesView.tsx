@@ -10,6 +10,9 @@ import { useSettings } from '../hooks/useSettings';
 import { Alerts } from './Alerts';
 import { HooksChanged } from './HooksChanged';
 import { DiffView, IDiff } from './DiffView';
+import { FileLink } from './FileLink';
+import { worktreeLink } from '../fileLinks';
+import { openFile } from '../openFile';
 
 export function ChangesView(props: {
   ctx: IPanelContext;
@@ -158,7 +161,12 @@ export function ChangesView(props: {
                   >
                     {f.status}
                   </span>{' '}
-                  <code>{f.path}</code>
+                  <ChangedFile
+                    ctx={props.ctx}
+                    session={session}
+                    path={f.path}
+                    deleted={f.status === 'deleted'}
+                  />
                 </li>
               ))}
             </ul>
@@ -249,5 +257,24 @@ export function ChangesView(props: {
         />
       )}
     </div>
+  );
+}
+
+/** A changed file: a link that opens it in JupyterLab (plain when it cannot be opened). */
+function ChangedFile(props: {
+  ctx: IPanelContext;
+  session: ISession;
+  path: string;
+  deleted: boolean;
+}): JSX.Element {
+  const link = props.deleted ? null : worktreeLink(props.path, props.session);
+  return (
+    <code>
+      {link === null ? (
+        props.path
+      ) : (
+        <FileLink link={link} open={l => void openFile(props.ctx.app, l)} />
+      )}
+    </code>
   );
 }

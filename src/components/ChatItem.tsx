@@ -3,8 +3,11 @@ import React, { useEffect, useRef, useState } from 'react';
 
 import { ChatItem, describeUsage, shortInput } from '../chat';
 import { jupyterTool } from '../notebookTools';
+import { IFileLink } from '../fileLinks';
+import { IFileOpener } from '../openFile';
 import { ITurn } from '../turns';
 import { ApprovalCard } from './ApprovalCard';
+import { FileLink } from './FileLink';
 
 /** What a turn's menu does (the chat view's; disabled while a turn runs). */
 export interface ITurnActions {
@@ -23,6 +26,8 @@ export const Item = React.memo(
     /** The turn this user message started (null: not recorded as a checkpoint). */
     turn?: ITurn | null;
     turnActions?: ITurnActions;
+    /** Links the files tool cards name (none: plain text). */
+    files?: IFileOpener | null;
   }): JSX.Element | null => {
     const { item, turn } = props;
     switch (item.kind) {
@@ -74,6 +79,7 @@ export const Item = React.memo(
         const state =
           item.result === null ? 'running' : item.isError ? 'error' : 'done';
         const notebook = jupyterTool(item.name, item.input);
+        const file = props.files?.link(item.name, item.input) ?? null;
         return (
           <details className={`jp-lawless-tool jp-lawless-tool-${state}`}>
             <summary>
@@ -81,7 +87,15 @@ export const Item = React.memo(
                 {notebook?.label ?? item.name}
               </span>
               <code className="jp-lawless-tool-input">
-                {notebook?.summary ?? shortInput(item.name, item.input)}
+                {file && props.files ? (
+                  <LinkedSummary
+                    file={file}
+                    summary={notebook?.summary ?? null}
+                    open={props.files.open}
+                  />
+                ) : (
+                  (notebook?.summary ?? shortInput(item.name, item.input))
+                )}
               </code>
               {item.runsGitHooks && (
                 <span
@@ -127,7 +141,13 @@ export const Item = React.memo(
         );
       }
       case 'approval':
-        return <ApprovalCard item={item} onAnswer={props.onAnswer} />;
+        return (
+          <ApprovalCard
+            item={item}
+            onAnswer={props.onAnswer}
+            files={props.files}
+          />
+        );
       case 'usage':
         return <div className="jp-lawless-usage">{describeUsage(item)}</div>;
       case 'error':
@@ -185,6 +205,30 @@ function TurnMenu(props: { turn: ITurn; actions: ITurnActions }): JSX.Element {
         </span>
       )}
     </span>
+  );
+}
+
+/**
+ * A card's one line with its file as a link: only the file's name is the link (a click
+ * elsewhere on the line opens the card); `file:line` when the line is known.
+ */
+function LinkedSummary(props: {
+  file: IFileLink;
+  summary: string | null;
+  open: (link: IFileLink) => void;
+}): JSX.Element {
+  const { file, summary } = props;
+  const named = file.line ? `${file.label}:${file.line}` : file.label;
+  // a notebook tool's line is `<path> · <cell>`: the path is the link, the cell follows
+  const at = summary?.indexOf(' · ') ?? -1;
+  const rest = summary && at >= 0 ? summary.slice(at) : '';
+  return (
+    <>
+      <FileLink link={file} open={props.open}>
+        {named}
+      </FileLink>
+      {rest}
+    </>
   );
 }
 

@@ -22,6 +22,7 @@ import { ISession, workingText } from '../format';
 import { useChatStream } from '../hooks/useChatStream';
 import { useSettings } from '../hooks/useSettings';
 import { LiveDocuments } from '../liveDocuments';
+import { fileOpener } from '../openFile';
 import { labDocuments } from '../liveDocumentsLab';
 import { PermissionPicker } from '../permissions';
 import { ITurn, rewindQuestion, turnsById } from '../turns';
@@ -130,6 +131,10 @@ export function ChatView(props: {
     }),
     [rewind, fork, busy, acting]
   );
+  const opener = useMemo(
+    () => fileOpener(ctx.app, session, stream.addError),
+    [session.id]
+  );
   const [draft, setDraft] = useState('');
   const [attached, setAttached] = useState<IAttachment[]>([]);
   const [menu, setMenu] = useState<IAttachChoice[] | null>(null);
@@ -225,10 +230,16 @@ export function ChatView(props: {
   useEffect(
     () =>
       ctx.controller.on('send', () => {
-        // the chat whose box has the focus, else the one on screen
+        // the chat whose box has the focus, else the first on screen (the sidebar's
+        // and a main-area tab may both be: one sends, not both)
         const box = composer.current;
         const focused = document.activeElement?.closest('.jp-lawless-composer');
-        if (box && (focused ? focused.contains(box) : box.offsetParent)) {
+        const shown = Array.from(
+          document.querySelectorAll<HTMLElement>(
+            '.jp-lawless-composer textarea'
+          )
+        ).find(el => el.offsetParent);
+        if (box && (focused ? focused.contains(box) : shown === box)) {
           void sendLatest.current();
         }
       }),
@@ -273,6 +284,7 @@ export function ChatView(props: {
               onAnswer={answer}
               turn={item.kind === 'user' ? (turn ?? null) : null}
               turnActions={turnActions}
+              files={opener}
             />
           );
           // a turn a rewind undid stays in the history, dimmed: Claude no longer sees it

@@ -5,6 +5,7 @@ import { IPanelContext, Tab } from '../context';
 import { ISession, sessionLabel } from '../format';
 import { ChangesView } from './ChangesView';
 import { ChatView } from './ChatView';
+import { SessionActions } from './SessionActions';
 import { TerminalView } from './TerminalView';
 
 const TABS: { id: Tab; label: string }[] = [
@@ -62,6 +63,7 @@ export function SessionView(props: {
           </span>
         </div>
       </div>
+      <SessionActions app={props.ctx.app} session={session} />
       <div
         className="jp-lawless-tabs"
         role="tablist"

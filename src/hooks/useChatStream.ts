@@ -31,6 +31,7 @@ import {
   TurnReaders
 } from '../reattach';
 import { FollowResult, IChatEvent } from '../sse';
+import { pageTurns } from '../pageTurns';
 
 /** Every page of a session's stored history. */
 export async function loadHistory(sessionId: string): Promise<IHistoryRow[]> {
@@ -172,8 +173,12 @@ export function useChatStream(
   // one reader per turn: a re-attach never starts beside a stream being read
   const readers = useRef(new TurnReaders());
 
+  // this viewer, among the page's viewers of the session (pageTurns.ts)
+  const viewer = useRef({});
+
   const runStream = async (start: () => Promise<FollowResult>) => {
     const release = readers.current.claim();
+    const releasePage = pageTurns.claim(sessionId);
     streamTurn.current = null;
     setSending(true);
     let ended = false;
@@ -191,6 +196,7 @@ export function useChatStream(
       }
     } finally {
       release();
+      releasePage();
       batcher.current.flush();
       setReconnecting(false);
       setSending(false);
@@ -261,8 +267,20 @@ export function useChatStream(
       }
     })();
     const off = controller.on('stop', () => void stop());
+    // another viewer of this session on the page started a turn or answered a card
+    const offPage = pageTurns.listen(sessionId, viewer.current, news => {
+      if (news.type === 'answered') {
+        setChat(state =>
+          answerApproval(state, news.requestId, news.allow, news.remember)
+        );
+      } else if (!readers.current.reading && !signal.aborted) {
+        setChat(state => addUserMessage(state, news.text, news.attachments));
+        void runStream(() => attachTurn(sessionId, null, callbacks()));
+      }
+    });
     return () => {
       off();
+      offPage();
       window.removeEventListener('pagehide', save);
       save();
       abort.current?.abort();
@@ -270,13 +288,33 @@ export function useChatStream(
   }, [sessionId]);
 
   const send = async (text: string, attachments: IAttachment[] = []) => {
-    if (!text || busy || readers.current.reading) {
+    if (!text || busy || readers.current.reading || pageTurns.busy(sessionId)) {
       return;
     }
     const names = attachments.map(a => a.name);
     setChat(state => addUserMessage(state, text, names));
+    const follow = callbacks();
+    let told = false;
     await runStream(() =>
-      sendMessage(sessionId, text, callbacks(), attachments)
+      sendMessage(
+        sessionId,
+        text,
+        {
+          ...follow,
+          onEvent: (event, id, prev) => {
+            follow.onEvent(event, id, prev);
+            if (!told && event?.type === 'start') {
+              told = true; // the turn is the server's latest now: others follow it
+              pageTurns.tell(sessionId, viewer.current, {
+                type: 'started',
+                text,
+                attachments: names
+              });
+            }
+          }
+        },
+        attachments
+      )
     );
   };
 
@@ -303,6 +341,12 @@ export function useChatStream(
         remember
       );
       setChat(state => answerApproval(state, requestId, allow, remember));
+      pageTurns.tell(sessionId, viewer.current, {
+        type: 'answered',
+        requestId,
+        allow,
+        remember
+      });
     } catch (error) {
       setChat(state => addError(state, message(error)));
     }
@@ -313,7 +357,8 @@ export function useChatStream(
     loading,
     busy,
     reconnecting,
-    canSend: () => !busy && !readers.current.reading,
+    canSend: () =>
+      !busy && !readers.current.reading && !pageTurns.busy(sessionId),
     send,
     stop,
     answer,

@@ -51,6 +51,8 @@ export function useSessions(ctx: IPanelContext): ISessions {
       const { sessions } = await api.listSessions();
       setSessions(sessions);
       setListError(null);
+      ctx.controller.sessions = sessions;
+      ctx.controller.emit('sessions');
       return sessions;
     } catch (error) {
       setListError(message(error));
@@ -118,6 +120,8 @@ export function useSessions(ctx: IPanelContext): ISessions {
       }),
     []
   );
+
+  useEffect(() => ctx.controller.on('refresh', () => void refresh()), []);
 
   const open = sessions?.find(s => s.id === openId) ?? null;
 
