@@ -18,44 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from .browser_fixtures import browser, lab, shots
 from .conftest import git
-from .fake_anthropic import INHERITED_ENV, FakeAnthropic, text, tool_use
-from .lab_server import TOKEN, launch_chromium, running_lab
+from .fake_anthropic import text, tool_use
+from .lab_server import TOKEN
 
-
-@pytest.fixture
-def fake(monkeypatch):
-    for name in INHERITED_ENV:
-        monkeypatch.delenv(name, raising=False)
-    with FakeAnthropic() as server:
-        yield server
-
-
-@pytest.fixture
-def lab(request, tmp_path, fake):
-    """A running `jupyter lab`; ``@pytest.mark.parametrize("lab", [{...}], indirect=True)``
-    adds LawlessApp settings (e.g. a low chat quota)."""
-    with running_lab(tmp_path, fake, getattr(request, "param", None)) as lab:
-        yield lab
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("LAWLESS_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+__all__ = ["browser", "lab", "shots"]  # fixtures used here (and by the other browser tests)
 
 
 def test_the_panel_end_to_end(lab, fake, browser, shots):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from .fake_anthropic import text, tool_use
 from .lab_server import TOKEN
-from .test_ui import browser, fake, lab, shots, widen_sidebar
+from .test_ui import browser, lab, shots, widen_sidebar
 
-__all__ = ["browser", "fake", "lab", "shots"]  # fixtures used here
+__all__ = ["browser", "lab", "shots"]  # fixtures used here
 
 AXE = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
 

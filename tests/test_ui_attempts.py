@@ -14,7 +14,7 @@ from pathlib import Path
 from .fake_anthropic import text
 from .lab_server import TOKEN
 from .test_attempts import CHECK, write
-from .test_ui import browser, fake, lab, shots, widen_sidebar  # noqa: F401
+from .test_ui import browser, lab, shots, widen_sidebar  # noqa: F401
 
 MINUS = "\u2212"  # the panel writes deletions with a real minus sign
 

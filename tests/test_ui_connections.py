@@ -13,7 +13,7 @@ import pytest
 from .conftest import git, make_repo
 from .fake_github import FakeGitHub
 from .fake_vercel import FakeVercel
-from .test_ui import TOKEN, browser, fake, lab, shots  # noqa: F401  (fixtures)
+from .test_ui import TOKEN, browser, lab, shots  # noqa: F401  (fixtures)
 
 VERCEL_TOKEN = "vercel_ui_token_123456"
 

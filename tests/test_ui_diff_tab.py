@@ -12,17 +12,18 @@ refreshes the README's ``diff-tab.png``), else to the test's temporary folder.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import nbformat
-import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from .browser_fixtures import browser, lab, shots
+from .browser_fixtures import wide_page as page
 from .conftest import git
-from .fake_anthropic import INHERITED_ENV, FakeAnthropic
-from .lab_server import TOKEN, launch_chromium, running_lab
+from .lab_server import TOKEN
+
+__all__ = ["browser", "lab", "page", "shots"]  # fixtures used here
 
 OLD_APP = '''"""A small module."""
 
@@ -50,45 +51,6 @@ def area(radius: float) -> float:
 def greet(name):
     return f"Hello, {name}!"
 '''
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    for name in INHERITED_ENV:
-        monkeypatch.delenv(name, raising=False)
-    with FakeAnthropic() as server:
-        yield server
-
-
-@pytest.fixture
-def lab(tmp_path, fake):
-    with running_lab(tmp_path, fake) as lab:
-        yield lab
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("LAWLESS_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def page(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        page = chromium.new_page(viewport={"width": 1500, "height": 950})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.set_default_timeout(60_000)
-        try:
-            yield page
-        finally:
-            page.screenshot(path=tmp_path / "last.png")
-            chromium.close()
-        assert not errors, errors
 
 
 def session_with_changes(lab) -> dict:

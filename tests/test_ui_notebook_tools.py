@@ -15,9 +15,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from .conftest import git
 from .fake_anthropic import text, tool_use
 from .lab_server import TOKEN
-from .test_ui import browser, fake, lab, shots, widen_sidebar
+from .test_ui import browser, lab, shots, widen_sidebar
 
-__all__ = ["browser", "fake", "lab", "shots"]  # fixtures used here
+__all__ = ["browser", "lab", "shots"]  # fixtures used here
 
 CELL = (
     "import statistics\n"

@@ -12,59 +12,22 @@ refreshes the README's ``notebook-diff.png``), else to the test's temporary fold
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import nbformat
-import pytest
 from ipykernel.ipkernel import IPythonKernel
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from .browser_fixtures import browser, lab, shots
+from .browser_fixtures import wide_page as page
 from .conftest import git
-from .fake_anthropic import INHERITED_ENV, FakeAnthropic, text, tool_use
-from .lab_server import TOKEN, launch_chromium, running_lab
+from .fake_anthropic import text, tool_use
+from .lab_server import TOKEN
+
+__all__ = ["browser", "lab", "page", "shots"]  # fixtures used here
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    for name in INHERITED_ENV:
-        monkeypatch.delenv(name, raising=False)
-    with FakeAnthropic() as server:
-        yield server
-
-
-@pytest.fixture
-def lab(tmp_path, fake):
-    with running_lab(tmp_path, fake) as lab:
-        yield lab
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("LAWLESS_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def page(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        page = chromium.new_page(viewport={"width": 1500, "height": 950})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.set_default_timeout(60_000)
-        try:
-            yield page
-        finally:
-            page.screenshot(path=tmp_path / "last.png")  # what the page showed at the end
-            chromium.close()
-        assert not errors, errors
 
 
 def notebook(*sources: str, printed: str | None = None) -> str:

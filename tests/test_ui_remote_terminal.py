@@ -12,9 +12,9 @@ import urllib.request
 import pytest
 
 from .lab_server import TOKEN, running_lab
-from .test_ui import browser, fake, shots, widen_sidebar
+from .test_ui import browser, shots, widen_sidebar
 
-__all__ = ["browser", "fake", "shots"]  # fixtures used here
+__all__ = ["browser", "shots"]  # fixtures used here
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .fake_anthropic import text, tool_use
-from .test_ui import browser, fake, lab, shots, widen_sidebar  # noqa: F401
+from .test_ui import browser, lab, shots, widen_sidebar  # noqa: F401
 
 
 def test_rewind_and_fork_from_a_turns_menu(lab, fake, browser, shots):  # noqa: F811
