@@ -476,36 +476,32 @@ class WorkspaceService:
         self, user_id: str, session_id: str, path: object, against: str = "base"
     ) -> dict[str, Any]:
         """One changed notebook, cell by cell (nbdime's format; see notebook_diff.py)."""
-        if against not in ("base", "head"):
-            raise InvalidInput("'against' must be 'base' or 'head'.")
+        _check_against(against)
         path = notebook_path(path)
-        row = await self._owned(user_id, session_id)
-        gitrepo, worktree = await self._git(self._live, row)
-        commit = row["base_commit"]
-        if against == "head":
-            commit = await self._git(gitrepo.resolve_commit, "HEAD", worktree)
-        result = await self._git(
-            session_notebook_diff, gitrepo, worktree, commit, path, self.settings.diff_max_bytes
-        )
-        return {**result, "against": against, "commit": commit}
+        return await self._changed_file(user_id, session_id, against, path, session_notebook_diff)
 
     async def file_versions(
         self, user_id: str, session_id: str, path: object, against: str = "base"
     ) -> dict[str, Any]:
         """One changed file's old and new text, whole (see file_versions.py)."""
-        if against not in ("base", "head"):
-            raise InvalidInput("'against' must be 'base' or 'head'.")
+        _check_against(against)
         if path is None or path == "":
             raise InvalidInput("'path' is required: a file's path in the worktree.")
         path = validate_relative_path(path)
+        return await self._changed_file(user_id, session_id, against, path, session_file_versions)
+
+    async def _changed_file(
+        self, user_id: str, session_id: str, against: str, path: str, read: Callable[..., Any]
+    ) -> dict[str, Any]:
+        """``read(gitrepo, worktree, commit, path, max_bytes)`` of one of the session's
+        changed files, against the base commit or HEAD, off the loop."""
         row = await self._owned(user_id, session_id)
         gitrepo, worktree = await self._git(self._live, row)
         commit = row["base_commit"]
         if against == "head":
             commit = await self._git(gitrepo.resolve_commit, "HEAD", worktree)
-        result = await self._git(
-            session_file_versions, gitrepo, worktree, commit, path, self.settings.diff_max_bytes
-        )
+        limit = self.settings.diff_max_bytes
+        result = await self._git(read, gitrepo, worktree, commit, path, limit)
         return {**result, "against": against, "commit": commit}
 
     async def log(
@@ -794,3 +790,8 @@ def _is_uuid(value: str) -> bool:
         return str(uuid.UUID(value)) == value
     except ValueError:
         return False
+
+
+def _check_against(against: object) -> None:
+    if against not in ("base", "head"):
+        raise InvalidInput("'against' must be 'base' or 'head'.")
