@@ -67,7 +67,7 @@ def worktree_trees(
     with tempfile.TemporaryDirectory(prefix="lawless-checkpoint-") as tmp:
         index = Path(tmp) / "index"
         if real_index.exists():
-            shutil.copyfile(real_index, index)
+            shutil.copy2(real_index, index)  # its mtime kept: see gitrepo.diff
         env = {"GIT_INDEX_FILE": str(index)}
         try:
             index_tree = gitrepo.run("write-tree", cwd=worktree, env=env, deadline=deadline)

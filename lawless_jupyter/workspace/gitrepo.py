@@ -417,7 +417,10 @@ class GitRepository:
                 ).strip()
             )
             if real_index.exists():
-                shutil.copyfile(real_index, index)
+                # copy2 keeps the index's mtime: git compares the contents of entries as
+                # recent as the index itself ("racily clean"); a copy stamped now would make
+                # git trust their stat and miss a same-size edit made in the same instant
+                shutil.copy2(real_index, index)
             env = {"GIT_INDEX_FILE": str(index)}
             self.run("add", "--all", cwd=worktree, env=env, deadline=deadline)
             common = ["diff", "--cached", "--no-renames", "--no-color", "--no-ext-diff"]
