@@ -408,6 +408,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                 task.cancel()
         await self.attempts.shutdown()
         await self.chat.shutdown()
+        await self.rewind.shutdown()  # after the turns: their bookkeeping ends with them
         await self.kernels.shutdown()
         await self.terminals.shutdown()
         if self.connections is not None:

@@ -324,3 +324,28 @@ async def test_checkpoint_refs_run_no_hook_and_go_with_the_session(
     code, body, _ = await api("DELETE", path, params={"force": "true"})
     assert code == 200, body
     assert git(repo, "for-each-ref", refs) == ""
+
+
+async def test_a_turn_whose_checkpoint_fails_streams_but_changes_nothing(
+    api,
+    sse,  # noqa: F811
+    session,
+    fake,
+    repo,
+):
+    # the checkpoint is written while the answer starts streaming; every tool waits for it.
+    # A ref where the turn's ref folder must go makes git refuse the checkpoint.
+    head = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "update-ref", f"refs/lawless/{session['id']}", head)
+    worktree = Path(session["worktree_path"])
+    fake.add(
+        tool_use("Write", {"file_path": "made.txt", "content": "made\n"}),
+        text("I could not write it."),
+    )
+    events = await finished(sse, session, "Write made.txt", **TRUSTED)
+    kinds = [data["type"] for _, data in events]
+    assert kinds[0] == "start" and "text" in kinds, kinds
+    result = next(data for _, data in events if data["type"] == "tool_result")
+    assert result["is_error"] and "could not be recorded" in result["content"], result
+    assert not (worktree / "made.txt").exists()
+    assert await turns_of(api, session) == []  # no checkpoint, so no turn to rewind to

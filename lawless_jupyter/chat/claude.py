@@ -80,6 +80,9 @@ class LiveClaude:
         self.on_closed: Callable[[], None] | None = None
         self.last_used = time.monotonic()
         self.stderr: list[str] = []
+        #: what must be over before any tool of the running turn runs (its checkpoint,
+        #: recorded while Claude's answer starts streaming); when it failed, no tool runs
+        self.before_tools: asyncio.Future[Any] | None = None
 
     def _options(self) -> ClaudeAgentOptions:
         """Blocking (finds the CLI, writes the launcher once): call it off the loop."""
@@ -123,21 +126,32 @@ class LiveClaude:
             self.client = client
         return self.client
 
+    async def _unrecorded(self) -> str | None:
+        """Wait for ``before_tools``; why no tool may run when it failed."""
+        if self.before_tools is None:
+            return None
+        try:
+            await asyncio.shield(self.before_tools)
+        except Exception:  # logged where it failed
+            return (
+                "The worktree's state could not be recorded before this turn (see the "
+                "server log), so no tool may change it; send the message again."
+            )
+        return None
+
     async def _confine(self, input_data: dict[str, Any], tool_use_id: Any, context: Any):
+        if (refused := await self._unrecorded()) is not None:
+            return _deny(refused)
         decision, reason = self.policy.decide(
             input_data.get("tool_name", ""), input_data.get("tool_input") or {}, self.cwd
         )
         if decision == "deny":
-            return {
-                "hookSpecificOutput": {
-                    "hookEventName": "PreToolUse",
-                    "permissionDecision": "deny",
-                    "permissionDecisionReason": reason,
-                }
-            }
+            return _deny(reason)
         return {}
 
     async def _can_use_tool(self, tool: str, tool_input: dict[str, Any], context: Any):
+        if (refused := await self._unrecorded()) is not None:  # the hook waited already
+            return PermissionResultDeny(message=refused)
         decision, reason = self.policy.decide(tool, tool_input, self.cwd)
         if decision == "ask":
             allowed, reason = await self.ask_person(
@@ -184,6 +198,17 @@ class LiveClaude:
         if client is None:
             return None
         return asyncio.create_task(_disconnect(client, False), name="claude-close")
+
+
+def _deny(reason: str | None) -> dict[str, Any]:
+    """A ``PreToolUse`` hook's answer that refuses the call, with the reason Claude reads."""
+    return {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": reason,
+        }
+    }
 
 
 async def _disconnect(client: ClaudeSDKClient, kill: bool) -> None:

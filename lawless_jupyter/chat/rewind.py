@@ -15,7 +15,7 @@ import asyncio
 import logging
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from claude_agent_sdk import fork_session_via_store, project_key_for_directory
@@ -86,8 +86,11 @@ class RewindService:
         # Claude Code reports a running total per process: what each process had reported
         # so far, to give every turn its own cost
         self._reported: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        #: per session, its running turn's checkpoint while it is being written
+        self._pending: dict[str, asyncio.Task[Any]] = {}
         chat.before_turn.append(self._record_turn)
         chat.after_turn.append(self._finish_turn)
+        workspace.before_delete.append(self.settle)
 
     # -- recording turns ----------------------------------------------------------------------
 
@@ -104,13 +107,29 @@ class RewindService:
         self, row: dict[str, Any], claude_session_id: str | None, fields: dict[str, Any]
     ) -> tuple[dict[str, Any], Checkpoint]:
         """Record the worktree now as the session's next numbered checkpoint, and its row."""
-        number = await self.store.turns.next_number(row["id"])
-        label = fields.get("message") or f"rewind {number}"
-        label = f"lawless turn {number}: {' '.join(label.split())[:_LABEL_CHARS]}"
-        checkpoint, resume_at = await asyncio.gather(
-            self.workspace.checkpoint(row, turn_ref(row["id"], number), label),
+        number, resume_at = await self._next(row, claude_session_id)
+        return await self._checkpoint(row, number, claude_session_id, resume_at, fields)
+
+    async def _next(
+        self, row: dict[str, Any], claude_session_id: str | None
+    ) -> tuple[int, str | None]:
+        """The number of the session's next checkpoint and where its transcript ends now."""
+        return await asyncio.gather(
+            self.store.turns.next_number(row["id"]),
             self._transcript_leaf(row["user_id"], row["worktree_path"], claude_session_id),
         )
+
+    async def _checkpoint(
+        self,
+        row: dict[str, Any],
+        number: int,
+        claude_session_id: str | None,
+        resume_at: str | None,
+        fields: dict[str, Any],
+    ) -> tuple[dict[str, Any], Checkpoint]:
+        label = fields.get("message") or f"rewind {number}"
+        label = f"lawless turn {number}: {' '.join(label.split())[:_LABEL_CHARS]}"
+        checkpoint = await self.workspace.checkpoint(row, turn_ref(row["id"], number), label)
         recorded = await self.store.turns.add(
             {
                 **fields,
@@ -126,19 +145,55 @@ class RewindService:
         )
         return recorded, checkpoint
 
+    # -- a turn's checkpoint, beside it -----------------------------------------------------
+    # A turn's checkpoint is written while Claude's answer starts streaming: git's time is
+    # not added to the first text, and every tool of the turn waits for it
+    # (LiveClaude.before_tools), and so does its file list (``_finish_turn``) and whoever
+    # lists the turns.
+
+    def _beside(self, session_id: str, work: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(work)
+        self._pending[session_id] = task
+
+        def forget(done: asyncio.Task[Any]) -> None:
+            if self._pending.get(session_id) is done:
+                del self._pending[session_id]
+            if not done.cancelled() and (e := done.exception()) is not None:
+                self.logger.error("a turn's checkpoint failed", exc_info=e)
+
+        task.add_done_callback(forget)
+        return task
+
+    async def settle(self, session_id: str) -> None:
+        """Wait until the session's checkpoint is written (a failure is logged)."""
+        task = self._pending.get(session_id)
+        if task is not None:
+            await asyncio.wait([task])
+
+    async def shutdown(self) -> None:
+        if self._pending:
+            await asyncio.wait(list(self._pending.values()), timeout=10)
+
     async def _record_turn(self, live: LiveChat, turn: Turn, message: str) -> None:
         """Before a turn in a workspace session starts (the chat's ``before_turn``)."""
+        live.claude.before_tools = None
         if live.session_id is None:
             return  # a free chat has no worktree
         row = await self.workspace.owned(live.user_id, live.session_id)
         claude_session_id = live.conversation["claude_session_id"]
+        # read now: Claude appends this turn to its transcript as soon as it has the message
+        number, resume_at = await self._next(row, claude_session_id)
         fields = {"id": turn.id, "kind": "turn", "message": message}
-        await self._record(row, claude_session_id, fields)
+        live.claude.before_tools = self._beside(
+            live.session_id, self._checkpoint(row, number, claude_session_id, resume_at, fields)
+        )
 
     async def _finish_turn(self, live: LiveChat, turn: Turn, stop_reason: str) -> None:
-        """Once a turn is over: what it changed in the worktree and what it cost."""
+        """Once a turn is over, before its ``done``: what it changed in the worktree (taken
+        now: the person may edit right after) and what it cost."""
         if live.session_id is None:
             return
+        await self.settle(live.session_id)  # its checkpoint, when the answer beat it
         recorded = await self.store.turns.get(live.session_id, turn.id)
         if recorded is None:
             return
@@ -173,6 +228,7 @@ class RewindService:
 
     async def list(self, user_id: str, session_id: str) -> dict[str, Any]:
         await self.workspace.get(user_id, session_id)  # 404 unless it is theirs
+        await self.settle(session_id)
         return {"turns": [public(r) for r in await self.store.turns.of_session(session_id)]}
 
     async def _turn(self, session_id: str, turn_id: object) -> dict[str, Any]:

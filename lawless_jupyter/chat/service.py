@@ -106,8 +106,9 @@ class ChatService:
         self.on_turn_done: list[Callable[[str, float], None]] = []
         #: called with the session id when the person presses Stop (the kernel's interrupt)
         self.on_cancel: list[Callable[[str], Awaitable[Any]]] = []
-        #: awaited before a turn's task starts (its checkpoint: chat/rewind.py; raising
-        #: refuses the turn) and once it is over, before its ``done`` (with the stop reason)
+        #: awaited before a turn's task starts (raising refuses the turn; chat/rewind.py
+        #: reads where the transcript ends and starts the checkpoint beside the turn) and
+        #: once it is over, before its ``done`` (with the stop reason): keep them short
         self.before_turn: list[Callable[[LiveChat, Turn, str], Awaitable[None]]] = []
         self.after_turn: list[Callable[[LiveChat, Turn, str], Awaitable[None]]] = []
         #: called with (session id, the finished turn) when a session's turn is done
