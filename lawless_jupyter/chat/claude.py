@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,22 +162,9 @@ class LiveClaude:
             return PermissionResultAllow()
         return PermissionResultDeny(message=reason or f"The person did not allow {tool}.")
 
-    def rss(self) -> int | None:
-        """Resident memory of this conversation's Claude Code process and what it started
-        (bytes), or None while no process is running."""
-        pid = _cli_pid(self.client) if self.client is not None else None
-        if pid is None:
-            return None
-        try:
-            root = psutil.Process(pid)
-            tree = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return None
-        total = 0
-        for proc in tree:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += proc.memory_info().rss
-        return total
+    def pid(self) -> int | None:
+        """The running Claude Code process's id (None while none runs)."""
+        return _cli_pid(self.client) if self.client is not None else None
 
     async def interrupt(self) -> None:
         if self.client is not None:
@@ -216,6 +203,26 @@ async def _disconnect(client: ClaudeSDKClient, kill: bool) -> None:
         await asyncio.to_thread(_kill_process_tree, _cli_pid(client))
     with contextlib.suppress(Exception):
         await asyncio.wait_for(client.disconnect(), 10)
+
+
+def tree_rss(roots: Iterable[int]) -> dict[int, int]:
+    """Resident memory (bytes) of each root process and what it started, from one pass
+    over the process table (a ``children()`` per root would read it once per root)."""
+    children: dict[int, list[int]] = {}
+    for proc in psutil.process_iter(["ppid"]):
+        children.setdefault(proc.info["ppid"], []).append(proc.pid)
+    sizes = {}
+    for root in roots:
+        total, todo, alive = 0, [root], False
+        while todo:
+            pid = todo.pop()
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                total += psutil.Process(pid).memory_info().rss
+                alive = alive or pid == root
+            todo.extend(children.get(pid, ()))
+        if alive:
+            sizes[root] = total
+    return sizes
 
 
 def _real_cli(configured: str | None) -> str:

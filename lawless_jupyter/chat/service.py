@@ -24,7 +24,7 @@ from ..store import Store
 from ..workspace import SessionState, WorkspaceService
 from .attachments import Attachment, check_attachments, prompt_with
 from .capacity import ClaudeSlots
-from .claude import ClaudeSettings, LiveClaude
+from .claude import ClaudeSettings, LiveClaude, tree_rss
 from .events import clip_input, replay, translate
 from .permissions import MODES, ApprovalBroker, PermissionPolicy
 from .rules import SHELL, is_rule, runs_git_hooks
@@ -660,10 +660,11 @@ class ChatService:
         """How many Claude Code processes run and their resident memory in bytes: what a
         session costs this server; how many turns wait for one, and the bound
         (``max_live_claude``, 0: none)."""
-        sizes = [size for live in self._live.values() if (size := live.claude.rss()) is not None]
+        pids = [pid for live in self._live.values() if (pid := live.claude.pid()) is not None]
+        sizes = tree_rss(pids)
         return {
             "live": len(sizes),
-            "rss": sum(sizes),
+            "rss": sum(sizes.values()),
             "queued": self.slots.queued,
             "max_live": self.slots.limit or 0,
         }
