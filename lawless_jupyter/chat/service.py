@@ -24,7 +24,7 @@ from ..store import Store
 from ..workspace import SessionState, WorkspaceService
 from .attachments import Attachment, check_attachments, prompt_with
 from .capacity import ClaudeSlots
-from .claude import ClaudeSettings, LiveClaude, tree_rss
+from .claude import ClaudeSettings, LiveClaude, declare_asyncio, tree_rss
 from .events import clip_input, replay, translate
 from .permissions import MODES, ApprovalBroker, PermissionPolicy
 from .rules import SHELL, is_rule, runs_git_hooks
@@ -296,6 +296,7 @@ class ChatService:
     async def _run(self, live: LiveChat, turn: Turn, message: str) -> None:
         stop_reason = "end_turn"
         failed = False
+        declare_asyncio()  # before the client connects: its reading tasks inherit it
 
         async def fail(message: str, code: str) -> None:
             nonlocal failed
