@@ -104,8 +104,11 @@ def is_text_delta(event: dict[str, Any]) -> bool:
 REPO_FILES = {"README.md": "# bench\n", **{f"src/mod{i}.py": f"VALUE = {i}\n" for i in range(20)}}
 
 
-def bench_server(tmp: Path, root: Path, claude_env: dict[str, str]) -> JupyterServer:
+def bench_server(
+    tmp: Path, root: Path, claude_env: dict[str, str], claude_nice: int | None = None
+) -> JupyterServer:
     """The extension's server (``tests/servers.py``), with quotas out of the way."""
+    nice = {} if claude_nice is None else {"claude_nice": claude_nice}
     return JupyterServer(
         root,
         tmp,
@@ -115,6 +118,7 @@ def bench_server(tmp: Path, root: Path, claude_env: dict[str, str]) -> JupyterSe
             "api_requests_per_hour": 1_000_000,
             "chat_messages_per_hour": 1_000_000,
             "max_sessions_per_repo": 1000,
+            **nice,
         },
         config={"LabApp": {"log_level": "WARN"}},
     )
@@ -764,7 +768,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     with FakeAnthropic() as fake:
         claude_env = fake.env(**claude_dirs(tmp))
         t0 = now()
-        with bench_server(tmp, root, claude_env) as server:
+        with bench_server(tmp, root, claude_env, args.claude_nice) as server:
             log(f"server up in {now() - t0:.1f} s; fake API at {fake.url}; tmp {tmp}")
             ext = Ext(server.port, server.token)
             bench = Bench(args, tmp, fake, ext, CpuMeter(server.proc.pid))
@@ -800,6 +804,9 @@ def main() -> None:
         "--no-conc-direct", action="store_true", help="skip the direct side of the concurrency test"
     )
     parser.add_argument("--no-raw", action="store_true", help="skip the raw `claude -p` side")
+    parser.add_argument(
+        "--claude-nice", type=int, help="the server's claude_nice (default: the extension's)"
+    )
     parser.add_argument("--json", action="store_true", help="JSON on stdout, table on stderr")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
