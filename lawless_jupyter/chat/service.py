@@ -658,8 +658,10 @@ class ChatService:
     def claude_usage(self) -> dict[str, int]:
         """How many Claude Code processes run and their resident memory in bytes: what a
         session costs this server; how many turns wait for one, and the bound
-        (``max_live_claude``, 0: none)."""
-        sizes = [size for live in self._live.values() if (size := live.claude.rss()) is not None]
+        (``max_live_claude``, 0: none). Called in a thread (psutil): ``list`` copies the
+        conversations in one step, so the loop adding or dropping one meanwhile is harmless."""
+        lives = list(self._live.values())
+        sizes = [size for live in lives if (size := live.claude.rss()) is not None]
         return {
             "live": len(sizes),
             "rss": sum(sizes),
