@@ -394,7 +394,7 @@ class AttemptService:
             attempt = await self.store.attempts.get(row["attempt_id"])
             assert attempt is not None
             cost = sum(
-                e.data.get("total_cost_usd") or 0.0
+                e.data.get("cost_usd") or 0.0  # the turn's own, not Claude Code's running total
                 for e in turn.events
                 if e.data.get("type") == "usage"
             )

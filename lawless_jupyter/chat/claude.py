@@ -80,6 +80,8 @@ class LiveClaude:
         self.on_closed: Callable[[], None] | None = None
         self.last_used = time.monotonic()
         self.stderr: list[str] = []
+        #: Claude Code's running total (USD) as its current process last reported it
+        self.reported_cost = 0.0
 
     def _options(self) -> ClaudeAgentOptions:
         """Blocking (finds the CLI, writes the launcher once): call it off the loop."""
@@ -120,8 +122,16 @@ class LiveClaude:
         if self.client is None:
             client = ClaudeSDKClient(await asyncio.to_thread(self._options))
             await client.connect()
-            self.client = client
+            self.client, self.reported_cost = client, 0.0
         return self.client
+
+    def turn_cost(self, total: float | None) -> float | None:
+        """A turn's own cost: Claude Code reports what its process has cost so far (the
+        running total of every turn it ran), so the increase since its last report."""
+        if total is None:
+            return None
+        before, self.reported_cost = self.reported_cost, max(self.reported_cost, total)
+        return max(0.0, total - before)
 
     async def _confine(self, input_data: dict[str, Any], tool_use_id: Any, context: Any):
         decision, reason = self.policy.decide(

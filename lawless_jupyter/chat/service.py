@@ -321,7 +321,7 @@ class ChatService:
             client = await live.claude.connected()
             await client.query(message)
             async for sdk_message in client.receive_response():
-                translated = translate(sdk_message)
+                translated = translate(sdk_message, live.claude.turn_cost)
                 await self._remember_claude_session(live, translated.claude_session_id)
                 for role, content in translated.history:
                     await self.store.append_message(turn.conversation_id, turn.id, role, content)
