@@ -35,6 +35,8 @@ from .permissions import PermissionPolicy
 # One stream-json line of Claude Code may carry a whole file (a Write's input, its result):
 # past the SDK's 1 MB default the turn fails. The line is transient; events keep a cut copy.
 MAX_CLI_MESSAGE_BYTES = 32 * 1024 * 1024
+#: seconds a close waits for Claude Code to go before its process tree is killed
+DISCONNECT_TIMEOUT = 10.0
 
 AskPerson = Callable[[str, dict[str, Any], str | None], Awaitable[tuple[bool, str]]]
 
@@ -197,10 +199,27 @@ class LiveClaude:
 
 
 async def _disconnect(client: ClaudeSDKClient, kill: bool) -> None:
+    pid = _cli_pid(client)
     if kill:  # signals and waits (up to 5 s) in a thread: the loop serves everyone else
-        await asyncio.to_thread(_kill_process_tree, _cli_pid(client))
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(client.disconnect(), 10)
+        await asyncio.to_thread(_kill_process_tree, pid)
+    # Shielded: the SDK's close waits for the CLI, then SIGTERM, then SIGKILL (5 s each),
+    # and a cancellation reaching it (our timeout) skips the rest, leaving a CLI that
+    # ignores SIGTERM running. Past the timeout the SDK's close goes on; we end the tree.
+    disconnecting = asyncio.ensure_future(client.disconnect())
+    disconnecting.add_done_callback(_ignore_outcome)
+    try:
+        await asyncio.wait_for(asyncio.shield(disconnecting), DISCONNECT_TIMEOUT)
+    except asyncio.TimeoutError:
+        await asyncio.to_thread(_kill_process_tree, pid)
+        await asyncio.wait({disconnecting}, timeout=DISCONNECT_TIMEOUT)
+    except Exception:
+        pass  # a CLI that failed on the way out: nothing left to close
+
+
+def _ignore_outcome(task: asyncio.Future[None]) -> None:
+    """An error of the SDK's close is not the caller's (read, so asyncio does not log it)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _real_cli(configured: str | None) -> str:
