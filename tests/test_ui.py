@@ -99,6 +99,14 @@ def scenario(lab, fake, page, shots):
     assert "Bash" in tool.inner_text() and "done" in tool.inner_text()
     page.screenshot(path=shots / "chat.png")
 
+    # each turn's usage line shows what that turn cost, not Claude Code's running total
+    usage = panel.locator(".jp-lawless-usage")
+    usage.nth(1).wait_for()
+    costs = turn_costs(lab, session["id"], 2)
+    shown = [line.inner_text() for line in usage.all()]
+    assert len(shown) == 2, shown
+    assert all(f"${c:.4f}" in line for c, line in zip(costs, shown, strict=True)), (costs, shown)
+
     panel.get_by_role("tab", name="Changes").click()
     panel.locator(".jp-lawless-files").get_by_text("made").wait_for()
     page.screenshot(path=shots / "changes.png")
@@ -187,6 +195,17 @@ def scenario(lab, fake, page, shots):
 
 
 # -- the panel's parts, one lab each -----------------------------------------------------------
+
+
+def turn_costs(lab, session_id: str, turns: int) -> list[float]:
+    """What each of the session's turns cost, once the last of ``turns`` is recorded."""
+    for _ in range(100):
+        recorded = lab.api("GET", f"api/workspace/sessions/{session_id}/turns")["turns"]
+        costs = [t["cost_usd"] for t in recorded]
+        if len(costs) == turns and None not in costs:
+            return costs
+        time.sleep(0.1)
+    raise AssertionError(f"the turns' costs were not recorded: {recorded}")
 
 
 def panel_after_reload(page):
