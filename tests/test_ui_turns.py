@@ -5,18 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .browser_fixtures import (  # noqa: F401  (fixtures)
-    browser,
-    create_session,
-    lab,
-    open_panel,
-    shots,
-    widen_sidebar,
-)
+from .browser_fixtures import browser, create_session, lab, open_panel, shots, widen_sidebar
 from .fake_anthropic import text, tool_use
 
+__all__ = ["browser", "lab", "shots"]  # fixtures used here
 
-def test_rewind_and_fork_from_a_turns_menu(lab, fake, browser, shots):  # noqa: F811
+
+def test_rewind_and_fork_from_a_turns_menu(lab, fake, browser, shots):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     try:
         scenario(lab, fake, page, shots)
