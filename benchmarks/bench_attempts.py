@@ -2,7 +2,8 @@
 
 One real ``python -m jupyter_server`` subprocess with the extension, the bundled Claude Code
 CLI and the scripted fake Messages API (``tests/fake_anthropic.py``, in this process, answering
-at once), so what is measured is the plumbing: worktrees, Claude Code starts, SDK, SSE.
+at once), so what is measured is the plumbing: worktrees, Claude Code starts, SDK, SSE. The
+server's settings and the SSE client are ``bench_chat.py``'s.
 
 - ``single``: ``POST api/workspace/sessions`` then ``POST .../chat``; from the first request
   sent to the first ``text`` event of the stream.
@@ -40,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, StreamEvent  # noqa: E402
 
+from benchmarks.bench_chat import Ext, bench_server  # noqa: E402
 from tests.conftest import make_repo  # noqa: E402
 from tests.fake_anthropic import INHERITED_ENV, FakeAnthropic  # noqa: E402
 from tests.servers import JupyterServer  # noqa: E402
@@ -55,25 +57,14 @@ def log(*parts: object) -> None:
 async def first_text(
     server: JupyterServer, method: str, path: str, body: dict | None = None
 ) -> float:
-    """Open an SSE request and return the perf_counter time of its first text event."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    payload = json.dumps(body).encode() if body is not None else b""
-    head = (
-        f"{method} /lawless/{path} HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-        f"Authorization: token {server.token}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(payload)}\r\n\r\n"
-    )
-    writer.write(head.encode() + payload)
-    await writer.drain()
+    """Open an SSE request (bench_chat's client) and return the perf_counter time of its
+    first text event."""
+    stream = await Ext(server.port, server.token).open(method, f"/lawless/{path}", body)
     try:
-        status = (await reader.readline()).split()[1]
-        assert status == b"200", status
-        while line := await asyncio.wait_for(reader.readline(), 120):
-            if line.startswith(b"data: ") and json.loads(line[6:]).get("type") == "text":
-                return time.perf_counter()
-        raise AssertionError("the stream ended without text")
+        assert stream.status == 200, stream.status
+        return await stream.until("text")
     finally:
-        writer.close()
+        stream.writer.close()
 
 
 async def single(server: JupyterServer) -> tuple[float, str]:
@@ -161,16 +152,8 @@ async def run(rounds: int, with_direct: bool = True) -> dict[str, Any]:
         tmp_path = Path(tmp)
         root = tmp_path / "root"
         make_repo(root / "project", {"README.md": "# bench\n", "src/app.py": "x = 1\n"})
-        server = JupyterServer(
-            root,
-            tmp_path / "server",
-            lawless={
-                "claude_env": fake.env(CLAUDE_CONFIG_DIR=str(tmp_path / "claude")),
-                "claude_max_retries": 0,
-                "api_requests_per_hour": 1_000_000,
-                "chat_messages_per_hour": 1_000_000,
-            },
-            config={"LabApp": {"log_level": "WARN"}},
+        server = bench_server(
+            tmp_path / "server", root, fake.env(CLAUDE_CONFIG_DIR=str(tmp_path / "claude"))
         )
         server.start()
         try:

@@ -5,8 +5,8 @@ What it does (figures in benchmarks/README.md):
 1. Makes a Jupyter root with a repository holding a notebook of ``--cells`` code cells, each
    with a stream output and an image/png output; a session changes every tenth cell's source
    and every seventh cell's output, deletes two cells and adds two.
-2. Starts a ``ServerApp`` with the extension inside this process (``tests/servers.py``
-   settings) so that the same process times both sides.
+2. Starts a ``ServerApp`` with the extension inside this process (``tests/servers.py``,
+   ``in_this_process``) so that the same process times both sides.
 3. Timing: ``--n`` rounds, alternating, of the route over HTTP (tornado client) and of the
    baseline: ``nbdime.diff_notebooks(base, current)`` on notebooks already read (what the
    route adds around it is git, the file read, nbformat parsing and JSON).
@@ -23,9 +23,7 @@ import argparse
 import asyncio
 import base64
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,8 +37,9 @@ import nbdime  # noqa: E402
 import nbformat  # noqa: E402
 from nbformat.v4 import new_code_cell, new_notebook, new_output  # noqa: E402
 
+from tests.conftest import make_repo  # noqa: E402
 from tests.loopwatch import loop_holds  # noqa: E402
-from tests.servers import JupyterServer  # noqa: E402
+from tests.servers import JupyterServer, in_this_process  # noqa: E402
 
 TARGET_RATIO = 2.0
 TARGET_HOLD_MS = 20.0
@@ -49,17 +48,6 @@ PNG = base64.b64encode(bytes(range(256)) * 8).decode()  # 2 KB standing in for a
 
 def log(*parts: object) -> None:
     print(*parts, file=sys.stderr, flush=True)
-
-
-def git(cwd: Path, *args: str) -> str:
-    out = subprocess.run(
-        ["git", "-c", "user.name=b", "-c", "user.email=b@b", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout
 
 
 def big_notebook(cells: int) -> nbformat.NotebookNode:
@@ -101,45 +89,20 @@ def summary(seconds: list[float]) -> dict[str, float]:
 async def run(cells: int, rounds: int) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="lawless-bench-nbdiff-"))
     root = tmp / "root"
-    repo = root / "project"
-    repo.mkdir(parents=True)
-    git(repo, "init", "-q", "--initial-branch=main")
     base_nb = big_notebook(cells)
-    (repo / "analysis.ipynb").write_text(nbformat.writes(base_nb))
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "notebook")
-
+    make_repo(root / "project", {"analysis.ipynb": nbformat.writes(base_nb)})
     server = JupyterServer(root, tmp / "home", config={"LabApp": {"log_level": "WARN"}})
-    os.environ.update(server.environment())
-    from jupyter_server.serverapp import ServerApp
-    from tornado.httpclient import AsyncHTTPClient
-
-    app = ServerApp.instance(log_level="WARN")
-    app.init_signal = lambda: None  # type: ignore[method-assign]  # leave SIGINT alone
-    app.initialize(argv=[])
-    app.start_app()
-    await app._post_start()
-    client = AsyncHTTPClient(force_instance=True)
-    base = f"http://127.0.0.1:{server.port}/lawless/api/workspace/sessions"
-    headers = {"Authorization": f"token {server.token}"}
-    try:
-        for _ in range(50):  # the socket is bound by a callback: wait for it
-            try:
-                await client.fetch(f"http://127.0.0.1:{server.port}/lawless/health")
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
-        response = await client.fetch(
-            base, method="POST", headers=headers, body=json.dumps({"repo": "project"})
-        )
-        session = json.loads(response.body)["session"]
+    async with in_this_process(server) as running:
+        session = await running.create_session("project")
         current = edited(base_nb)
         Path(session["worktree_path"], "analysis.ipynb").write_text(nbformat.writes(current))
-        url = f"{base}/{session['id']}/git/notebook-diff?path=analysis.ipynb"
+        url = running.url(
+            f"api/workspace/sessions/{session['id']}/git/notebook-diff?path=analysis.ipynb"
+        )
 
         async def route() -> float:
             t0 = time.perf_counter()
-            answer = await client.fetch(url, headers=headers, request_timeout=300)
+            answer = await running.client.fetch(url, headers=running.headers, request_timeout=300)
             elapsed = time.perf_counter() - t0
             assert json.loads(answer.body)["diff"], "the route found no change"
             return elapsed
@@ -163,10 +126,6 @@ async def run(cells: int, rounds: int) -> dict[str, Any]:
                 else:
                     times["route"].append(await route())
                     times["bare"].append(await asyncio.to_thread(bare))
-    finally:
-        client.close()
-        await app._cleanup()
-        ServerApp.clear_instance()
     route, bare_ = summary(times["route"]), summary(times["bare"])
     ratio = round(route["median_ms"] / bare_["median_ms"], 2)
     worst = round(holds.worst() * 1000, 1)

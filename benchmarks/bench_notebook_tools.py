@@ -2,8 +2,8 @@
 
 What it does (see benchmarks/README.md for the figures):
 
-1. Starts a ``ServerApp`` with the extension inside this process (the settings of
-   ``tests/servers.py``), makes a repository and a workspace session through the REST API.
+1. Starts a ``ServerApp`` with the extension inside this process (``tests/servers.py``,
+   ``in_this_process``), makes a repository and a workspace session through the REST API.
 2. Tool path: a JSON-RPC ``tools/call`` of ``execute {code}`` handed to the session's
    ``jupyter`` MCP server through the SDK's own bridge (``SdkMcpBridge``, what the SDK does
    with a call the Claude Code CLI sends it), so it includes the MCP layer, input
@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/ is a package of the repository root
 
-from tests.servers import JupyterServer  # noqa: E402
+from tests.conftest import make_repo  # noqa: E402
+from tests.servers import JupyterServer, in_this_process  # noqa: E402
 
 CODE = "x = 1"
 TARGET_OVERHEAD_MS = 20.0
@@ -46,14 +45,6 @@ TARGET_OVERHEAD_MS = 20.0
 
 def log(*parts: object) -> None:
     print(*parts, file=sys.stderr, flush=True)
-
-
-def make_repo(path: Path) -> None:
-    path.mkdir(parents=True)
-    for args in (["init", "-q", "-b", "main"], ["commit", "-q", "--allow-empty", "-m", "i"]):
-        subprocess.run(
-            ["git", "-c", "user.name=b", "-c", "user.email=b@b", *args], cwd=path, check=True
-        )
 
 
 def summary(values_s: list[float]) -> dict[str, float]:
@@ -158,39 +149,17 @@ class ToolCall:
 async def run(n: int, tmp: Path) -> dict[str, Any]:
     root = tmp / "root"
     make_repo(root / "bench-repo")
-    server = JupyterServer(root, tmp / "home")
-    os.environ.update(server.environment())
     from jupyter_client.session import Session
-    from jupyter_server.serverapp import ServerApp
-    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+    from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
     from lawless_jupyter.notebooks import NotebookTools
 
-    app = ServerApp.instance(log_level="WARN")
-    app.init_signal = lambda: None  # type: ignore[method-assign]  # leave SIGINT alone
-    app.initialize(argv=[])
-    app.start_app()
-    await app._post_start()
-    client = AsyncHTTPClient(force_instance=True)
-    base = f"127.0.0.1:{server.port}"
-    headers = {"Authorization": f"token {server.token}"}
     times: dict[str, list[float]] = {"tool": [], "websocket": [], "zmq": []}
-    try:
-        for _ in range(50):  # the socket is bound by a callback: wait for it
-            try:
-                await client.fetch(f"http://{base}/lawless/health")
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
-        response = await client.fetch(
-            f"http://{base}/lawless/api/workspace/sessions",
-            method="POST",
-            headers=headers,
-            body=json.dumps({"repo": "bench-repo"}),
-        )
-        session = json.loads(response.body)["session"]
-        lawless = app.extension_manager.extension_points["lawless_jupyter"].app
+    async with in_this_process(JupyterServer(root, tmp / "home")) as running:
+        session = await running.create_session("bench-repo")
+        app, lawless, headers = running.app, running.lawless, running.headers
+        base = f"127.0.0.1:{running.server.port}"
         tools = ToolCall(
             NotebookTools(lawless.kernels, session["id"], Path(session["worktree_path"])).server()
         )
@@ -222,10 +191,6 @@ async def run(n: int, tmp: Path) -> dict[str, Any]:
         connection.close()
         zmq_client.stop_channels()
         await tools.bridge.aclose()
-    finally:
-        client.close()
-        await app._cleanup()
-        ServerApp.clear_instance()
     tool, socket_, zmq = (summary(times[k]) for k in ("tool", "websocket", "zmq"))
     overhead = tool["median_ms"] - socket_["median_ms"]
     return {

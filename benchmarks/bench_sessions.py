@@ -50,7 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/ is a package of the repository root
 
-from tests.servers import JupyterServer  # noqa: E402
+from tests.servers import JupyterServer, in_this_process  # noqa: E402
 
 API = "/lawless/api/workspace/sessions"
 HEALTH = "/lawless/health"
@@ -436,28 +436,11 @@ class GcPauses:
 
 async def _inprocess(tmp: Path, root: Path, rounds: int) -> dict[str, Any]:
     server = bench_server(tmp / "inprocess", root)  # the same settings, in this process
-    os.environ.update(server.environment())
-    from jupyter_server.serverapp import ServerApp
-    from tornado.httpclient import AsyncHTTPClient
-
-    token, port = server.token, server.port
-    app = ServerApp.instance(log_level="WARN")
-    app.init_signal = lambda: None  # type: ignore[method-assign]  # leave SIGINT alone
-    app.initialize(argv=[])
-    app.start_app()
-    await app._post_start()  # starts the extensions (the store opens, reconciliation runs)
-    client = AsyncHTTPClient(force_instance=True)
-    base = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": f"token {token}"}
     monitor = LagMonitor()
     times: dict[str, list[float]] = {"create": [], "delete": []}
-    try:
-        for _ in range(50):  # the socket is bound by a callback: wait for it
-            try:
-                await client.fetch(base + HEALTH)
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
+    async with in_this_process(server) as running:
+        client, headers = running.client, running.headers
+        base = f"http://127.0.0.1:{server.port}"
 
         async def one_round(record: bool) -> None:
             monitor.phase = "create"
@@ -493,10 +476,6 @@ async def _inprocess(tmp: Path, root: Path, rounds: int) -> dict[str, Any]:
             await monitor.stop()
         pressure1 = _cpu_pressure_us()
         elapsed = time.perf_counter() - busy_start
-    finally:
-        client.close()
-        await app._cleanup()
-        ServerApp.clear_instance()
 
     def worst(phase: str) -> float:
         return round(monitor.worst.get(phase, 0.0), 2)

@@ -8,6 +8,7 @@ runs every ``metrics_interval`` seconds, worker status after every health check.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -79,5 +80,6 @@ async def refresh(store: Store, workers: WorkerRegistry, chat: ChatService) -> N
     """The gauges of stored state and of Claude's processes, and the workers' status
     (recorded when checked)."""
     record_counts(await store.activity.counts())
-    record_claude(chat.claude_usage())  # a few /proc reads per live process
+    # psutil reads /proc for every live process tree: in a thread, not on the loop
+    record_claude(await asyncio.to_thread(chat.claude_usage))
     await workers.statuses()

@@ -271,7 +271,7 @@ class WorkerRegistry:
 
     async def _check(self, worker: Worker) -> WorkerStatus:
         if worker.local:
-            info = self._local_info()
+            info = await asyncio.to_thread(self._local_info)  # psutil: not on the loop
             return WorkerStatus(
                 worker, "up", info["version"], info["uptime"], latency_ms=0.0, usable=True
             )
@@ -310,7 +310,7 @@ class WorkerRegistry:
                 worker, "degraded", latency_ms=latency, error="its version answer is not JSON"
             )
         problems = []
-        ours = self._local_info()["version"]
+        ours = (await asyncio.to_thread(self._local_info))["version"]
         if version != ours:
             problems.append(f"it runs lawless_jupyter {version}, this server {ours}")
         if latency > self.settings.degraded_latency * 1000:

@@ -243,7 +243,8 @@ export function usageItem(
     key,
     turnId,
     usage: c.usage ?? {},
-    costUsd: typeof c.total_cost_usd === 'number' ? c.total_cost_usd : null,
+    // the turn's own cost (total_cost_usd is Claude Code's running total of the process)
+    costUsd: typeof c.cost_usd === 'number' ? c.cost_usd : null,
     durationMs: typeof c.duration_ms === 'number' ? c.duration_ms : null,
     numTurns: typeof c.num_turns === 'number' ? c.num_turns : null
   };

@@ -2,6 +2,8 @@
 own process: plain, in worker mode (``worker_server.py``), as ``jupyter lab``
 (``lab_server.py``) or a benchmark's own server script. It can be killed and started again
 on the same port and with the same database (a crash, a worker going down and coming back).
+A benchmark that times the server's own loop, or both sides in one process, runs the same
+settings inside this process instead (``in_this_process``).
 
 Each server gets its own Jupyter config, data and runtime folders under ``home``, so the
 machine's Jupyter set-up never leaks in, and its settings in one JSON config file there.
@@ -9,6 +11,7 @@ machine's Jupyter set-up never leaks in, and its settings in one JSON config fil
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -20,6 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,3 +209,64 @@ class JupyterServer:
         status, answer = self.request(method, path, body)
         assert status < 400, (method, path, status, answer)
         return answer
+
+
+@dataclass
+class InProcess:
+    """A server's settings running as a ``ServerApp`` in this process, with a tornado
+    client of it (``in_this_process``)."""
+
+    server: JupyterServer
+    app: Any  # jupyter_server's ServerApp
+    client: Any  # tornado's AsyncHTTPClient
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.server.token}"}
+
+    @property
+    def lawless(self) -> Any:
+        """The extension's ``LawlessApp`` (its services)."""
+        return self.app.extension_manager.extension_points["lawless_jupyter"].app
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.port}/lawless/{path}"
+
+    async def create_session(self, repo: str) -> dict[str, Any]:
+        """A workspace session of ``repo`` (a folder of the root), made through the API."""
+        response = await self.client.fetch(
+            self.url("api/workspace/sessions"),
+            method="POST",
+            headers=self.headers,
+            body=json.dumps({"repo": repo}),
+            request_timeout=300,
+        )
+        return json.loads(response.body)["session"]
+
+
+@contextlib.asynccontextmanager
+async def in_this_process(server: JupyterServer) -> AsyncIterator[InProcess]:
+    """``server``'s settings as a ``ServerApp`` inside this process (its environment becomes
+    this process's), until the block ends."""
+    os.environ.update(server.environment())
+    from jupyter_server.serverapp import ServerApp
+    from tornado.httpclient import AsyncHTTPClient
+
+    app = ServerApp.instance(log_level="WARN")
+    app.init_signal = lambda: None  # leave SIGINT alone
+    app.initialize(argv=[])
+    app.start_app()
+    await app._post_start()  # starts the extensions (the store opens, reconciliation runs)
+    running = InProcess(server, app, AsyncHTTPClient(force_instance=True))
+    try:
+        for _ in range(50):  # the socket is bound by a callback: wait for it
+            try:
+                await running.client.fetch(running.url("health"))
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        yield running
+    finally:
+        running.client.close()
+        await app._cleanup()
+        ServerApp.clear_instance()

@@ -176,6 +176,10 @@ async def test_a_follow_up_goes_to_every_session_and_models_go_round_robin(api, 
         _, history, _ = await api("GET", f"api/workspace/sessions/{s['session_id']}/messages")
         users = [m["content"]["text"] for m in history["messages"] if m["role"] == "user"]
         assert users == ["Hello", "More"]
+        # what each turn cost, added up (not Claude Code's running total of the process)
+        _, turns, _ = await api("GET", f"api/workspace/sessions/{s['session_id']}/turns")
+        costs = [t["cost_usd"] for t in turns["turns"]]
+        assert len(costs) == 2 and s["cost_usd"] == pytest.approx(sum(costs))
 
 
 @pytest.mark.parametrize("chat_config", [{"chat_replay_seconds": 0.2}])

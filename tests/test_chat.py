@@ -226,6 +226,25 @@ async def test_leaving_and_coming_back_loses_nothing(sse, session, fake):
     assert whole[-1][0] == rest[-1][0]
 
 
+async def test_each_turns_usage_says_what_that_turn_cost(api, sse, session, fake):
+    """Claude Code reports what its process has cost so far; the usage line of a later
+    turn in the same process shows that turn's own cost, live and from the history."""
+    usages = []
+    for message in ("One", "Two"):
+        fake.add(text(f"{message}."))  # one model call each: the same cost
+        events = await (await chat(sse, session, message)).rest()
+        usages += [data for _, data in events if data["type"] == "usage"]
+    first, second = usages
+    assert first["cost_usd"] == first["total_cost_usd"] > 0
+    assert second["total_cost_usd"] == pytest.approx(2 * first["total_cost_usd"])
+    assert second["cost_usd"] == pytest.approx(first["cost_usd"])
+    code, body, _ = await api("GET", chat_path(session).replace("/chat", "/messages"))
+    stored = [m["content"] for m in body["messages"] if m["role"] == "usage"]
+    assert code == 200 and [u["cost_usd"] for u in stored] == [u["cost_usd"] for u in usages]
+    code, body, _ = await api("GET", chat_path(session).replace("/chat", "/turns"))
+    assert [t["cost_usd"] for t in body["turns"]] == [u["cost_usd"] for u in usages]
+
+
 async def test_cancel_stops_the_turn_and_keeps_the_partial_answer(api, sse, session, fake):
     fake.add(text("".join(f"w{i} " for i in range(200)), chunks=200, delay=0.05))
     stream = await chat(sse, session, "Go on and on")

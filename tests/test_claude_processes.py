@@ -5,9 +5,12 @@ reported by ``lawless/version`` and ``/metrics``."""
 from __future__ import annotations
 
 import os
+import threading
 
 import psutil
 import pytest
+
+from lawless_jupyter.chat import service as chat_service
 
 from . import test_chat
 from .fake_anthropic import text
@@ -78,3 +81,27 @@ async def test_the_server_reports_its_claude_processes_and_their_memory(
     assert code in (200, 204)
     code, body, _ = await api("GET", "version")
     assert body["claude"] == idle, "a deleted session costs nothing"
+
+
+@pytest.mark.parametrize("chat_config", [{"metrics_interval": 0.1}])
+async def test_claudes_processes_are_measured_off_the_event_loop(
+    api, sse, session, fake, jp_fetch, monkeypatch
+):
+    """psutil over every Claude process tree (for /metrics, every metrics_interval, and for
+    version) runs in a thread: the loop serves every other request and stream meanwhile."""
+    loop_thread = threading.get_ident()
+    measured_in: list[int] = []
+    measure = chat_service.tree_rss
+
+    def tree_rss(roots):
+        measured_in.append(threading.get_ident())
+        return measure(roots)
+
+    monkeypatch.setattr(chat_service, "tree_rss", tree_rss)
+    await niceness_after_a_turn(sse, session, fake)  # a live process to measure
+    samples = await until(jp_fetch, "lawless_claude_processes", {}, 1)
+    assert samples[("lawless_claude_rss_bytes", ())] >= 20_000_000
+    code, body, _ = await api("GET", "version")
+    assert code == 200 and body["claude"]["live"] == 1
+    assert measured_in, "the processes were measured"
+    assert loop_thread not in measured_in, "measured on the event loop"

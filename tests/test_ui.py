@@ -18,7 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from .browser_fixtures import browser, lab, shots
+from .browser_fixtures import (
+    browser,
+    create_session,
+    lab,
+    open_panel,
+    shots,
+    widen_sidebar,
+)
 from .conftest import git
 from .fake_anthropic import text, tool_use
 from .lab_server import TOKEN
@@ -35,29 +42,14 @@ def test_the_panel_end_to_end(lab, fake, browser, shots):
         raise
 
 
-def widen_sidebar(page):
-    """Drag the left sidebar's edge some way right: room for the panel (and screenshots)."""
-    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
-    box = handle.bounding_box()
-    if box:
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 300)
-        page.mouse.down()
-        page.mouse.move(box["x"] + 140, box["y"] + 300, steps=5)
-        page.mouse.up()
-
-
 def scenario(lab, fake, page, shots):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{lab.url}lab?token={TOKEN}")
-    page.set_default_timeout(60_000)
 
     # open the panel from its sidebar tab, and give the sidebar some room
-    page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
-    panel = page.locator("#jp-lawless-panel")
-    panel.get_by_role("button", name="Create session").wait_for()
+    panel = open_panel(lab, page)
     widen_sidebar(page)
 
     # create a session
@@ -106,6 +98,14 @@ def scenario(lab, fake, page, shots):
     tool = panel.locator(".jp-lawless-tool").last
     assert "Bash" in tool.inner_text() and "done" in tool.inner_text()
     page.screenshot(path=shots / "chat.png")
+
+    # each turn's usage line shows what that turn cost, not Claude Code's running total
+    usage = panel.locator(".jp-lawless-usage")
+    usage.nth(1).wait_for()
+    costs = turn_costs(lab, session["id"], 2)
+    shown = [line.inner_text() for line in usage.all()]
+    assert len(shown) == 2, shown
+    assert all(f"${c:.4f}" in line for c, line in zip(costs, shown, strict=True)), (costs, shown)
 
     panel.get_by_role("tab", name="Changes").click()
     panel.locator(".jp-lawless-files").get_by_text("made").wait_for()
@@ -197,23 +197,15 @@ def scenario(lab, fake, page, shots):
 # -- the panel's parts, one lab each -----------------------------------------------------------
 
 
-def open_panel(lab, page):
-    """The page with the panel open; returns the panel."""
-    page.set_default_timeout(60_000)
-    page.goto(f"{lab.url}lab?token={TOKEN}")
-    page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
-    panel = page.locator("#jp-lawless-panel")
-    panel.get_by_role("button", name="Create session").wait_for()
-    return panel
-
-
-def create_session(lab, panel, name):
-    panel.get_by_label("Repository").fill("project")
-    panel.get_by_label("Name").fill(name)
-    panel.get_by_role("button", name="Create session").click()
-    panel.get_by_role("tab", name="Chat").wait_for()
-    sessions = lab.api("GET", "api/workspace/sessions")["sessions"]
-    return next(s for s in sessions if s["name"] == name)
+def turn_costs(lab, session_id: str, turns: int) -> list[float]:
+    """What each of the session's turns cost, once the last of ``turns`` is recorded."""
+    for _ in range(100):
+        recorded = lab.api("GET", f"api/workspace/sessions/{session_id}/turns")["turns"]
+        costs = [t["cost_usd"] for t in recorded]
+        if len(costs) == turns and None not in costs:
+            return costs
+        time.sleep(0.1)
+    raise AssertionError(f"the turns' costs were not recorded: {recorded}")
 
 
 def panel_after_reload(page):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .browser_fixtures import browser, lab, shots, widen_sidebar
 from .fake_anthropic import text, tool_use
 from .lab_server import TOKEN
-from .test_ui import browser, lab, shots, widen_sidebar
 
 __all__ = ["browser", "lab", "shots"]  # fixtures used here
 

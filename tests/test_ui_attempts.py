@@ -11,10 +11,9 @@ import threading
 import time
 from pathlib import Path
 
+from .browser_fixtures import browser, lab, open_panel, shots, widen_sidebar  # noqa: F401
 from .fake_anthropic import text
-from .lab_server import TOKEN
 from .test_attempts import CHECK, write
-from .test_ui import browser, lab, shots, widen_sidebar  # noqa: F401
 
 MINUS = "\u2212"  # the panel writes deletions with a real minus sign
 
@@ -31,11 +30,7 @@ def test_three_attempts_side_by_side_and_keep_one(lab, fake, browser, shots):  #
 def scenario(server, anthropic, page, folder):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{server.url}lab?token={TOKEN}")
-    page.set_default_timeout(60_000)
-    page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
-    panel = page.locator("#jp-lawless-panel")
-    panel.get_by_role("button", name="Create session").wait_for()
+    panel = open_panel(server, page)
     widen_sidebar(page)
 
     all_in = threading.Event()  # the three first answers wait for each other

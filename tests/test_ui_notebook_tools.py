@@ -12,10 +12,10 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from .browser_fixtures import browser, create_session, lab, open_panel, shots, widen_sidebar
 from .conftest import git
 from .fake_anthropic import text, tool_use
 from .lab_server import TOKEN
-from .test_ui import browser, lab, shots, widen_sidebar
 
 __all__ = ["browser", "lab", "shots"]  # fixtures used here
 
@@ -37,17 +37,9 @@ def test_claude_runs_a_cell_and_the_card_shows_its_output(lab, fake, browser, sh
 
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     try:
-        page.goto(f"{lab.url}lab?token={TOKEN}")
-        page.set_default_timeout(60_000)
-        page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
-        panel = page.locator("#jp-lawless-panel")
-        panel.get_by_role("button", name="Create session").wait_for()
+        panel = open_panel(lab, page)
         widen_sidebar(page)
-        panel.get_by_label("Repository").fill("project")
-        panel.get_by_label("Name").fill("weather")
-        panel.get_by_role("button", name="Create session").click()
-        panel.get_by_role("tab", name="Chat").wait_for()
-        worktree = Path(lab.api("GET", "api/workspace/sessions")["sessions"][0]["worktree_path"])
+        worktree = Path(create_session(lab, panel, "weather")["worktree_path"])
 
         fake.add(
             tool_use(

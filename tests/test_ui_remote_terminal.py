@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
+from .browser_fixtures import browser, shots, widen_sidebar
 from .lab_server import TOKEN, running_lab
-from .test_ui import browser, shots, widen_sidebar
 
 __all__ = ["browser", "shots"]  # fixtures used here
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .browser_fixtures import browser, create_session, lab, open_panel, shots, widen_sidebar
 from .fake_anthropic import text, tool_use
-from .test_ui import browser, lab, shots, widen_sidebar  # noqa: F401
+
+__all__ = ["browser", "lab", "shots"]  # fixtures used here
 
 
-def test_rewind_and_fork_from_a_turns_menu(lab, fake, browser, shots):  # noqa: F811
+def test_rewind_and_fork_from_a_turns_menu(lab, fake, browser, shots):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     try:
         scenario(lab, fake, page, shots)
@@ -21,17 +23,9 @@ def test_rewind_and_fork_from_a_turns_menu(lab, fake, browser, shots):  # noqa: 
 def scenario(running, scripted, page, folder):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{running.url}lab?token={lab_token()}")
-    page.set_default_timeout(60_000)
-    page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').click()
-    panel = page.locator("#jp-lawless-panel")
-    panel.get_by_role("button", name="Create session").wait_for()
+    panel = open_panel(running, page)
     widen_sidebar(page)
-    panel.get_by_label("Repository").fill("project")
-    panel.get_by_label("Name").fill("turns")
-    panel.get_by_role("button", name="Create session").click()
-    panel.get_by_role("tab", name="Chat").wait_for()
-    session = running.api("GET", "api/workspace/sessions")["sessions"][0]
+    session = create_session(running, panel, "turns")
     worktree = Path(session["worktree_path"])
 
     scripted.add(
@@ -69,9 +63,3 @@ def scenario(running, scripted, page, folder):
     [fork] = [s for s in sessions if s["id"] != session["id"]]
     panel.locator(".jp-lawless-sessionbar", has_text=fork["branch"]).wait_for()
     assert not errors, errors
-
-
-def lab_token() -> str:
-    from .lab_server import TOKEN
-
-    return TOKEN

@@ -394,7 +394,7 @@ class AttemptService:
             attempt = await self.store.attempts.get(row["attempt_id"])
             assert attempt is not None
             cost = sum(
-                e.data.get("total_cost_usd") or 0.0
+                e.data.get("cost_usd") or 0.0  # the turn's own, not Claude Code's running total
                 for e in turn.events
                 if e.data.get("type") == "usage"
             )
@@ -406,7 +406,8 @@ class AttemptService:
             )
             user_id = attempt["user_id"]
             try:
-                diff = await self.workspace.diff(user_id, session_id, "base")
+                # the file list alone: the summary needs no patch (one git process less)
+                diff = await self.workspace.diff(user_id, session_id, "base", patch=False)
                 await self.store.attempts.update_session(session_id, diff=_summary(diff))
             except LawlessError as e:  # deleted meanwhile: no summary this time
                 self.logger.info("no diff summary for attempt session %s: %s", session_id, e)

@@ -36,6 +36,8 @@ from .permissions import PermissionPolicy
 # One stream-json line of Claude Code may carry a whole file (a Write's input, its result):
 # past the SDK's 1 MB default the turn fails. The line is transient; events keep a cut copy.
 MAX_CLI_MESSAGE_BYTES = 32 * 1024 * 1024
+#: seconds a close waits for Claude Code to go before its process tree is killed
+DISCONNECT_TIMEOUT = 10.0
 
 AskPerson = Callable[[str, dict[str, Any], str | None], Awaitable[tuple[bool, str]]]
 
@@ -84,6 +86,8 @@ class LiveClaude:
         #: what must be over before any tool of the running turn runs (its checkpoint,
         #: recorded while Claude's answer starts streaming); when it failed, no tool runs
         self.before_tools: asyncio.Future[Any] | None = None
+        #: Claude Code's running total (USD) as its current process last reported it
+        self.reported_cost = 0.0
 
     def _options(self) -> ClaudeAgentOptions:
         """Blocking (finds the CLI, writes the launcher once): call it off the loop."""
@@ -124,7 +128,7 @@ class LiveClaude:
         if self.client is None:
             client = ClaudeSDKClient(await asyncio.to_thread(self._options))
             await client.connect()
-            self.client = client
+            self.client, self.reported_cost = client, 0.0
         return self.client
 
     async def _unrecorded(self) -> str | None:
@@ -139,6 +143,14 @@ class LiveClaude:
                 "server log), so no tool may change it; send the message again."
             )
         return None
+
+    def turn_cost(self, total: float | None) -> float | None:
+        """A turn's own cost: Claude Code reports what its process has cost so far (the
+        running total of every turn it ran), so the increase since its last report."""
+        if total is None:
+            return None
+        before, self.reported_cost = self.reported_cost, max(self.reported_cost, total)
+        return max(0.0, total - before)
 
     async def _confine(self, input_data: dict[str, Any], tool_use_id: Any, context: Any):
         if (refused := await self._unrecorded()) is not None:
@@ -200,10 +212,27 @@ def _deny(reason: str | None) -> dict[str, Any]:
 
 
 async def _disconnect(client: ClaudeSDKClient, kill: bool) -> None:
+    pid = _cli_pid(client)
     if kill:  # signals and waits (up to 5 s) in a thread: the loop serves everyone else
-        await asyncio.to_thread(_kill_process_tree, _cli_pid(client))
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(client.disconnect(), 10)
+        await asyncio.to_thread(_kill_process_tree, pid)
+    # Shielded: the SDK's close waits for the CLI, then SIGTERM, then SIGKILL (5 s each),
+    # and a cancellation reaching it (our timeout) skips the rest, leaving a CLI that
+    # ignores SIGTERM running. Past the timeout the SDK's close goes on; we end the tree.
+    disconnecting = asyncio.ensure_future(client.disconnect())
+    disconnecting.add_done_callback(_ignore_outcome)
+    try:
+        await asyncio.wait_for(asyncio.shield(disconnecting), DISCONNECT_TIMEOUT)
+    except asyncio.TimeoutError:
+        await asyncio.to_thread(_kill_process_tree, pid)
+        await asyncio.wait({disconnecting}, timeout=DISCONNECT_TIMEOUT)
+    except Exception:
+        pass  # a CLI that failed on the way out: nothing left to close
+
+
+def _ignore_outcome(task: asyncio.Future[None]) -> None:
+    """An error of the SDK's close is not the caller's (read, so asyncio does not log it)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def declare_asyncio() -> None:

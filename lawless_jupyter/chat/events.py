@@ -6,6 +6,7 @@ we never do). Each message gives the events to send and the history rows to appe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,7 +103,11 @@ def explain_api_error(code: str, said: str) -> str:
     return said or f"Claude's API answered an error ({code})."
 
 
-def translate(message: Any) -> Translation:
+def translate(
+    message: Any, turn_cost: Callable[[float | None], float | None] | None = None
+) -> Translation:
+    """``turn_cost``: a turn's own cost from Claude Code's running total (its process's
+    ``LiveClaude.turn_cost``); without it the total is taken as the turn's."""
     out = Translation()
     if isinstance(message, StreamEvent):
         if message.parent_tool_use_id is not None:
@@ -153,12 +158,17 @@ def translate(message: Any) -> Translation:
         usage = {
             "usage": message.usage or {},
             "total_cost_usd": message.total_cost_usd,
+            "cost_usd": (turn_cost or _same)(message.total_cost_usd),
             "duration_ms": message.duration_ms,
             "num_turns": message.num_turns,
         }
         out.events.append({"type": "usage", **usage})
         out.history.append(("usage", usage))
     return out
+
+
+def _same(total: float | None) -> float | None:
+    return total
 
 
 _REPLAYED = {"assistant": "text", "thinking": "thinking"}

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -83,9 +82,6 @@ class RewindService:
         self.chat = chat
         self.transcripts_for = transcripts_for
         self.logger = log or logging.getLogger(__name__)
-        # Claude Code reports a running total per process: what each process had reported
-        # so far, to give every turn its own cost
-        self._reported: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
         #: per session, its running turn's checkpoint while it is being written
         self._pending: dict[str, asyncio.Task[Any]] = {}
         chat.before_turn.append(self._record_turn)
@@ -208,21 +204,9 @@ class RewindService:
             turn.id,
             stop_reason=stop_reason,
             files_changed=files,
-            cost_usd=self._turn_cost(live, usage.get("total_cost_usd")),
+            cost_usd=usage.get("cost_usd"),
             usage=usage.get("usage"),
         )
-
-    def _turn_cost(self, live: LiveChat, total: Any) -> float | None:
-        """This turn's cost: the increase of its Claude process's running total (the whole
-        total when the process is gone already, e.g. after a failure)."""
-        if not isinstance(total, (int, float)):
-            return None
-        client = live.claude.client
-        if client is None:
-            return float(total)
-        before = self._reported.get(client, 0.0)
-        self._reported[client] = float(total)
-        return max(0.0, float(total) - before)
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -323,7 +323,7 @@ class ChatService:
             client = await live.claude.connected()
             await client.query(message)
             async for sdk_message in client.receive_response():
-                translated = translate(sdk_message)
+                translated = translate(sdk_message, live.claude.turn_cost)
                 await self._remember_claude_session(live, translated.claude_session_id)
                 for role, content in translated.history:
                     await self.store.append_message(turn.conversation_id, turn.id, role, content)
@@ -660,9 +660,10 @@ class ChatService:
     def claude_usage(self) -> dict[str, int]:
         """How many Claude Code processes run and their resident memory in bytes: what a
         session costs this server; how many turns wait for one, and the bound
-        (``max_live_claude``, 0: none)."""
-        pids = [pid for live in self._live.values() if (pid := live.claude.pid()) is not None]
-        sizes = tree_rss(pids)
+        (``max_live_claude``, 0: none). Called in a thread (psutil): ``list`` copies the
+        conversations in one step, so the loop adding or dropping one meanwhile is harmless."""
+        lives = list(self._live.values())
+        sizes = tree_rss([pid for live in lives if (pid := live.claude.pid()) is not None])
         return {
             "live": len(sizes),
             "rss": sum(sizes.values()),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
@@ -28,4 +29,5 @@ class VersionHandler(LawlessHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(self.lawless.version_info())
+        # psutil over this process and Claude's: in a thread, not on the loop
+        self.reply(await asyncio.to_thread(self.lawless.version_info))

@@ -182,7 +182,8 @@ describe('chat state', () => {
           cache_read_input_tokens: 34,
           output_tokens: 56
         },
-        total_cost_usd: 0.0123,
+        total_cost_usd: 0.0369, // the process's running total, earlier turns included
+        cost_usd: 0.0123,
         duration_ms: 2300
       }
     );
