@@ -27,8 +27,16 @@ from pycrdt import Provider
 from pycrdt.websocket.websocket import HttpxWebsocket
 
 from .fake_anthropic import tool_use
-from .test_chat import claude_env, lawless_config, sse
-from .test_notebook_tools import TOOL, chat_config, errors, nb_session, received, trusted
+from .test_chat import chat, claude_env, lawless_config, sse
+from .test_notebook_tools import (
+    TOOL,
+    answer,
+    chat_config,
+    errors,
+    nb_session,
+    received,
+    trusted,
+)
 
 __all__ = ["chat_config", "claude_env", "lawless_config", "nb_session", "sse"]  # fixtures
 
@@ -183,6 +191,26 @@ async def test_inserting_moving_and_deleting_cells_in_an_open_room(
             timeout=SAVE_DELAY + 30,
         )
         assert on_disk(session).cells[1].cell_type == "markdown"
+
+
+async def test_run_cell_asks_about_and_runs_the_cell_as_the_person_has_it(
+    api, sse, nb_session, fake, jp_fetch, jp_serverapp, jp_http_port, jp_base_url
+):
+    session = nb_session
+    async with person_in_room(
+        jp_fetch, jp_serverapp, jp_http_port, jp_base_url, lab_path(session)
+    ) as mine:
+        mine.set_cell(2, source="6 * 7  # typed, not saved")
+        fake.add(tool_use(f"{TOOL}run_cell", {"path": "analysis.ipynb", "index": 2}))
+        stream = await chat(sse, session, "Run the last cell")
+        request = await stream.until("approval_request")
+        assert request["code"] == "6 * 7  # typed, not saved", "the card shows what runs"
+        await answer(api, session, request)
+        events = await stream.rest()
+        assert errors(events) == [False], received(fake)
+        assert "42" in received(fake)[0]
+        await until(lambda: mine.get_cell(2)["outputs"], "the output reached the person")
+        assert mine.get_cell(2)["outputs"][0]["data"]["text/plain"] == "42"
 
 
 async def test_with_no_room_open_the_tool_writes_the_file_and_opens_no_room(

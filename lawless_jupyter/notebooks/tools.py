@@ -115,12 +115,13 @@ class NotebookTools:
     async def _shared(self, target: Path) -> SharedNotebook | None:
         return await self.shared.open(target) if self.shared is not None else None
 
-    async def _read(self, target: Path, shown: str) -> tuple[Any, SharedNotebook | None]:
-        """The notebook as the person sees it: its shared document's, else its file's."""
+    async def _read(self, target: Path, shown: str, *, outputs: bool = False) -> Any:
+        """The notebook as the person sees it: its shared document's (its outline, unless
+        ``outputs``), else its file's."""
         document = await self._shared(target)
         if document is not None:
-            return document.read(), document
-        return await asyncio.to_thread(cells.read, target, shown), None
+            return await document.read() if outputs else document.outline()
+        return await asyncio.to_thread(cells.read, target, shown)
 
     def server(self) -> McpSdkServerConfig:
         return create_sdk_mcp_server(SERVER, __version__, self.tools())
@@ -207,7 +208,7 @@ class NotebookTools:
     async def run_cell(self, args: dict[str, Any]) -> dict[str, Any]:
         path = args.get("path")
         target = cells.resolve(self.worktree, path)
-        nb, _ = await self._read(target, str(path))
+        nb = await self._read(target, str(path))
         position = cells.locate(nb, args.get("index"), args.get("cell_id"))
         cell = nb.cells[position]
         if cell.cell_type != "code":
@@ -241,7 +242,7 @@ class NotebookTools:
 
             document = await self._shared(target)
             if document is not None:
-                said, at = save(document.read())
+                said, at = save(document.outline())
                 if at is not None:
                     document.save_outputs(at, execution.outputs, execution.execution_count)
                 return said
@@ -260,7 +261,7 @@ class NotebookTools:
     async def read_notebook(self, args: dict[str, Any]) -> dict[str, Any]:
         path = args.get("path")
         target = cells.resolve(self.worktree, path)
-        nb, _ = await self._read(target, str(path))
+        nb = await self._read(target, str(path), outputs=True)
         return _text(describe(nb, str(path)))
 
     # -- changing cells -----------------------------------------------------------------------
@@ -273,7 +274,7 @@ class NotebookTools:
             if document is not None:
                 # read, check and change with no await between: no update from a browser
                 # comes in between, so the positions checked are the positions changed
-                said, replay = change(document.read())
+                said, replay = change(document.outline())
                 replay(document)
                 return _text(said)
 
@@ -345,7 +346,7 @@ async def cell_source(
         target = cells.resolve(worktree, path)
         document = await shared.open(target) if shared is not None else None
         nb = (
-            document.read()
+            document.outline()
             if document is not None
             else await asyncio.to_thread(cells.read, target, str(path))
         )
