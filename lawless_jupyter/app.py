@@ -27,7 +27,13 @@ from .connections import ConnectionSettings, ConnectionsService, GitHubSettings
 from .errors import Conflict
 from .handlers import handlers
 from .idempotency import IdempotencyService
-from .notebooks import KernelSettings, NotebookTools, SessionKernels, cell_source
+from .notebooks import (
+    KernelSettings,
+    NotebookTools,
+    SessionKernels,
+    SharedNotebooks,
+    cell_source,
+)
 from .preferences import PreferenceRules, PreferencesService
 from .ratelimit import SlidingWindowLimit
 from .remote import RemoteSessions
@@ -105,10 +111,16 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             transcripts_for=self.transcripts_for,
             defaults_for=lambda user_id: self.preferences.chat_defaults(user_id),
             tools_for=lambda session_id, worktree: {
-                "jupyter": NotebookTools(self.kernels, session_id, worktree).server()
+                "jupyter": NotebookTools(
+                    self.kernels, session_id, worktree, self.shared_notebooks
+                ).server()
             },
-            code_for=cell_source,
+            code_for=lambda tool, tool_input, worktree: cell_source(
+                tool, tool_input, worktree, self.shared_notebooks
+            ),
         )
+        # an open notebook's collaborative document, when jupyter-collaboration is enabled
+        self.shared_notebooks = SharedNotebooks(lambda: self.serverapp, root, self.log)
         self.kernels = SessionKernels(
             self.store,
             self.workspace,

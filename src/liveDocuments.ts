@@ -1,10 +1,12 @@
 /**
  * Live documents: when Claude changes a file that is open in JupyterLab, the open document
- * shows the change. Without a collaborative document server (jupyter-collaboration), this is
- * the fallback: a clean document is reverted to what is on disk; a dirty one keeps the
- * person's edits and they are told (with a way to reload). After a turn, every clean open
- * document of the worktree whose file changed on disk is reverted too (edits made by shell
- * commands have no tool event that names the file).
+ * shows the change. A collaborative document (jupyter-collaboration) needs nothing from
+ * here: Claude's notebook tools change its shared model on the server, and the server reads
+ * other changes of its file back into it; a revert would race that. Without a collaborative
+ * document server, this is the fallback: a clean document is reverted to what is on disk; a
+ * dirty one keeps the person's edits and they are told (with a way to reload). After a turn,
+ * every clean open document of the worktree whose file changed on disk is reverted too
+ * (edits made by shell commands have no tool event that names the file).
  *
  * The lab's side (document manager, notifications) comes in through `IOpenDocuments`, so
  * the decisions here are plain and tested by jest.
@@ -93,6 +95,8 @@ export function labPath(
 export interface IOpenDocument {
   path: string;
   dirty: boolean;
+  /** A shared document of jupyter-collaboration: the server keeps it current. */
+  collaborative: boolean;
   /** The file's modification time when the document last read or saved it. */
   lastModified: string | null;
   revert: () => Promise<void>;
@@ -110,8 +114,10 @@ export interface IOpenDocuments {
 }
 
 /** What to do with an open document whose file Claude changed. */
-export const decide = (document: IOpenDocument): 'revert' | 'notify' =>
-  document.dirty ? 'notify' : 'revert';
+export const decide = (
+  document: IOpenDocument
+): 'nothing' | 'revert' | 'notify' =>
+  document.collaborative ? 'nothing' : document.dirty ? 'notify' : 'revert';
 
 /** Follows one session's chat events and keeps its open documents current. */
 export class LiveDocuments {
@@ -150,14 +156,16 @@ export class LiveDocuments {
     if (!document) {
       return;
     }
-    if (decide(document) === 'revert') {
+    const action = decide(document);
+    if (action === 'revert') {
       await document.revert();
-    } else {
+    } else if (action === 'notify') {
       this.docs.notifyDirty(path, () => document.revert());
     }
   }
 
-  /** After a turn: clean documents of the worktree whose file changed on disk. */
+  /** After a turn: clean documents of the worktree whose file changed on disk (not
+   * collaborative ones: the server reads their file back into them). */
   async afterTurn(): Promise<void> {
     if (this.worktreeDir === null) {
       return;
@@ -165,7 +173,7 @@ export class LiveDocuments {
     const prefix = this.worktreeDir ? `${this.worktreeDir}/` : '';
     const mine = this.docs
       .all()
-      .filter(d => d.path.startsWith(prefix) && !d.dirty);
+      .filter(d => d.path.startsWith(prefix) && decide(d) === 'revert');
     await Promise.all(
       mine.map(async document => {
         const onDisk = await this.docs.modifiedOnDisk(document.path);

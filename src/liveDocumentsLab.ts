@@ -13,6 +13,8 @@ function wrap(context: DocumentRegistry.Context): IOpenDocument {
   return {
     path: context.path,
     dirty: context.model.dirty,
+    // a shared model of jupyter-collaboration's drive (false with the lab's own drive)
+    collaborative: context.model.collaborative ?? false,
     lastModified: context.contentsModel?.last_modified ?? null,
     revert: () => context.revert()
   };

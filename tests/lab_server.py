@@ -29,6 +29,29 @@ CHROMIUM_ARGS = [
 ]
 
 
+# jupyter-collaboration's lab side: without its server extension they would still make
+# every document a shared one (and fail to connect)
+COLLABORATION_LABEXTENSIONS = ("@jupyter/docprovider-extension", "@jupyter/collaboration-extension")
+
+
+def _collaboration(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    """Config sections that turn jupyter-collaboration on, its stores under ``tmp_path``."""
+    stores = tmp_path / "collaboration"
+    stores.mkdir(parents=True, exist_ok=True)
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {
+                "lawless_jupyter": True,
+                "jupyter_server_ydoc": True,
+                "jupyter_server_fileid": True,
+            }
+        },
+        "BaseFileIdManager": {"db_path": str(stores / "file_id.db")},
+        "SQLiteYStore": {"db_path": str(stores / "ystore.db")},
+        "YDocExtension": {"session_store_path": str(stores / "sessions.json")},
+    }
+
+
 class Lab:
     def __init__(self, url: str, root: Path):
         self.url, self.root = url, root
@@ -46,10 +69,16 @@ class Lab:
 
 @contextlib.contextmanager
 def running_lab(
-    tmp_path: Path, fake: FakeAnthropic, lawless: dict[str, Any] | None = None
+    tmp_path: Path,
+    fake: FakeAnthropic,
+    lawless: dict[str, Any] | None = None,
+    *,
+    collaboration: bool = False,
 ) -> Iterator[Lab]:
     """`jupyter lab` on a free port, its root holding the git repository `project`, Claude
-    Code pointed at ``fake``; ``lawless`` adds LawlessApp settings."""
+    Code pointed at ``fake``; ``lawless`` adds LawlessApp settings. ``collaboration``: with
+    jupyter-collaboration (every document a shared one); without it (the default) the lab
+    is as if it were not installed."""
     labextension = Path(sys.prefix) / "share/jupyter/labextensions/lawless-jupyter/package.json"
     assert labextension.exists(), (
         "the lab extension is not installed: run `make test` (pip install -e . builds it)"
@@ -71,7 +100,8 @@ def running_lab(
                 "workspaces_dir": str(tmp_path / "workspaces"),
                 "extension_manager": "readonly",
                 "news_url": None,
-            }
+            },
+            **(_collaboration(tmp_path) if collaboration else {}),
         },
         lawless={
             "db_path": str(tmp_path / "state" / "lawless.db"),
@@ -87,9 +117,10 @@ def running_lab(
     # no "Jupyter news?" question in the screenshots
     labconfig = tmp_path / "jupyter-config" / "labconfig"
     labconfig.mkdir(parents=True)
-    (labconfig / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
+    disabled = {"@jupyterlab/apputils-extension:announcements": True}
+    if not collaboration:
+        disabled.update(dict.fromkeys(COLLABORATION_LABEXTENSIONS, True))
+    (labconfig / "page_config.json").write_text(json.dumps({"disabledExtensions": disabled}))
     server.start(timeout=90)
     try:
         yield Lab(server.url, root)

@@ -97,7 +97,13 @@ class JupyterServer:
                     "port_retries": 0,
                     "open_browser": False,
                     "allow_root": True,  # containers often run as root
-                    "jpserver_extensions": {"lawless_jupyter": True},
+                    # jupyter-collaboration (in the test extra) enables itself on install;
+                    # a server has it only when its test asks (lab_server.running_lab)
+                    "jpserver_extensions": {
+                        "lawless_jupyter": True,
+                        "jupyter_server_ydoc": False,
+                        "jupyter_server_fileid": False,
+                    },
                 },
                 "IdentityProvider": {"token": self.token},
                 "LawlessApp": {k: v for k, v in lawless.items() if v is not None},

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 from .conftest import git, make_repo
 from .servers import JupyterServer
@@ -59,3 +62,20 @@ def test_a_config_file_configures_a_real_server(tmp_path):
         assert (tmp_path / "db" / "lawless.db").exists()
     finally:
         server.stop()
+
+
+def test_real_time_collaboration_comes_only_with_its_extra():
+    """The default install leaves the lab as it is (jupyter-collaboration makes every
+    document a shared one); `pip install "lawless-jupyter[collaboration]"` brings it."""
+    requirements = [Requirement(r) for r in importlib.metadata.requires("lawless_jupyter")]
+
+    def installed(extra: str) -> set[str]:
+        """What `pip install lawless-jupyter[extra]` brings ("": no extra)."""
+        return {
+            r.name.lower()
+            for r in requirements
+            if r.marker is None or r.marker.evaluate({"extra": extra})
+        }
+
+    assert not {"jupyter-collaboration", "jupyter-ydoc"} & installed("")
+    assert {"jupyter-collaboration", "jupyter-ydoc"} <= installed("collaboration")

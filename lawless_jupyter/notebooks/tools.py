@@ -4,6 +4,9 @@ An in-process server of the Claude Agent SDK, one per conversation, bound to its
 kernel and worktree. Whether a call may run is decided before it gets here, by the chat's
 permission policy (running code asks like a shell command; edits follow file edits).
 Every problem is a tool error result Claude can read, never an exception.
+
+A notebook open in a collaborative room (jupyter-collaboration) is read and changed through
+the room's shared document (``shared.py``); any other is read and written as a file.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from . import cells
 from .cells import NotebookError
 from .kernels import Execution, SessionKernels
 from .outputs import render
+from .shared import SharedNotebook, SharedNotebooks
 
 SERVER = "jupyter"
 PREFIX = f"mcp__{SERVER}__"
@@ -50,6 +54,9 @@ def _text(message: str) -> dict[str, Any]:
 
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+#: a change of a notebook: done to ``nb`` (checked, said), then the same to the shared
+#: document when the notebook has one
+Change = Callable[[Any], tuple[str, Callable[[SharedNotebook], None]]]
 
 
 def _reported(handler: Handler) -> Handler:
@@ -92,11 +99,29 @@ def _ended(execution: Execution, timeout: float) -> tuple[str, bool]:
 class NotebookTools:
     """The tools of one session: its kernel (``kernels``) and its worktree."""
 
-    def __init__(self, kernels: SessionKernels, session_id: str, worktree: Path):
+    def __init__(
+        self,
+        kernels: SessionKernels,
+        session_id: str,
+        worktree: Path,
+        shared: SharedNotebooks | None = None,
+    ):
         self.kernels = kernels
         self.session_id = session_id
         self.worktree = Path(worktree)
+        self.shared = shared
         self._files = asyncio.Lock()  # one change of a notebook file at a time
+
+    async def _shared(self, target: Path) -> SharedNotebook | None:
+        return await self.shared.open(target) if self.shared is not None else None
+
+    async def _read(self, target: Path, shown: str, *, outputs: bool = False) -> Any:
+        """The notebook as the person sees it: its shared document's (its outline, unless
+        ``outputs``), else its file's."""
+        document = await self._shared(target)
+        if document is not None:
+            return await document.read() if outputs else document.outline()
+        return await asyncio.to_thread(cells.read, target, shown)
 
     def server(self) -> McpSdkServerConfig:
         return create_sdk_mcp_server(SERVER, __version__, self.tools())
@@ -183,7 +208,7 @@ class NotebookTools:
     async def run_cell(self, args: dict[str, Any]) -> dict[str, Any]:
         path = args.get("path")
         target = cells.resolve(self.worktree, path)
-        nb = await asyncio.to_thread(cells.read, target, str(path))
+        nb = await self._read(target, str(path))
         position = cells.locate(nb, args.get("index"), args.get("cell_id"))
         cell = nb.cells[position]
         if cell.cell_type != "code":
@@ -201,101 +226,134 @@ class NotebookTools:
     async def _save_outputs(
         self, target: Path, shown: str, cell_id: str | None, position: int, execution: Execution
     ) -> str:
-        """Write the run's outputs into the cell as it is in the file now (the person may
-        have saved the notebook while the cell ran)."""
+        """Write the run's outputs into the cell as it is now (the person may have changed
+        or saved the notebook while the cell ran)."""
         async with self._files:
 
-            def save() -> str:
-                nb = cells.read(target, shown)
+            def save(nb: Any) -> tuple[str, int | None]:
                 try:
                     at = cells.locate(nb, position if cell_id is None else None, cell_id)
                 except NotebookError:
-                    return f"The cell left {shown} while it ran; its outputs were not saved."
+                    return f"The cell left {shown} while it ran; its outputs were not saved.", None
                 cell = nb.cells[at]
                 cell.outputs = execution.outputs
                 cell.execution_count = execution.execution_count
-                cells.write(target, nb)
-                return f"Ran cell {at} (id {cell.get('id')}) of {shown}; outputs saved."
+                return f"Ran cell {at} (id {cell.get('id')}) of {shown}; outputs saved.", at
 
-            return await asyncio.to_thread(save)
+            document = await self._shared(target)
+            if document is not None:
+                said, at = save(document.outline())
+                if at is not None:
+                    document.save_outputs(at, execution.outputs, execution.execution_count)
+                return said
+
+            def save_file() -> str:
+                nb = cells.read(target, shown)
+                said, at = save(nb)
+                if at is not None:
+                    cells.write(target, nb)
+                return said
+
+            return await asyncio.to_thread(save_file)
 
     # -- reading ------------------------------------------------------------------------------
 
     async def read_notebook(self, args: dict[str, Any]) -> dict[str, Any]:
         path = args.get("path")
         target = cells.resolve(self.worktree, path)
-        nb = await asyncio.to_thread(cells.read, target, str(path))
+        nb = await self._read(target, str(path), outputs=True)
         return _text(describe(nb, str(path)))
 
     # -- changing cells -----------------------------------------------------------------------
 
-    async def _change(self, args: dict[str, Any], change: Callable[[Any], str]) -> dict[str, Any]:
+    async def _change(self, args: dict[str, Any], change: Change) -> dict[str, Any]:
         path = args.get("path")
         target = cells.resolve(self.worktree, path)
         async with self._files:
+            document = await self._shared(target)
+            if document is not None:
+                # read, check and change with no await between: no update from a browser
+                # comes in between, so the positions checked are the positions changed
+                said, replay = change(document.outline())
+                replay(document)
+                return _text(said)
 
             def apply() -> str:
                 nb = cells.read(target, str(path))
-                said = change(nb)
+                said, _ = change(nb)
                 cells.write(target, nb)
                 return said
 
             return _text(await asyncio.to_thread(apply))
 
     async def edit_cell(self, args: dict[str, Any]) -> dict[str, Any]:
-        def change(nb: Any) -> str:
+        def change(nb: Any) -> tuple[str, Callable[[SharedNotebook], None]]:
             at = cells.locate(nb, args.get("index"), args.get("cell_id"))
             cell = cells.edit(nb, at, args.get("source"))
-            return f"Cell {at} (id {cell.get('id')}) of {args['path']} now has the new source."
+            said = f"Cell {at} (id {cell.get('id')}) of {args['path']} now has the new source."
+            return said, lambda document: document.edit(at, cell.source)
 
         return await self._change(args, change)
 
     async def insert_cell(self, args: dict[str, Any]) -> dict[str, Any]:
-        def change(nb: Any) -> str:
+        def change(nb: Any) -> tuple[str, Callable[[SharedNotebook], None]]:
             kind = args.get("cell_type") or "code"
-            cell = cells.insert(nb, args.get("index"), args.get("source"), kind)
-            return (
-                f"Inserted a {kind} cell (id {cell.get('id')}) at {args['index']} in "
+            at = args.get("index")
+            cell = cells.insert(nb, at, args.get("source"), kind)
+            said = (
+                f"Inserted a {kind} cell (id {cell.get('id')}) at {at} in "
                 f"{args['path']}; it has {len(nb.cells)} cells."
             )
+            return said, lambda document: document.insert(at, cell)
 
         return await self._change(args, change)
 
     async def delete_cell(self, args: dict[str, Any]) -> dict[str, Any]:
-        def change(nb: Any) -> str:
+        def change(nb: Any) -> tuple[str, Callable[[SharedNotebook], None]]:
             at = cells.locate(nb, args.get("index"), args.get("cell_id"))
             cell = cells.delete(nb, at)
-            return (
+            said = (
                 f"Deleted cell {at} (id {cell.get('id')}) of {args['path']}; "
                 f"{len(nb.cells)} cells are left."
             )
+            return said, lambda document: document.delete(at)
 
         return await self._change(args, change)
 
     async def move_cell(self, args: dict[str, Any]) -> dict[str, Any]:
-        def change(nb: Any) -> str:
-            cell = cells.move(nb, args.get("from"), args.get("to"))
-            return f"Moved cell {cell.get('id')} from {args['from']} to {args['to']}."
+        def change(nb: Any) -> tuple[str, Callable[[SharedNotebook], None]]:
+            source, to = args.get("from"), args.get("to")
+            cell = cells.move(nb, source, to)
+            said = f"Moved cell {cell.get('id')} from {source} to {to}."
+            return said, lambda document: document.move(source, to)
 
         return await self._change(args, change)
 
 
-async def cell_source(tool: str, tool_input: dict[str, Any], worktree: Path) -> str | None:
+async def cell_source(
+    tool: str,
+    tool_input: dict[str, Any],
+    worktree: Path,
+    shared: SharedNotebooks | None = None,
+) -> str | None:
     """The source of the cell a ``run_cell`` call would run, for its approval card (None
-    for other tools, or when the cell cannot be read: the tool itself then says why)."""
+    for other tools, or when the cell cannot be read: the tool itself then says why). From
+    the notebook's shared document when it has one: that is what the cell will run."""
     if tool != f"{PREFIX}run_cell":
         return None
-
-    def read() -> str | None:
-        try:
-            target = cells.resolve(worktree, tool_input.get("path"))
-            nb = cells.read(target, str(tool_input.get("path")))
-            cell = nb.cells[cells.locate(nb, tool_input.get("index"), tool_input.get("cell_id"))]
-        except (NotebookError, OSError):
-            return None
-        return cell.source if cell.cell_type == "code" else None
-
-    return await asyncio.to_thread(read)
+    path = tool_input.get("path")
+    try:
+        target = cells.resolve(worktree, path)
+        document = await shared.open(target) if shared is not None else None
+        nb = (
+            document.outline()
+            if document is not None
+            else await asyncio.to_thread(cells.read, target, str(path))
+        )
+        cell = nb.cells[cells.locate(nb, tool_input.get("index"), tool_input.get("cell_id"))]
+    except (NotebookError, OSError):
+        return None
+    return cell.source if cell.cell_type == "code" else None
 
 
 def describe(nb: Any, shown: str) -> str:

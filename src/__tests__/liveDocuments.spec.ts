@@ -82,10 +82,16 @@ class FakeDocs implements IOpenDocuments {
   disk: { [path: string]: string } = {};
   notices: { path: string; reload: () => Promise<void> }[] = [];
 
-  open(path: string, dirty: boolean, lastModified = 't0') {
+  open(
+    path: string,
+    dirty: boolean,
+    lastModified = 't0',
+    collaborative = false
+  ) {
     const doc = {
       path,
       dirty,
+      collaborative,
       lastModified,
       reverted: 0,
       revert: async () => {
@@ -171,5 +177,18 @@ describe('LiveDocuments', () => {
     expect([byShell, same, dirty, elsewhere].map(d => d.reverted)).toEqual([
       1, 0, 0, 0
     ]);
+  });
+
+  it('leaves collaborative documents to the server, clean or dirty', async () => {
+    const docs = new FakeDocs();
+    const clean = docs.open(`${DIR}/shared.ipynb`, false, 't0', true);
+    const dirty = docs.open(`${DIR}/typing.ipynb`, true, 't0', true);
+    docs.disk = { [clean.path]: 't1', [dirty.path]: 't1' };
+    const live = new LiveDocuments(docs, WORKTREE, DIR);
+    await edit(live, 't1', 'mcp__jupyter__edit_cell', { path: 'shared.ipynb' });
+    await edit(live, 't2', 'Write', { file_path: `${WORKTREE}/typing.ipynb` });
+    await live.onEvent({ type: 'done', stop_reason: 'end_turn' });
+    expect([clean.reverted, dirty.reverted]).toEqual([0, 0]);
+    expect(docs.notices).toEqual([]);
   });
 });
