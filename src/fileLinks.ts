@@ -13,6 +13,11 @@ export interface IFileLink {
   line: number | null;
   /** How the chat shows it: relative to the worktree. */
   label: string;
+  /**
+   * Text whose line to open at, the first found wins (an Edit's `new_string`, then its
+   * `old_string`): only the file's text at the click says where the change is now.
+   */
+  find?: string[];
 }
 
 /** Built-in tools that name one file, and the input fields that may name it. */
@@ -67,7 +72,39 @@ export function toolFileLink(
     tool === 'Read' && typeof offset === 'number' && offset >= 1
       ? Math.floor(offset)
       : null;
-  return worktreeLink(relative, session, line);
+  const link = worktreeLink(relative, session, line);
+  const find = editedText(tool, input);
+  return link && find.length ? { ...link, find } : link;
+}
+
+/** What an Edit (a MultiEdit's first edit) put in the file, then what it replaced. */
+function editedText(
+  tool: string,
+  input: { [key: string]: unknown } | null | undefined
+): string[] {
+  const edit =
+    tool === 'Edit'
+      ? input
+      : tool === 'MultiEdit' && Array.isArray(input?.edits)
+        ? (input.edits[0] as { [key: string]: unknown } | undefined)
+        : null;
+  return [edit?.new_string, edit?.old_string].filter(
+    (s): s is string => typeof s === 'string' && s.trim() !== ''
+  );
+}
+
+/**
+ * The 1-based line where the first of `candidates` found in `text` starts; 1 when none is
+ * (the edit was undone or the file changed since).
+ */
+export function lineOf(text: string, candidates: string[]): number {
+  for (const candidate of candidates) {
+    const at = text.indexOf(candidate);
+    if (at >= 0) {
+      return text.slice(0, at).split('\n').length;
+    }
+  }
+  return 1;
 }
 
 /** Why the file browser cannot show the session's worktree; null when it can. */

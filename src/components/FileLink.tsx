@@ -9,7 +9,11 @@ export function FileLink(props: {
   children?: React.ReactNode;
 }): JSX.Element {
   const { link } = props;
-  const where = link.line !== null ? ` at line ${link.line}` : '';
+  const where = link.find
+    ? ' at its change'
+    : link.line !== null
+      ? ` at line ${link.line}`
+      : '';
   return (
     <button
       className="jp-lawless-filelink"
