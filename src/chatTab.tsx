@@ -9,11 +9,14 @@ import React, { useEffect, useState } from 'react';
 import { api, ApiError } from './api';
 import { ChatView } from './components/ChatView';
 import { IPanelContext, message } from './context';
-import { chatTabId, chatTabLabel } from './chatTabNames';
+import { ChatActivity, chatTabId, chatTabTitle } from './chatTabNames';
 import { ISession, sessionLabel } from './format';
 import { lawlessIcon } from './icon';
 
 export class ChatTabContent extends ReactWidget {
+  private session: ISession | null = null;
+  private activity: ChatActivity = 'idle';
+
   constructor(
     private readonly ctx: IPanelContext,
     readonly sessionId: string,
@@ -22,7 +25,21 @@ export class ChatTabContent extends ReactWidget {
     super();
     this.addClass('jp-lawless-panel'); // the sidebar's look
     this.addClass('jp-lawless-chattab');
-    this.title.label = chatTabLabel(null, sessionId);
+    this.showState();
+  }
+
+  /** The session as listed again (renamed, closing): the header follows. */
+  updateSession(session: ISession): void {
+    this.session = session;
+    this.showState();
+  }
+
+  /** The header (the MainAreaWidget's tab mirrors its content's title). */
+  private showState(): void {
+    const title = chatTabTitle(this.session, this.sessionId, this.activity);
+    this.title.label = title.label;
+    this.title.caption = title.caption;
+    this.title.className = title.className;
   }
 
   render(): JSX.Element {
@@ -30,9 +47,10 @@ export class ChatTabContent extends ReactWidget {
       <SessionChat
         ctx={this.ctx}
         sessionId={this.sessionId}
-        onSession={session => {
-          this.title.label = chatTabLabel(session, this.sessionId);
-          this.title.caption = `${session.branch} ← ${session.base}: ${session.worktree_path}`;
+        onSession={session => this.updateSession(session)}
+        onActivity={activity => {
+          this.activity = activity;
+          this.showState();
         }}
         onOpenWorktree={this.onOpenWorktree}
         onClose={() => this.parent?.close()}
@@ -45,6 +63,7 @@ function SessionChat(props: {
   ctx: IPanelContext;
   sessionId: string;
   onSession: (session: ISession) => void;
+  onActivity: (activity: ChatActivity) => void;
   onOpenWorktree: (session: ISession) => void;
   onClose: () => void;
 }): JSX.Element {
@@ -108,6 +127,7 @@ function SessionChat(props: {
         session={session}
         onTurnDone={() => {}}
         onRewound={() => setRewinds(n => n + 1)}
+        onActivity={props.onActivity}
         onForked={forked => {
           props.ctx.controller.emit('sessionsChanged'); // the sidebar lists the fork
           // chatTabs.ts's OPEN_CHAT (imported there: it imports this module)

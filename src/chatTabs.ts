@@ -77,12 +77,18 @@ export function setupChatTabs(
     name: widget => widget.content.sessionId
   });
 
-  // a session deleted (or gone while the page was away) takes its tab with it
+  // a session deleted (or gone while the page was away) takes its tab with it; the
+  // others' headers follow their session (its name, its state)
   ctx.controller.on('sessions', () => {
     const open: string[] = [];
     tracker.forEach(w => void open.push(w.content.sessionId));
     for (const id of goneSessions(open, ctx.controller.sessions)) {
       tracker.find(w => w.content.sessionId === id)?.close();
+    }
+    for (const session of ctx.controller.sessions ?? []) {
+      tracker
+        .find(w => w.content.sessionId === session.id)
+        ?.content.updateSession(session);
     }
   });
   return tracker;

@@ -17,6 +17,7 @@ import {
   withAttachment
 } from '../attachments';
 import { attachChoices, IAttachChoice, worktreeFile } from '../attachmentsLab';
+import { ChatActivity, chatActivity } from '../chatTabNames';
 import { IPanelContext, message } from '../context';
 import { ISession, workingText } from '../format';
 import { useChatStream } from '../hooks/useChatStream';
@@ -39,6 +40,8 @@ export function ChatView(props: {
   onRewound: () => void;
   /** After a fork: open the new session. */
   onForked: (session: ISession) => void;
+  /** What the chat does now (the main-area tab's header shows it). */
+  onActivity?: (activity: ChatActivity) => void;
 }): JSX.Element {
   const { ctx, session } = props;
   const settings = useSettings(ctx.controller);
@@ -65,6 +68,11 @@ export function ChatView(props: {
       : undefined
   );
   const { chat, loading, busy, reconnecting, stop, answer } = stream;
+  const pending = chat.items.filter(
+    item => item.kind === 'approval' && item.status === 'pending'
+  ).length;
+  const activity = chatActivity(busy, pending);
+  useEffect(() => props.onActivity?.(activity), [activity]);
   const [turns, setTurns] = useState<ITurn[]>([]);
   const [acting, setActing] = useState(false);
 
