@@ -27,6 +27,7 @@ import { AttemptsWidget } from './components/AttemptsView';
 import { addOpenDiffCommand, OPEN_DIFF } from './diffTab/open';
 import { lawlessIcon } from './icon';
 import { DEFAULT_SETTINGS, LawlessPanel, PanelController } from './panel';
+import { setupRemoteTerminals } from './remoteTerminalTabs';
 import { NEW_SESSION_HERE, setupSessionHere } from './sessionHere';
 import { workersPlugin } from './statusbar';
 
@@ -102,6 +103,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     setupChatTabs(app, ctx, restorer);
     setupSessionHere(app, ctx, launcher);
+    setupRemoteTerminals(app, ctx, restorer);
 
     const reveal = () => app.shell.activateById(panel.id);
 

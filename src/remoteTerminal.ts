@@ -5,7 +5,6 @@
  * own terminal of the same name is never opened: it would be another terminal, on another
  * machine.
  */
-import { JupyterFrontEnd } from '@jupyterlab/application';
 import { IThemeManager, MainAreaWidget } from '@jupyterlab/apputils';
 import { TerminalManager } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -68,17 +67,27 @@ async function currentOptions(
   }
 }
 
+/** The tab of a remote session's terminal (one per terminal: its id says which). */
+export const remoteTerminalId = (sessionId: string, name: string): string =>
+  `jp-lawless-terminal-${sessionId}-${name}`;
+
+/** A remote session's terminal in a tab: a JupyterLab `Terminal` widget and where it runs. */
+export type RemoteTerminalWidget = MainAreaWidget<Terminal> & {
+  remote: { sessionId: string; name: string };
+};
+
 /**
- * Open a new terminal of a remote session (started through the session's route) as a
- * main-area tab, and activate it.
+ * A terminal of a remote session (started through the session's route, or, given its
+ * `name`, the running one of that name) as a main-area tab, not yet in the shell.
  */
-export async function openRemoteTerminal(options: {
-  shell: JupyterFrontEnd.IShell;
+export async function remoteTerminalWidget(options: {
   sessionId: string;
   worker: string;
+  /** A terminal already running (a restored tab); none: a new one. */
+  name?: string;
   settingRegistry?: ISettingRegistry | null;
   themeManager?: IThemeManager | null;
-}): Promise<MainAreaWidget<Terminal>> {
+}): Promise<RemoteTerminalWidget> {
   const { sessionId, worker, settingRegistry } = options;
   if (!followingLab) {
     followingLab = true;
@@ -89,13 +98,16 @@ export async function openRemoteTerminal(options: {
     manager = sessionTerminalManager(sessionId);
     managers.set(sessionId, manager);
   }
-  const connection = await manager.startNew();
+  const connection = options.name
+    ? manager.connectTo({ model: { name: options.name } })
+    : await manager.startNew();
   const content = new Terminal(
     connection,
     await currentOptions(settingRegistry)
   );
-  const widget = new MainAreaWidget({ content });
-  widget.id = `jp-lawless-terminal-${sessionId}-${connection.name}`;
+  const widget = new MainAreaWidget({ content }) as RemoteTerminalWidget;
+  widget.remote = { sessionId, name: connection.name };
+  widget.id = remoteTerminalId(sessionId, connection.name);
   widget.addClass('jp-lawless-remote-terminal');
   widget.title.caption = `Terminal ${connection.name} of the session, on the worker ${worker}`;
   widget.title.icon = terminalIcon;
@@ -123,7 +135,5 @@ export async function openRemoteTerminal(options: {
       managers.delete(sessionId);
     }
   });
-  options.shell.add(widget, 'main');
-  options.shell.activateById(widget.id);
   return widget;
 }

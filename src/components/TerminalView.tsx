@@ -3,7 +3,7 @@ import React, { useState } from 'react';
 import { api } from '../api';
 import { IPanelContext, message } from '../context';
 import { ISession, remoteWorker } from '../format';
-import { openRemoteTerminal } from '../remoteTerminal';
+import { OPEN_REMOTE_TERMINAL } from '../remoteTerminalTabs';
 import { Alerts } from './Alerts';
 
 export function TerminalView(props: {
@@ -22,12 +22,8 @@ export function TerminalView(props: {
     setError(null);
     try {
       if (remote) {
-        await openRemoteTerminal({
-          shell: ctx.app.shell,
-          sessionId: session.id,
-          worker: remote,
-          settingRegistry: ctx.settingRegistry,
-          themeManager: ctx.themeManager
+        await ctx.app.commands.execute(OPEN_REMOTE_TERMINAL, {
+          session: session.id
         });
       } else {
         const { terminal } = await api.createTerminal(session.id);
