@@ -127,8 +127,9 @@ def test_the_chat_in_the_main_area(lab, fake, page, shots):
     assert len(fake.main_requests) == 2  # the turn's two calls: the tool, the answer
     page.screenshot(path=shots / "main-area-chat.png")
 
-    # an Edit asks first: the tab's header says Claude waits; once allowed, while the
-    # answer is held back, it shows a running turn; after the turn it is plain again
+    # an Edit (allowed in the worktree), then a command that asks first: the tab's header
+    # says Claude waits; once allowed, while the answer is held back, it shows a running
+    # turn; after the turn it is plain again
     release = threading.Event()
     fake.add(
         tool_use("Read", {"file_path": str(worktree / "long.py")}),
@@ -140,6 +141,7 @@ def test_the_chat_in_the_main_area(lab, fake, page, shots):
                 "new_string": "line_45 = 'forty-five'",
             },
         ),
+        tool_use("Bash", {"command": "touch spelled-out"}),
         text("Line 45 now says it in words.", hold=release),
     )
     composer.fill("Spell out line 45")
@@ -173,9 +175,12 @@ def test_the_chat_in_the_main_area(lab, fake, page, shots):
     page.locator(".jp-FileEditor").first.wait_for()
     tabs_titled(page, "long.py").wait_for()
     wait_for_cursor(page, 45)
-    git(worktree, "commit", "-qam", "spelled out")  # the delete below asks nothing
+    git(worktree, "add", "-A")
+    git(worktree, "commit", "-qm", "spelled out")  # the delete below asks nothing
 
-    # the Read card names long.py at line 30: a click puts the editor there
+    # the Read card names long.py at line 30: a click puts the editor there (long.py opened
+    # in the chat's dock area: the chat's tab first)
+    tabs_titled(page, "Claude: demo").click()
     link = tab.locator(".jp-lawless-tool .jp-lawless-filelink", has_text="long.py:30")
     link.click()
     wait_for_cursor(page, 30)
