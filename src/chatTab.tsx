@@ -12,6 +12,7 @@ import { IPanelContext, message } from './context';
 import { ChatActivity, chatTabId, chatTabTitle } from './chatTabNames';
 import { ISession, sessionLabel } from './format';
 import { lawlessIcon } from './icon';
+import { TranslationContext, useTrans } from './translation';
 
 export class ChatTabContent extends ReactWidget {
   private session: ISession | null = null;
@@ -36,7 +37,12 @@ export class ChatTabContent extends ReactWidget {
 
   /** The header (the MainAreaWidget's tab mirrors its content's title). */
   private showState(): void {
-    const title = chatTabTitle(this.session, this.sessionId, this.activity);
+    const title = chatTabTitle(
+      this.session,
+      this.sessionId,
+      this.activity,
+      this.ctx.trans
+    );
     this.title.label = title.label;
     this.title.caption = title.caption;
     this.title.className = title.className;
@@ -44,17 +50,19 @@ export class ChatTabContent extends ReactWidget {
 
   render(): JSX.Element {
     return (
-      <SessionChat
-        ctx={this.ctx}
-        sessionId={this.sessionId}
-        onSession={session => this.updateSession(session)}
-        onActivity={activity => {
-          this.activity = activity;
-          this.showState();
-        }}
-        onOpenWorktree={this.onOpenWorktree}
-        onClose={() => this.parent?.close()}
-      />
+      <TranslationContext.Provider value={this.ctx.trans}>
+        <SessionChat
+          ctx={this.ctx}
+          sessionId={this.sessionId}
+          onSession={session => this.updateSession(session)}
+          onActivity={activity => {
+            this.activity = activity;
+            this.showState();
+          }}
+          onOpenWorktree={this.onOpenWorktree}
+          onClose={() => this.parent?.close()}
+        />
+      </TranslationContext.Provider>
     );
   }
 }
@@ -70,6 +78,7 @@ function SessionChat(props: {
   const [session, setSession] = useState<ISession | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [rewinds, setRewinds] = useState(0); // a rewind reads the chat afresh
+  const trans = useTrans();
 
   useEffect(() => {
     api
@@ -81,7 +90,7 @@ function SessionChat(props: {
       .catch(e =>
         setProblem(
           e instanceof ApiError && e.status === 404
-            ? 'This session no longer exists: it was deleted.'
+            ? trans.__('This session no longer exists: it was deleted.')
             : message(e)
         )
       );
@@ -95,13 +104,15 @@ function SessionChat(props: {
           className="jp-mod-styled jp-lawless-button"
           onClick={props.onClose}
         >
-          Close
+          {trans.__('Close')}
         </button>
       </div>
     );
   }
   if (!session) {
-    return <div className="jp-lawless-muted">Loading the session…</div>;
+    return (
+      <div className="jp-lawless-muted">{trans.__('Loading the session…')}</div>
+    );
   }
   return (
     <div className="jp-lawless-root jp-lawless-session">
@@ -116,9 +127,9 @@ function SessionChat(props: {
         <button
           className="jp-lawless-linkbutton"
           onClick={() => props.onOpenWorktree(session)}
-          title="Show the worktree in the file browser"
+          title={trans.__('Show the worktree in the file browser')}
         >
-          Open worktree
+          {trans.__('Open worktree')}
         </button>
       </div>
       <ChatView

@@ -4,8 +4,11 @@
  * Jupyter's root). Paths outside the worktree, or a worktree outside the root, are no
  * links. Plain functions, tested with jest; the opening itself is in openFile.ts.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
 import { inWorktree, labPath } from './liveDocuments';
 import { JUPYTER_PREFIX } from './notebookTools';
+import { untranslated } from './translation';
 
 /** A file to open: the lab's path, and the 1-based line to put the cursor on. */
 export interface IFileLink {
@@ -108,15 +111,23 @@ export function lineOf(text: string, candidates: string[]): number {
 }
 
 /** Why the file browser cannot show the session's worktree; null when it can. */
-export function worktreeProblem(session: {
-  worker?: string;
-  worktree_dir: string | null;
-}): string | null {
+export function worktreeProblem(
+  session: {
+    worker?: string;
+    worktree_dir: string | null;
+  },
+  trans: TranslationBundle = untranslated
+): string | null {
   if (session.worker && session.worker !== 'local') {
-    return `This session runs on the worker “${session.worker}”: its worktree is on that machine, not in this file browser. Use its Terminal.`;
+    return trans.__(
+      'This session runs on the worker “%1”: its worktree is on that machine, not in this file browser. Use its Terminal.',
+      session.worker
+    );
   }
   if (session.worktree_dir === null) {
-    return "This session's worktree is outside Jupyter's root folder, so the file browser cannot open it.";
+    return trans.__(
+      "This session's worktree is outside Jupyter's root folder, so the file browser cannot open it."
+    );
   }
   return null;
 }

@@ -5,6 +5,7 @@
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { CodeEditor } from '@jupyterlab/codeeditor';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import {
@@ -62,14 +63,15 @@ export interface IFileOpener {
 export function fileOpener(
   app: JupyterFrontEnd,
   session: IWorktree,
-  onError: (message: string) => void
+  onError: (message: string) => void,
+  trans: TranslationBundle
 ): IFileOpener {
   return {
     link: (tool, input) => toolFileLink(tool, input, session),
     relative: path => worktreeLink(path, session),
     open: link =>
       void openFile(app, link).catch(e =>
-        onError(`Could not open ${link.path}: ${e?.message ?? e}`)
+        onError(trans.__('Could not open %1: %2', link.path, e?.message ?? e))
       )
   };
 }

@@ -8,6 +8,7 @@
 import { IThemeManager, MainAreaWidget } from '@jupyterlab/apputils';
 import { TerminalManager } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ITerminal, Terminal } from '@jupyterlab/terminal';
 import { terminalIcon } from '@jupyterlab/ui-components';
 
@@ -87,7 +88,9 @@ export async function remoteTerminalWidget(options: {
   name?: string;
   settingRegistry?: ISettingRegistry | null;
   themeManager?: IThemeManager | null;
+  trans: TranslationBundle;
 }): Promise<RemoteTerminalWidget> {
+  const { trans } = options;
   const { sessionId, worker, settingRegistry } = options;
   if (!followingLab) {
     followingLab = true;
@@ -109,7 +112,11 @@ export async function remoteTerminalWidget(options: {
   widget.remote = { sessionId, name: connection.name };
   widget.id = remoteTerminalId(sessionId, connection.name);
   widget.addClass('jp-lawless-remote-terminal');
-  widget.title.caption = `Terminal ${connection.name} of the session, on the worker ${worker}`;
+  widget.title.caption = trans.__(
+    'Terminal %1 of the session, on the worker %2',
+    connection.name,
+    worker
+  );
   widget.title.icon = terminalIcon;
   widget.title.closable = true;
   // with the lab's "close on exit" off the tab stays: its title says the terminal ended
@@ -118,10 +125,10 @@ export async function remoteTerminalWidget(options: {
       widget.title.label = `${content.title.label} (${what})`;
     }
   };
-  connection.disposed.connect(() => say('closed'));
+  connection.disposed.connect(() => say(trans.__('closed')));
   connection.connectionStatusChanged.connect((_, status) => {
     if (status === 'disconnected' && !connection.isDisposed) {
-      say('disconnected'); // the lab's reconnect tries are used up
+      say(trans.__('disconnected')); // the lab's reconnect tries are used up
     }
   });
   const tabs = open.get(sessionId) ?? new Set();

@@ -30,10 +30,11 @@ export function setupRemoteTerminals(
   const tracker = new WidgetTracker<RemoteTerminalWidget>({
     namespace: REMOTE_TERMINAL_NAMESPACE
   });
+  const { trans } = ctx;
 
   app.commands.addCommand(OPEN_REMOTE_TERMINAL, {
-    label: 'Open a Terminal of the Remote Session',
-    caption: "A terminal in the session's worktree, on its worker",
+    label: trans.__('Open a Terminal of the Remote Session'),
+    caption: trans.__("A terminal in the session's worktree, on its worker"),
     execute: async args => {
       const sessionId = String(args.session ?? '');
       const name = args.name ? String(args.name) : undefined;
@@ -48,12 +49,16 @@ export function setupRemoteTerminals(
       const { session } = await api.getSession(sessionId);
       const worker = remoteWorker(session);
       if (!worker) {
-        throw new Error(`The session ${sessionId} does not run on a worker.`);
+        throw new Error(
+          trans.__('The session %1 does not run on a worker.', sessionId)
+        );
       }
       if (name) {
         const { terminals } = await api.listTerminals(sessionId);
         if (!terminals.some(t => t.name === name && t.running)) {
-          throw new Error(`The terminal ${name} of the session has ended.`);
+          throw new Error(
+            trans.__('The terminal %1 of the session has ended.', name)
+          );
         }
       }
       const widget = await remoteTerminalWidget({
@@ -61,7 +66,8 @@ export function setupRemoteTerminals(
         worker,
         name,
         settingRegistry: ctx.settingRegistry,
-        themeManager: ctx.themeManager
+        themeManager: ctx.themeManager,
+        trans
       });
       void tracker.add(widget);
       if (!widget.isAttached) {

@@ -18,9 +18,11 @@ export const loadTrans = (
   translator: ITranslator | null | undefined
 ): TranslationBundle => (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
 
-export const TranslationContext = React.createContext<TranslationBundle>(
-  loadTrans(null)
-);
+/** English, as written: the default of plain functions that compose text. */
+export const untranslated = loadTrans(null);
+
+export const TranslationContext =
+  React.createContext<TranslationBundle>(untranslated);
 
 /** The bundle of the nearest provider: `const trans = useTrans(); trans.__('Send')`. */
 export const useTrans = (): TranslationBundle => useContext(TranslationContext);
