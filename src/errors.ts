@@ -27,6 +27,12 @@ export interface IErrorBody {
   reset?: number;
 }
 
+/**
+ * What a request asks about, named in a 404's message ("the session"): a proper name, or
+ * a phrase in the bundle's language.
+ */
+export type Thing = string | ((trans: TranslationBundle) => string);
+
 /** An answer that was not a success, or a server that could not be reached (status 0). */
 export class ApiError extends Error {
   constructor(
@@ -79,10 +85,11 @@ export function inDuration(seconds: number): string {
 export function describeError(
   status: number,
   body: IErrorBody | null | undefined,
-  what = 'what you asked for',
+  thing: Thing = t => t.__('what you asked for'),
   now: Date = new Date()
 ): string {
   const said = body?.error?.trim();
+  const what = typeof thing === 'function' ? thing(trans) : thing;
   switch (status) {
     case 0:
       return trans.__(

@@ -24,7 +24,7 @@ export async function fetchHealth(
 ): Promise<IHealth> {
   try {
     const body = await request<IWorkersStatus>('api/workers/status', {
-      what: 'the worker status'
+      what: t => t.__('the worker status')
     });
     return healthOf(body, trans);
   } catch (error) {

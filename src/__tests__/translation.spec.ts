@@ -20,6 +20,7 @@ import React from 'react';
 import { ChatItem } from '../chat';
 import { chatTabTitle } from '../chatTabNames';
 import { ApprovalCard } from '../components/ApprovalCard';
+import { describeError, setErrorTranslation } from '../errors';
 import { TerminalView } from '../components/TerminalView';
 import { IPanelContext } from '../context';
 import { ISession } from '../format';
@@ -119,6 +120,23 @@ describe('the translator reaches the views', () => {
     // a phrase composed of translated parts: each part comes from the bundle
     expect(html).toContain(
       'title="«Allow «commands starting with “touch”» for the rest of this conversation»"'
+    );
+  });
+
+  it('writes the API client’s error messages with the bundle it was told', () => {
+    setErrorTranslation(markingBundle());
+    try {
+      expect(describeError(404, {}, t => t.__('the session'))).toBe(
+        '««the session» is gone (it may have been deleted).»'
+      );
+      expect(describeError(503, {})).toMatch(/^«The server is not answering/);
+      // what the server said stays as it is
+      expect(describeError(500, { error: 'Boom.' })).toBe('Boom.');
+    } finally {
+      setErrorTranslation(untranslated);
+    }
+    expect(describeError(404, {}, t => t.__('the session'))).toBe(
+      'The session is gone (it may have been deleted).'
     );
   });
 
