@@ -8,7 +8,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { UUID } from '@lumino/coreutils';
 
 import { IAttempt } from './attempts';
-import { ApiError, describeError, IErrorBody } from './errors';
+import { ApiError, describeError, IErrorBody, Thing } from './errors';
 import { ISession } from './format';
 import { isSafeToRepeat, ITry, withRetries } from './retry';
 import { followTurn, FollowResult, IChatEvent, StreamError } from './sse';
@@ -66,7 +66,7 @@ function sendWithRetries(
 
 async function errorFrom(
   response: Response | null,
-  what: string
+  what: Thing
 ): Promise<ApiError> {
   if (!response) {
     return new ApiError(0, describeError(0, null, what));
@@ -94,7 +94,7 @@ export async function request<T = any>(
   options: {
     method?: string;
     body?: any;
-    what?: string;
+    what?: Thing;
     signal?: AbortSignal;
     /** One action's key (`newIdempotencyKey`): the server does it once however often sent. */
     idempotencyKey?: string;
@@ -114,7 +114,10 @@ export async function request<T = any>(
     options.idempotencyKey
   );
   if (!value || status < 200 || status >= 300) {
-    throw await errorFrom(value, options.what ?? 'what you asked for');
+    throw await errorFrom(
+      value,
+      options.what ?? (t => t.__('what you asked for'))
+    );
   }
   const text = await value.text();
   return (text ? JSON.parse(text) : {}) as T;
@@ -129,10 +132,12 @@ function attemptPath(id: string, rest = ''): string {
 
 export const api = {
   listSessions: (): Promise<{ sessions: ISession[] }> =>
-    request('api/workspace/sessions', { what: 'the list of sessions' }),
+    request('api/workspace/sessions', {
+      what: t => t.__('the list of sessions')
+    }),
 
   getSession: (id: string): Promise<{ session: ISession }> =>
-    request(sessionPath(id), { what: 'the session' }),
+    request(sessionPath(id), { what: t => t.__('the session') }),
 
   createSession: (body: {
     repo: string;
@@ -142,14 +147,14 @@ export const api = {
     request('api/workspace/sessions', {
       method: 'POST',
       body,
-      what: 'the repository',
+      what: t => t.__('the repository'),
       idempotencyKey: newIdempotencyKey()
     }),
 
   deleteSession: (id: string, force = false): Promise<any> =>
     request(sessionPath(id, force ? '?force=true' : ''), {
       method: 'DELETE',
-      what: 'the session'
+      what: t => t.__('the session')
     }),
 
   messages: (
@@ -157,19 +162,19 @@ export const api = {
     after = 0
   ): Promise<{ messages: any[]; next_after: number | null }> =>
     request(sessionPath(id, `/messages?after=${after}&limit=1000`), {
-      what: 'the session'
+      what: t => t.__('the session')
     }),
 
   /** The session's turns, each with the checkpoint made before it. */
   turns: (id: string): Promise<{ turns: ITurn[] }> =>
-    request(sessionPath(id, '/turns'), { what: 'the session' }),
+    request(sessionPath(id, '/turns'), { what: t => t.__('the session') }),
 
   /** Put the worktree and the conversation back to before a turn. */
   rewind: (id: string, turn: string): Promise<{ rewound: string[] }> =>
     request(sessionPath(id, '/rewind'), {
       method: 'POST',
       body: { turn },
-      what: 'the turn',
+      what: t => t.__('the turn'),
       idempotencyKey: newIdempotencyKey()
     }),
 
@@ -181,14 +186,14 @@ export const api = {
     request(sessionPath(id, '/fork'), {
       method: 'POST',
       body,
-      what: 'the turn',
+      what: t => t.__('the turn'),
       idempotencyKey: newIdempotencyKey()
     }),
 
   cancel: (id: string): Promise<any> =>
     request(sessionPath(id, '/chat/cancel'), {
       method: 'POST',
-      what: 'the chat turn'
+      what: t => t.__('the chat turn')
     }),
 
   answer: (
@@ -202,14 +207,14 @@ export const api = {
       {
         method: 'POST',
         body: { decision, remember },
-        what: 'the approval request',
+        what: t => t.__('the approval request'),
         idempotencyKey: newIdempotencyKey()
       }
     ),
 
   /** What "Always allow" remembered in the session. */
   rules: (id: string): Promise<{ rules: string[] }> =>
-    request(sessionPath(id, '/chat/rules'), { what: 'the session' }),
+    request(sessionPath(id, '/chat/rules'), { what: t => t.__('the session') }),
 
   /** Forget one remembered rule, or all of them without `rule`. */
   forgetRule: (id: string, rule?: string): Promise<{ rules: string[] }> =>
@@ -220,11 +225,11 @@ export const api = {
           ? '/chat/rules'
           : `/chat/rules?rule=${encodeURIComponent(rule)}`
       ),
-      { method: 'DELETE', what: 'the remembered rule' }
+      { method: 'DELETE', what: t => t.__('the remembered rule') }
     ),
 
   status: (id: string): Promise<any> =>
-    request(sessionPath(id, '/git/status'), { what: 'the session' }),
+    request(sessionPath(id, '/git/status'), { what: t => t.__('the session') }),
 
   /** The session's diff; `filesOnly`: the file list without the patch. */
   diff: (
@@ -237,7 +242,7 @@ export const api = {
         id,
         `/git/diff?against=${against}${filesOnly ? '&files_only=true' : ''}`
       ),
-      { what: 'the session' }
+      { what: t => t.__('the session') }
     ),
 
   /** One changed notebook, cell by cell, in nbdime's format. */
@@ -251,7 +256,7 @@ export const api = {
         id,
         `/git/notebook-diff?path=${encodeURIComponent(path)}&against=${against}`
       ),
-      { what: 'the notebook' }
+      { what: t => t.__('the notebook') }
     ),
 
   /** One changed file's old and new text, whole (the diff tab's merge view). */
@@ -265,33 +270,33 @@ export const api = {
         id,
         `/git/file-versions?path=${encodeURIComponent(path)}&against=${against}`
       ),
-      { what: 'the file' }
+      { what: t => t.__('the file') }
     ),
 
   commit: (id: string, message: string): Promise<any> =>
     request(sessionPath(id, '/git/commit'), {
       method: 'POST',
       body: { message },
-      what: 'the session',
+      what: t => t.__('the session'),
       idempotencyKey: newIdempotencyKey()
     }),
 
   /** The worktree's files (tracked, and untracked not ignored), for @-mentions. */
   files: (id: string): Promise<{ files: string[]; truncated: boolean }> =>
-    request(sessionPath(id, '/git/files'), { what: 'the session' }),
+    request(sessionPath(id, '/git/files'), { what: t => t.__('the session') }),
 
   merge: (id: string, strategy: string): Promise<any> =>
     request(sessionPath(id, '/git/merge'), {
       method: 'POST',
       body: { strategy },
-      what: 'the session',
+      what: t => t.__('the session'),
       idempotencyKey: newIdempotencyKey()
     }),
 
   createTerminal: (id: string): Promise<{ terminal: { name: string } }> =>
     request(sessionPath(id, '/terminals'), {
       method: 'POST',
-      what: 'the session',
+      what: t => t.__('the session'),
       idempotencyKey: newIdempotencyKey()
     }),
 
@@ -307,15 +312,15 @@ export const api = {
     request('api/workspace/attempts', {
       method: 'POST',
       body,
-      what: 'the repository',
+      what: t => t.__('the repository'),
       idempotencyKey: newIdempotencyKey()
     }),
 
   listAttempts: (): Promise<{ attempts: Partial<IAttempt>[] }> =>
-    request('api/workspace/attempts', { what: 'your attempts' }),
+    request('api/workspace/attempts', { what: t => t.__('your attempts') }),
 
   getAttempt: (id: string): Promise<{ attempt: IAttempt }> =>
-    request(attemptPath(id), { what: 'the attempt' }),
+    request(attemptPath(id), { what: t => t.__('the attempt') }),
 
   /** The same follow-up message to every session of the attempt. */
   followUpAttempt: (
@@ -325,7 +330,7 @@ export const api = {
     request(attemptPath(id, '/chat'), {
       method: 'POST',
       body: { message },
-      what: 'the attempt',
+      what: t => t.__('the attempt'),
       idempotencyKey: newIdempotencyKey()
     }),
 
@@ -338,24 +343,24 @@ export const api = {
     request(attemptPath(id, '/choose'), {
       method: 'POST',
       body: { session, ...options },
-      what: 'the attempt',
+      what: t => t.__('the attempt'),
       idempotencyKey: newIdempotencyKey()
     }),
 
   listTerminals: (
     id: string
   ): Promise<{ terminals: { name: string; running: boolean }[] }> =>
-    request(sessionPath(id, '/terminals'), { what: 'the session' }),
+    request(sessionPath(id, '/terminals'), { what: t => t.__('the session') }),
 
   closeTerminal: (id: string, name: string): Promise<any> =>
     request(sessionPath(id, `/terminals/${encodeURIComponent(name)}`), {
       method: 'DELETE',
-      what: 'the terminal'
+      what: t => t.__('the terminal')
     }),
 
   /** The person's preferences, kept by the server (and mirrored to Supabase). */
   preferences: (): Promise<{ preferences: IPreferences }> =>
-    request('api/user/preferences', { what: 'your preferences' }),
+    request('api/user/preferences', { what: t => t.__('your preferences') }),
 
   savePreferences: (
     preferences: IPreferences
@@ -363,7 +368,7 @@ export const api = {
     request('api/user/preferences', {
       method: 'PUT',
       body: { preferences },
-      what: 'your preferences'
+      what: t => t.__('your preferences')
     })
 };
 
@@ -386,7 +391,7 @@ export interface IChatCallbacks {
 async function openStream(
   path: string,
   init: RequestInit,
-  what: string,
+  what: Thing,
   idempotencyKey?: string
 ): Promise<Response> {
   const { status, value } = await sendWithRetries(path, init, idempotencyKey);
@@ -429,7 +434,7 @@ async function follow(
     if (error instanceof StreamError) {
       throw new ApiError(
         error.status,
-        describeError(error.status, error.body, 'the chat turn'),
+        describeError(error.status, error.body, t => t.__('the chat turn')),
         error.body ?? {}
       );
     }
@@ -463,7 +468,7 @@ export async function sendMessage(
         },
         signal: callbacks.signal
       },
-      'the session',
+      t => t.__('the session'),
       newIdempotencyKey()
     );
   } catch (error) {
@@ -488,7 +493,7 @@ export async function attachTurn(
   const response = await openStream(
     sessionPath(id, '/chat/stream'),
     { method: 'GET', headers, signal: callbacks.signal },
-    'the chat turn'
+    t => t.__('the chat turn')
   );
   return follow(id, response, callbacks, lastEventId);
 }

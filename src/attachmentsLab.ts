@@ -5,6 +5,7 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { TranslationBundle } from '@jupyterlab/translation';
 
 import { cellsName, cellsText, IAttachment, notebookText } from './attachments';
 
@@ -23,7 +24,8 @@ export function attachChoices(
   app: JupyterFrontEnd,
   docManager: IDocumentManager | null | undefined,
   notebooks: INotebookTracker | null | undefined,
-  worktreeDir: string | null
+  worktreeDir: string | null,
+  trans: TranslationBundle
 ): IAttachChoice[] {
   const choices: IAttachChoice[] = [];
   const panel = notebooks?.currentWidget;
@@ -35,7 +37,12 @@ export function attachChoices(
       .filter(({ cell }) => panel.content.isSelectedOrActive(cell));
     const indices = selected.map(s => s.index);
     choices.push({
-      label: `Selected cell${indices.length === 1 ? '' : 's'} of ${name}`,
+      label: trans._n(
+        'Selected cell of %2',
+        'Selected cells of %2',
+        indices.length,
+        name
+      ),
       load: async () => ({
         name: cellsName(name, indices),
         text: cellsText(
@@ -47,7 +54,7 @@ export function attachChoices(
       })
     });
     choices.push({
-      label: `Notebook ${name}`,
+      label: trans.__('Notebook %1', name),
       load: async () => ({ name, text: notebookText(model.toJSON() as any) })
     });
   }
@@ -61,7 +68,7 @@ export function attachChoices(
       seen.add(context.path);
       const name = shown(context.path, worktreeDir);
       choices.push({
-        label: `File ${name}`,
+        label: trans.__('File %1', name),
         load: async () => ({
           name,
           text: context.path.endsWith('.ipynb')

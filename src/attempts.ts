@@ -2,6 +2,9 @@
  * Attempts (best-of-N): what `api/workspace/attempts/{id}` reports, and the pure helpers
  * the attempts view shows it with.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { untranslated } from './translation';
 
 export interface IAttemptSession {
   position: number;
@@ -93,65 +96,75 @@ export function seconds(ms: number | null): string {
     : `${Math.round(ms / 60000)} min`;
 }
 
-function turnLabel(s: IAttemptSession): string {
+function turnLabel(s: IAttemptSession, trans: TranslationBundle): string {
   const { turn } = s;
-  const count = turn.turns === 1 ? '1 turn' : `${turn.turns} turns`;
+  const count = trans._n('%1 turn', '%1 turns', turn.turns);
   switch (turn.state) {
     case 'pending':
-      return 'Starting…';
+      return trans.__('Starting…');
     case 'running':
       return turn.waiting_for_approval
-        ? 'Waits for your approval (open its chat)'
-        : 'Running…';
+        ? trans.__('Waits for your approval (open its chat)')
+        : trans.__('Running…');
     case 'interrupted':
-      return 'Interrupted (the server restarted)';
+      return trans.__('Interrupted (the server restarted)');
     case 'error':
-      return `Could not start: ${turn.error ?? 'error'}`;
+      return trans.__('Could not start: %1', turn.error ?? 'error');
     default:
       return turn.stop_reason && turn.stop_reason !== 'end_turn'
-        ? `Stopped: ${turn.stop_reason} (${count})`
-        : `Finished (${count})`;
+        ? trans.__('Stopped: %1 (%2)', turn.stop_reason, count)
+        : trans.__('Finished (%1)', count);
   }
 }
 
-function checkLabel(s: IAttemptSession): [string | null, Tone] {
+function checkLabel(
+  s: IAttemptSession,
+  trans: TranslationBundle
+): [string | null, Tone] {
   const check = s.check;
   if (check === null) {
     return [null, 'neutral'];
   }
   switch (check.state) {
     case 'pending':
-      return ['Check waits for the turn', 'busy'];
+      return [trans.__('Check waits for the turn'), 'busy'];
     case 'running':
-      return ['Check running…', 'busy'];
+      return [trans.__('Check running…'), 'busy'];
     case 'timed_out':
-      return ['Check timed out', 'bad'];
+      return [trans.__('Check timed out'), 'bad'];
     case 'interrupted':
-      return ['Check interrupted', 'neutral'];
+      return [trans.__('Check interrupted'), 'neutral'];
     case 'skipped':
-      return ['Check skipped (session gone)', 'neutral'];
+      return [trans.__('Check skipped (session gone)'), 'neutral'];
     case 'error':
-      return ['Check could not run', 'bad'];
+      return [trans.__('Check could not run'), 'bad'];
     default:
       return check.exit_code === 0
-        ? ['Check passed', 'good']
-        : [`Check failed (exit ${check.exit_code})`, 'bad'];
+        ? [trans.__('Check passed'), 'good']
+        : [trans.__('Check failed (exit %1)', check.exit_code), 'bad'];
   }
 }
 
-export function summarise(s: IAttemptSession): ISummary {
-  const [check, checkTone] = checkLabel(s);
+export function summarise(
+  s: IAttemptSession,
+  trans: TranslationBundle = untranslated
+): ISummary {
+  const [check, checkTone] = checkLabel(s, trans);
   const diff =
     s.diff === null
       ? '—'
       : s.diff.files === 0
-        ? 'No changes'
-        : `+${s.diff.insertions} −${s.diff.deletions} in ${s.diff.files} ${
-            s.diff.files === 1 ? 'file' : 'files'
-          }`;
+        ? trans.__('No changes')
+        : trans._n(
+            '+%2 −%3 in %1 file',
+            '+%2 −%3 in %1 files',
+            s.diff.files,
+            s.diff.insertions,
+            s.diff.deletions
+          );
   const time = seconds(s.duration_ms);
   return {
-    turn: turnLabel(s),
+    turn: turnLabel(s, trans),
     diff,
     check,
     checkTone,

@@ -9,11 +9,15 @@ import React, { useEffect, useState } from 'react';
 import { api, ApiError } from './api';
 import { ChatView } from './components/ChatView';
 import { IPanelContext, message } from './context';
-import { chatTabId, chatTabLabel } from './chatTabNames';
+import { ChatActivity, chatTabId, chatTabTitle } from './chatTabNames';
 import { ISession, sessionLabel } from './format';
 import { lawlessIcon } from './icon';
+import { TranslationContext, useTrans } from './translation';
 
 export class ChatTabContent extends ReactWidget {
+  private session: ISession | null = null;
+  private activity: ChatActivity = 'idle';
+
   constructor(
     private readonly ctx: IPanelContext,
     readonly sessionId: string,
@@ -22,21 +26,43 @@ export class ChatTabContent extends ReactWidget {
     super();
     this.addClass('jp-lawless-panel'); // the sidebar's look
     this.addClass('jp-lawless-chattab');
-    this.title.label = chatTabLabel(null, sessionId);
+    this.showState();
+  }
+
+  /** The session as listed again (renamed, closing): the header follows. */
+  updateSession(session: ISession): void {
+    this.session = session;
+    this.showState();
+  }
+
+  /** The header (the MainAreaWidget's tab mirrors its content's title). */
+  private showState(): void {
+    const title = chatTabTitle(
+      this.session,
+      this.sessionId,
+      this.activity,
+      this.ctx.trans
+    );
+    this.title.label = title.label;
+    this.title.caption = title.caption;
+    this.title.className = title.className;
   }
 
   render(): JSX.Element {
     return (
-      <SessionChat
-        ctx={this.ctx}
-        sessionId={this.sessionId}
-        onSession={session => {
-          this.title.label = chatTabLabel(session, this.sessionId);
-          this.title.caption = `${session.branch} ← ${session.base}: ${session.worktree_path}`;
-        }}
-        onOpenWorktree={this.onOpenWorktree}
-        onClose={() => this.parent?.close()}
-      />
+      <TranslationContext.Provider value={this.ctx.trans}>
+        <SessionChat
+          ctx={this.ctx}
+          sessionId={this.sessionId}
+          onSession={session => this.updateSession(session)}
+          onActivity={activity => {
+            this.activity = activity;
+            this.showState();
+          }}
+          onOpenWorktree={this.onOpenWorktree}
+          onClose={() => this.parent?.close()}
+        />
+      </TranslationContext.Provider>
     );
   }
 }
@@ -45,12 +71,14 @@ function SessionChat(props: {
   ctx: IPanelContext;
   sessionId: string;
   onSession: (session: ISession) => void;
+  onActivity: (activity: ChatActivity) => void;
   onOpenWorktree: (session: ISession) => void;
   onClose: () => void;
 }): JSX.Element {
   const [session, setSession] = useState<ISession | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [rewinds, setRewinds] = useState(0); // a rewind reads the chat afresh
+  const trans = useTrans();
 
   useEffect(() => {
     api
@@ -62,7 +90,7 @@ function SessionChat(props: {
       .catch(e =>
         setProblem(
           e instanceof ApiError && e.status === 404
-            ? 'This session no longer exists: it was deleted.'
+            ? trans.__('This session no longer exists: it was deleted.')
             : message(e)
         )
       );
@@ -76,13 +104,15 @@ function SessionChat(props: {
           className="jp-mod-styled jp-lawless-button"
           onClick={props.onClose}
         >
-          Close
+          {trans.__('Close')}
         </button>
       </div>
     );
   }
   if (!session) {
-    return <div className="jp-lawless-muted">Loading the session…</div>;
+    return (
+      <div className="jp-lawless-muted">{trans.__('Loading the session…')}</div>
+    );
   }
   return (
     <div className="jp-lawless-root jp-lawless-session">
@@ -97,9 +127,9 @@ function SessionChat(props: {
         <button
           className="jp-lawless-linkbutton"
           onClick={() => props.onOpenWorktree(session)}
-          title="Show the worktree in the file browser"
+          title={trans.__('Show the worktree in the file browser')}
         >
-          Open worktree
+          {trans.__('Open worktree')}
         </button>
       </div>
       <ChatView
@@ -108,6 +138,7 @@ function SessionChat(props: {
         session={session}
         onTurnDone={() => {}}
         onRewound={() => setRewinds(n => n + 1)}
+        onActivity={props.onActivity}
         onForked={forked => {
           props.ctx.controller.emit('sessionsChanged'); // the sidebar lists the fork
           // chatTabs.ts's OPEN_CHAT (imported there: it imports this module)

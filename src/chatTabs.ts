@@ -30,13 +30,16 @@ export function setupChatTabs(
   const tracker = new WidgetTracker<MainAreaWidget<ChatTabContent>>({
     namespace: CHAT_NAMESPACE
   });
+  const { trans } = ctx;
   const showWorktree = (session: ISession) =>
-    void openWorktree(app, ctx.browser, session);
+    void openWorktree(app, ctx.browser, session, trans);
 
   app.commands.addCommand(OPEN_CHAT, {
     label: args =>
-      args.session ? 'Open the Chat in the Main Area' : 'Open a Session Chat',
-    caption: "A session's chat as a tab, to place beside a notebook",
+      args.session
+        ? trans.__('Open the Chat in the Main Area')
+        : trans.__('Open a Session Chat'),
+    caption: trans.__("A session's chat as a tab, to place beside a notebook"),
     icon: lawlessIcon,
     execute: async args => {
       const id = String(args.session ?? '');
@@ -59,12 +62,12 @@ export function setupChatTabs(
   });
 
   app.commands.addCommand(OPEN_WORKTREE, {
-    label: 'Open the Worktree in the File Browser',
-    caption: "Show the session's worktree in the file browser",
+    label: trans.__('Open the Worktree in the File Browser'),
+    caption: trans.__("Show the session's worktree in the file browser"),
     execute: async args => {
       try {
         const { session } = await api.getSession(String(args.session ?? ''));
-        await openWorktree(app, ctx.browser, session);
+        await openWorktree(app, ctx.browser, session, trans);
       } catch (e) {
         Notification.error(message(e), { autoClose: 8000 });
       }
@@ -77,12 +80,18 @@ export function setupChatTabs(
     name: widget => widget.content.sessionId
   });
 
-  // a session deleted (or gone while the page was away) takes its tab with it
+  // a session deleted (or gone while the page was away) takes its tab with it; the
+  // others' headers follow their session (its name, its state)
   ctx.controller.on('sessions', () => {
     const open: string[] = [];
     tracker.forEach(w => void open.push(w.content.sessionId));
     for (const id of goneSessions(open, ctx.controller.sessions)) {
       tracker.find(w => w.content.sessionId === id)?.close();
+    }
+    for (const session of ctx.controller.sessions ?? []) {
+      tracker
+        .find(w => w.content.sessionId === session.id)
+        ?.content.updateSession(session);
     }
   });
   return tracker;

@@ -19,7 +19,7 @@ const sessionPath = (id: string, rest: string): string =>
 
 export const connectionsApi = {
   status: (): Promise<IAuthStatus> =>
-    request('api/auth/status', { what: 'the connections' }),
+    request('api/auth/status', { what: t => t.__('the connections') }),
   disconnect: (provider: 'github' | 'vercel'): Promise<any> =>
     request(`api/auth/${provider}`, { method: 'DELETE', what: provider }),
   startDevice: (): Promise<IDeviceStart> =>
@@ -48,7 +48,7 @@ export const connectionsApi = {
   ): Promise<{ push: { branch: string; full_name: string } }> =>
     request(sessionPath(id, '/git/push'), {
       method: 'POST',
-      what: 'the session',
+      what: t => t.__('the session'),
       idempotencyKey: newIdempotencyKey()
     }),
   pullRequest: (
@@ -59,7 +59,7 @@ export const connectionsApi = {
     request(sessionPath(id, '/git/pull-request'), {
       method: 'POST',
       body: { title, body },
-      what: 'the session',
+      what: t => t.__('the session'),
       idempotencyKey: newIdempotencyKey()
     }),
   connectVercel: (token: string): Promise<{ account: string }> =>
@@ -73,7 +73,9 @@ export const connectionsApi = {
   vercelDeployments: (): Promise<{ deployments: IDeployment[] }> =>
     request('api/integrations/vercel/deployments', { what: 'Vercel' }),
   supabase: (): Promise<any> =>
-    request('api/integrations/supabase/status', { what: 'the Supabase mirror' })
+    request('api/integrations/supabase/status', {
+      what: t => t.__('the Supabase mirror')
+    })
 };
 
 export const text = (error: unknown): string =>

@@ -3,6 +3,9 @@
  * the API shapes, what a provider's status says in words, the device flow's polling loop,
  * and deployment states.
  */
+import type { TranslationBundle } from '@jupyterlab/translation';
+
+import { untranslated } from './translation';
 
 export interface IProviderStatus {
   provider: 'github' | 'vercel';
@@ -62,34 +65,46 @@ export function providerOf(
 }
 
 /** "Connected as octocat", "Connected as octocat (token from JupyterHub)", "Not connected". */
-export function describeProvider(entry: IProviderStatus | null): string {
+export function describeProvider(
+  entry: IProviderStatus | null,
+  trans: TranslationBundle = untranslated
+): string {
   if (!entry || !entry.connected) {
-    return 'Not connected';
+    return trans.__('Not connected');
   }
-  const who = entry.account ? ` as ${entry.account}` : '';
-  const from = entry.source === 'hub' ? ' (token from JupyterHub)' : '';
-  return `Connected${who}${from}`;
+  const hub = entry.source === 'hub';
+  if (entry.account) {
+    return hub
+      ? trans.__('Connected as %1 (token from JupyterHub)', entry.account)
+      : trans.__('Connected as %1', entry.account);
+  }
+  return hub
+    ? trans.__('Connected (token from JupyterHub)')
+    : trans.__('Connected');
 }
 
 /** Vercel's readyState -> a short word and whether it is good, bad or in progress. */
-export function deploymentState(state: string | null): {
+export function deploymentState(
+  state: string | null,
+  trans: TranslationBundle = untranslated
+): {
   label: string;
   tone: 'ok' | 'bad' | 'busy' | 'unknown';
 } {
   switch ((state ?? '').toUpperCase()) {
     case 'READY':
-      return { label: 'ready', tone: 'ok' };
+      return { label: trans.__('ready'), tone: 'ok' };
     case 'ERROR':
-      return { label: 'failed', tone: 'bad' };
+      return { label: trans.__('failed'), tone: 'bad' };
     case 'CANCELED':
-      return { label: 'canceled', tone: 'bad' };
+      return { label: trans.__('canceled'), tone: 'bad' };
     case 'BUILDING':
     case 'INITIALIZING':
     case 'QUEUED':
       return { label: state!.toLowerCase(), tone: 'busy' };
     default:
       return {
-        label: state ? state.toLowerCase() : 'unknown',
+        label: state ? state.toLowerCase() : trans.__('unknown'),
         tone: 'unknown'
       };
   }
@@ -128,16 +143,19 @@ export async function pollDeviceFlow(
 }
 
 /** The message shown once the device flow ended. */
-export function deviceOutcome(answer: IDevicePoll): string {
+export function deviceOutcome(
+  answer: IDevicePoll,
+  trans: TranslationBundle = untranslated
+): string {
   switch (answer.status) {
     case 'connected':
-      return `Connected to GitHub as ${answer.account}.`;
+      return trans.__('Connected to GitHub as %1.', answer.account ?? '');
     case 'expired':
-      return 'The code expired before it was entered. Start again.';
+      return trans.__('The code expired before it was entered. Start again.');
     case 'denied':
-      return 'The request was declined at GitHub.';
+      return trans.__('The request was declined at GitHub.');
     default:
-      return 'Still waiting for the code to be entered.';
+      return trans.__('Still waiting for the code to be entered.');
   }
 }
 

@@ -11,6 +11,7 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
+import { TranslationBundle } from '@jupyterlab/translation';
 
 import { ApiError } from './api';
 import { ISession } from './format';
@@ -78,6 +79,8 @@ export class PanelController {
 
 export interface IPanelContext {
   app: JupyterFrontEnd;
+  /** The extension's strings in the person's language (views: `useTrans()`). */
+  trans: TranslationBundle;
   rendermime: IRenderMimeRegistry;
   browser: IDefaultFileBrowser | null;
   state: IStateDB | null;

@@ -1,7 +1,20 @@
 /**
- * Errors of the lawless REST API, in words a person can act on. Plain TypeScript (no
- * JupyterLab imports) so the logic is testable without a browser.
+ * Errors of the lawless REST API, in words a person can act on. Plain TypeScript (only the
+ * translation bundle from JupyterLab) so the logic is testable without a browser.
  */
+import type { TranslationBundle } from '@jupyterlab/translation';
+
+import { untranslated } from './translation';
+
+/**
+ * The bundle the messages are written with: the API client is one module for every view,
+ * so the plugin sets the person's language here once (English until then).
+ */
+let trans: TranslationBundle = untranslated;
+
+export function setErrorTranslation(bundle: TranslationBundle): void {
+  trans = bundle;
+}
 
 /** The JSON body every lawless error has (a 429 adds the quota fields). */
 export interface IErrorBody {
@@ -13,6 +26,12 @@ export interface IErrorBody {
   remaining?: number;
   reset?: number;
 }
+
+/**
+ * What a request asks about, named in a 404's message ("the session"): a proper name, or
+ * a phrase in the bundle's language.
+ */
+export type Thing = string | ((trans: TranslationBundle) => string);
 
 /** An answer that was not a success, or a server that could not be reached (status 0). */
 export class ApiError extends Error {
@@ -51,12 +70,12 @@ export function clockTime(unixSeconds: number, now: Date = new Date()): string {
 export function inDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) {
-    return `in ${s} s`;
+    return trans.__('in %1 s', s);
   }
   if (s < 3600) {
-    return `in ${Math.round(s / 60)} min`;
+    return trans.__('in %1 min', Math.round(s / 60));
   }
-  return `in ${Math.round(s / 3600)} h`;
+  return trans.__('in %1 h', Math.round(s / 3600));
 }
 
 /**
@@ -66,42 +85,60 @@ export function inDuration(seconds: number): string {
 export function describeError(
   status: number,
   body: IErrorBody | null | undefined,
-  what = 'what you asked for',
+  thing: Thing = t => t.__('what you asked for'),
   now: Date = new Date()
 ): string {
   const said = body?.error?.trim();
+  const what = typeof thing === 'function' ? thing(trans) : thing;
   switch (status) {
     case 0:
-      return 'The Jupyter server cannot be reached. Check that it is still running and try again.';
+      return trans.__(
+        'The Jupyter server cannot be reached. Check that it is still running and try again.'
+      );
     case 403:
-      return `Access denied${said ? `: ${said}` : '. You may need to log in again (reload the page).'}`;
+      return said
+        ? trans.__('Access denied: %1', said)
+        : trans.__(
+            'Access denied. You may need to log in again (reload the page).'
+          );
     case 404:
-      return `${capitalize(what)} is gone${said ? `: ${said}` : ' (it may have been deleted).'}`;
+      return said
+        ? trans.__('%1 is gone: %2', capitalize(what), said)
+        : trans.__('%1 is gone (it may have been deleted).', capitalize(what));
     case 429: {
-      const parts = [said || 'A limit was reached.'];
+      const parts = [said || trans.__('A limit was reached.')];
       if (typeof body?.limit === 'number') {
-        parts.push(`The limit is ${body.limit}.`);
+        parts.push(trans.__('The limit is %1.', body.limit));
       }
       if (typeof body?.reset === 'number') {
         const wait = body.reset - now.getTime() / 1000;
         parts.push(
-          `It resets at ${clockTime(body.reset, now)} (${inDuration(wait)}).`
+          trans.__(
+            'It resets at %1 (%2).',
+            clockTime(body.reset, now),
+            inDuration(wait)
+          )
         );
       } else if (typeof body?.retryAfter === 'number') {
-        parts.push(`Try again ${inDuration(body.retryAfter)}.`);
+        parts.push(trans.__('Try again %1.', inDuration(body.retryAfter)));
       }
       return parts.join(' ');
     }
     case 502:
     case 503:
-      return `The server is not answering right now (${status}). Try again in a moment.`;
+      return trans.__(
+        'The server is not answering right now (%1). Try again in a moment.',
+        status
+      );
     case 504:
       return (
         said ||
-        'The operation took too long and was stopped; nothing was changed.'
+        trans.__(
+          'The operation took too long and was stopped; nothing was changed.'
+        )
       );
     default:
-      return said || `The request failed (${status}).`;
+      return said || trans.__('The request failed (%1).', status);
   }
 }
 

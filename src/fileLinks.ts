@@ -4,8 +4,11 @@
  * Jupyter's root). Paths outside the worktree, or a worktree outside the root, are no
  * links. Plain functions, tested with jest; the opening itself is in openFile.ts.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
 import { inWorktree, labPath } from './liveDocuments';
 import { JUPYTER_PREFIX } from './notebookTools';
+import { untranslated } from './translation';
 
 /** A file to open: the lab's path, and the 1-based line to put the cursor on. */
 export interface IFileLink {
@@ -13,6 +16,11 @@ export interface IFileLink {
   line: number | null;
   /** How the chat shows it: relative to the worktree. */
   label: string;
+  /**
+   * Text whose line to open at, the first found wins (an Edit's `new_string`, then its
+   * `old_string`): only the file's text at the click says where the change is now.
+   */
+  find?: string[];
 }
 
 /** Built-in tools that name one file, and the input fields that may name it. */
@@ -67,19 +75,59 @@ export function toolFileLink(
     tool === 'Read' && typeof offset === 'number' && offset >= 1
       ? Math.floor(offset)
       : null;
-  return worktreeLink(relative, session, line);
+  const link = worktreeLink(relative, session, line);
+  const find = editedText(tool, input);
+  return link && find.length ? { ...link, find } : link;
+}
+
+/** What an Edit (a MultiEdit's first edit) put in the file, then what it replaced. */
+function editedText(
+  tool: string,
+  input: { [key: string]: unknown } | null | undefined
+): string[] {
+  const edit =
+    tool === 'Edit'
+      ? input
+      : tool === 'MultiEdit' && Array.isArray(input?.edits)
+        ? (input.edits[0] as { [key: string]: unknown } | undefined)
+        : null;
+  return [edit?.new_string, edit?.old_string].filter(
+    (s): s is string => typeof s === 'string' && s.trim() !== ''
+  );
+}
+
+/**
+ * The 1-based line where the first of `candidates` found in `text` starts; 1 when none is
+ * (the edit was undone or the file changed since).
+ */
+export function lineOf(text: string, candidates: string[]): number {
+  for (const candidate of candidates) {
+    const at = text.indexOf(candidate);
+    if (at >= 0) {
+      return text.slice(0, at).split('\n').length;
+    }
+  }
+  return 1;
 }
 
 /** Why the file browser cannot show the session's worktree; null when it can. */
-export function worktreeProblem(session: {
-  worker?: string;
-  worktree_dir: string | null;
-}): string | null {
+export function worktreeProblem(
+  session: {
+    worker?: string;
+    worktree_dir: string | null;
+  },
+  trans: TranslationBundle = untranslated
+): string | null {
   if (session.worker && session.worker !== 'local') {
-    return `This session runs on the worker “${session.worker}”: its worktree is on that machine, not in this file browser. Use its Terminal.`;
+    return trans.__(
+      'This session runs on the worker “%1”: its worktree is on that machine, not in this file browser. Use its Terminal.',
+      session.worker
+    );
   }
   if (session.worktree_dir === null) {
-    return "This session's worktree is outside Jupyter's root folder, so the file browser cannot open it.";
+    return trans.__(
+      "This session's worktree is outside Jupyter's root folder, so the file browser cannot open it."
+    );
   }
   return null;
 }

@@ -1,22 +1,29 @@
 /** Small pure helpers for the panel: ages, diffs, session labels. */
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { untranslated } from './translation';
 
 /** "just now", "5 min ago", "3 h ago", "2 d ago". */
-export function age(iso: string, now: Date = new Date()): string {
+export function age(
+  iso: string,
+  now: Date = new Date(),
+  trans: TranslationBundle = untranslated
+): string {
   const then = Date.parse(iso);
   if (Number.isNaN(then)) {
     return '';
   }
   const seconds = Math.max(0, (now.getTime() - then) / 1000);
   if (seconds < 60) {
-    return 'just now';
+    return trans.__('just now');
   }
   if (seconds < 3600) {
-    return `${Math.floor(seconds / 60)} min ago`;
+    return trans.__('%1 min ago', Math.floor(seconds / 60));
   }
   if (seconds < 86400) {
-    return `${Math.floor(seconds / 3600)} h ago`;
+    return trans.__('%1 h ago', Math.floor(seconds / 3600));
   }
-  return `${Math.floor(seconds / 86400)} d ago`;
+  return trans.__('%1 d ago', Math.floor(seconds / 86400));
 }
 
 export interface ISession {
@@ -42,18 +49,19 @@ export interface ISession {
  */
 export function workingText(
   queued: number | null | undefined,
-  reconnecting: boolean
+  reconnecting: boolean,
+  trans: TranslationBundle = untranslated
 ): string {
   if (reconnecting) {
-    return 'Connection lost, re-attaching…';
+    return trans.__('Connection lost, re-attaching…');
   }
   if (queued) {
     const ahead = queued - 1;
     return ahead > 0
-      ? `Waiting for a free Claude slot (${ahead} ahead)…`
-      : 'Waiting for a free Claude slot (next in line)…';
+      ? trans.__('Waiting for a free Claude slot (%1 ahead)…', ahead)
+      : trans.__('Waiting for a free Claude slot (next in line)…');
   }
-  return 'Claude is working…';
+  return trans.__('Claude is working…');
 }
 
 export function sessionLabel(session: ISession): string {

@@ -21,14 +21,18 @@ import { ILauncher } from '@jupyterlab/launcher';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { setupChatTabs } from './chatTabs';
 import { AttemptsWidget } from './components/AttemptsView';
 import { addOpenDiffCommand, OPEN_DIFF } from './diffTab/open';
 import { lawlessIcon } from './icon';
 import { DEFAULT_SETTINGS, LawlessPanel, PanelController } from './panel';
+import { setupRemoteTerminals } from './remoteTerminalTabs';
 import { NEW_SESSION_HERE, setupSessionHere } from './sessionHere';
 import { workersPlugin } from './statusbar';
+import { setErrorTranslation } from './errors';
+import { loadTrans } from './translation';
 
 const PLUGIN_ID = 'lawless-jupyter:plugin';
 
@@ -61,7 +65,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     INotebookTracker,
     IThemeManager,
     IEditorLanguageRegistry,
-    ILauncher
+    ILauncher,
+    ITranslator
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -76,11 +81,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
     notebooks: INotebookTracker | null,
     themeManager: IThemeManager | null,
     languages: IEditorLanguageRegistry | null,
-    launcher: ILauncher | null
+    launcher: ILauncher | null,
+    translator: ITranslator | null
   ) => {
+    const trans = loadTrans(translator);
+    setErrorTranslation(trans); // the API client's messages
     const controller = new PanelController();
     const ctx = {
       app,
+      trans,
       rendermime,
       browser,
       state,
@@ -94,14 +103,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const panel = new LawlessPanel(ctx);
     panel.id = 'jp-lawless-panel';
     panel.title.icon = lawlessIcon;
-    panel.title.caption = 'Lawless: workspace sessions with Claude';
+    panel.title.caption = trans.__('Lawless: workspace sessions with Claude');
     panel.node.setAttribute('role', 'region');
-    panel.node.setAttribute('aria-label', 'Lawless workspace sessions');
+    panel.node.setAttribute(
+      'aria-label',
+      trans.__('Lawless workspace sessions')
+    );
     app.shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, 'lawless-jupyter');
 
     setupChatTabs(app, ctx, restorer);
     setupSessionHere(app, ctx, launcher);
+    setupRemoteTerminals(app, ctx, restorer);
 
     const reveal = () => app.shell.activateById(panel.id);
 
@@ -111,18 +124,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
       rendermime,
       editorServices,
       languages,
-      restorer
+      restorer,
+      trans
     });
 
     app.commands.addCommand(CommandIDs.open, {
-      label: 'Open the Lawless Panel',
-      caption: 'Workspace sessions with Claude',
+      label: trans.__('Open the Lawless Panel'),
+      caption: trans.__('Workspace sessions with Claude'),
       icon: lawlessIcon,
       execute: reveal
     });
     app.commands.addCommand(CommandIDs.newSession, {
-      label: 'New Lawless Session',
-      caption: 'Start a workspace session on its own git worktree',
+      label: trans.__('New Lawless Session'),
+      caption: trans.__('Start a workspace session on its own git worktree'),
       execute: () => {
         reveal();
         controller.emit('newSession');
@@ -130,8 +144,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     const attemptViews = new Map<string, MainAreaWidget<AttemptsWidget>>();
     app.commands.addCommand(CommandIDs.openAttempts, {
-      label: 'Open Lawless Attempts',
-      caption: 'The sessions of one attempt side by side',
+      label: trans.__('Open Lawless Attempts'),
+      caption: trans.__('The sessions of one attempt side by side'),
       execute: args => {
         const id = args.id as string | undefined;
         if (!id) {
@@ -139,10 +153,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         let view = attemptViews.get(id);
         if (!view || view.isDisposed) {
-          const content = new AttemptsWidget(id, controller, reveal);
+          const content = new AttemptsWidget(id, controller, reveal, trans);
           view = new MainAreaWidget({ content });
           view.id = `jp-lawless-attempts-${id}`;
-          view.title.label = 'Attempts';
+          view.title.label = trans.__('Attempts');
           view.title.icon = lawlessIcon;
           view.title.closable = true;
           attemptViews.set(id, view);
@@ -152,18 +166,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     app.commands.addCommand(CommandIDs.send, {
-      label: 'Send the Message to Claude',
-      caption: "Send what is written in the open session's chat",
+      label: trans.__('Send the Message to Claude'),
+      caption: trans.__("Send what is written in the open session's chat"),
       execute: () => controller.emit('send')
     });
     app.commands.addCommand(CommandIDs.stop, {
-      label: 'Stop the Running Claude Turn',
+      label: trans.__('Stop the Running Claude Turn'),
       isEnabled: () => controller.running,
       execute: () => controller.emit('stop')
     });
     app.commands.addCommand(CommandIDs.openChanges, {
-      label: "Open the Session's Changes",
-      caption: 'What the open session changed: commit, merge, push',
+      label: trans.__("Open the Session's Changes"),
+      caption: trans.__('What the open session changed: commit, merge, push'),
       isEnabled: () => controller.sessionOpen,
       execute: () => {
         reveal();
@@ -185,7 +199,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         ) {
           continue;
         }
-        palette.addItem({ command, category: 'Lawless' });
+        palette.addItem({ command, category: trans.__('Lawless') });
       }
     }
 

@@ -8,12 +8,14 @@ import { MainAreaWidget } from '@jupyterlab/apputils';
 import { CodeEditor } from '@jupyterlab/codeeditor';
 import * as nbformat from '@jupyterlab/nbformat';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Panel, Widget } from '@lumino/widgets';
 import { IDiffEntry } from 'nbdime/lib/diff/diffentries';
 import { NotebookDiffModel } from 'nbdime/lib/diff/model';
 import { NotebookDiffWidget } from 'nbdime/lib/diff/widget';
 
 import { api } from './api';
+import { untranslated } from './translation';
 
 /** What `GET .../git/notebook-diff` answers. */
 export interface INotebookDiff {
@@ -26,11 +28,17 @@ export interface INotebookDiff {
 }
 
 /** The toggles: each hides a part of the diff by a class on the tab's content. */
-export const HIDE_TOGGLES = [
-  { label: 'Hide outputs', className: 'jp-lawless-nbdiff-hideOutputs' },
-  { label: 'Hide metadata', className: 'jp-lawless-nbdiff-hideMetadata' },
+export const hideToggles = (trans: TranslationBundle = untranslated) => [
   {
-    label: 'Hide unchanged cells',
+    label: trans.__('Hide outputs'),
+    className: 'jp-lawless-nbdiff-hideOutputs'
+  },
+  {
+    label: trans.__('Hide metadata'),
+    className: 'jp-lawless-nbdiff-hideMetadata'
+  },
+  {
+    label: trans.__('Hide unchanged cells'),
     className: 'jp-lawless-nbdiff-hideUnchanged'
   }
 ];
@@ -43,10 +51,10 @@ export const notebookDiffId = (
 ): string =>
   `jp-lawless-nbdiff-${sessionId}-${against}-${encodeURIComponent(path)}`;
 
-function toggleBar(content: Widget): Widget {
+function toggleBar(content: Widget, trans: TranslationBundle): Widget {
   const bar = new Widget();
   bar.addClass('jp-lawless-nbdiff-toggles');
-  for (const toggle of HIDE_TOGGLES) {
+  for (const toggle of hideToggles(trans)) {
     const label = document.createElement('label');
     const box = document.createElement('input');
     box.type = 'checkbox';
@@ -62,11 +70,12 @@ function toggleBar(content: Widget): Widget {
 async function diffWidget(
   answer: INotebookDiff,
   rendermime: IRenderMimeRegistry,
+  trans: TranslationBundle,
   editorFactory?: CodeEditor.Factory
 ): Promise<Widget> {
   if (answer.diff.length === 0) {
     const empty = new Widget();
-    empty.node.textContent = 'No differences.';
+    empty.node.textContent = trans.__('No differences.');
     return empty;
   }
   const model = new NotebookDiffModel(answer.base, answer.diff);
@@ -86,8 +95,10 @@ export async function openNotebookDiff(options: {
   sessionLabel: string;
   path: string;
   against: 'base' | 'head';
+  trans?: TranslationBundle;
 }): Promise<MainAreaWidget> {
   const { app, sessionId, path, against } = options;
+  const trans = options.trans ?? untranslated;
   const answer: INotebookDiff = await api.notebookDiff(
     sessionId,
     path,
@@ -96,6 +107,7 @@ export async function openNotebookDiff(options: {
   const diff = await diffWidget(
     answer,
     options.rendermime,
+    trans,
     options.editorFactory
   );
   const id = notebookDiffId(sessionId, path, against);
@@ -109,15 +121,26 @@ export async function openNotebookDiff(options: {
   }
   const content = new Panel();
   content.addClass('jp-lawless-nbdiff');
-  content.addWidget(toggleBar(content));
+  content.addWidget(toggleBar(content, trans));
   content.addWidget(diff);
   const main = new MainAreaWidget({ content });
   main.id = id;
   const name = path.split('/').pop() ?? path;
-  main.title.label = `Diff: ${name}`;
-  main.title.caption = `${path} (${answer.status}) in ${options.sessionLabel}, against ${
-    against === 'head' ? 'the last commit' : 'the base'
-  }`;
+  main.title.label = trans.__('Diff: %1', name);
+  main.title.caption =
+    against === 'head'
+      ? trans.__(
+          '%1 (%2) in %3, against the last commit',
+          path,
+          answer.status,
+          options.sessionLabel
+        )
+      : trans.__(
+          '%1 (%2) in %3, against the base',
+          path,
+          answer.status,
+          options.sessionLabel
+        );
   main.title.closable = true;
   app.shell.add(main, 'main');
   app.shell.activateById(id);

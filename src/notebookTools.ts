@@ -3,6 +3,9 @@
  * as a person reads them on a tool card: what it does, on which notebook and cell, and the
  * code or cell source it carries. Plain functions, tested with jest.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { untranslated } from './translation';
 
 export const JUPYTER_PREFIX = 'mcp__jupyter__';
 /** The one "Always allow" rule for code in the session's kernel (execute and run_cell). */
@@ -17,21 +20,27 @@ export interface IJupyterTool {
   code: string | null;
 }
 
-const LABELS: Record<string, string> = {
-  execute: 'Run code',
-  run_cell: 'Run cell',
-  read_notebook: 'Read notebook',
-  edit_cell: 'Edit cell',
-  insert_cell: 'Insert cell',
-  delete_cell: 'Delete cell',
-  move_cell: 'Move cell'
-};
+const labels = (trans: TranslationBundle): Record<string, string> => ({
+  execute: trans.__('Run code'),
+  run_cell: trans.__('Run cell'),
+  read_notebook: trans.__('Read notebook'),
+  edit_cell: trans.__('Edit cell'),
+  insert_cell: trans.__('Insert cell'),
+  delete_cell: trans.__('Delete cell'),
+  move_cell: trans.__('Move cell')
+});
 
-function cellName(input: Record<string, any>): string {
+function cellName(
+  input: Record<string, any>,
+  trans: TranslationBundle
+): string {
   if (typeof input.cell_id === 'string') {
-    return `cell ${input.cell_id}`;
+    return trans.__('cell %1', input.cell_id);
   }
-  return typeof input.index === 'number' ? `cell ${input.index}` : 'cell ?';
+  return trans.__(
+    'cell %1',
+    typeof input.index === 'number' ? input.index : '?'
+  );
 }
 
 function oneLine(text: string): string {
@@ -44,7 +53,8 @@ function oneLine(text: string): string {
 /** A `jupyter` tool call as a card shows it, or null for any other tool. */
 export function jupyterTool(
   name: string,
-  input: Record<string, any> | null | undefined
+  input: Record<string, any> | null | undefined,
+  trans: TranslationBundle = untranslated
 ): IJupyterTool | null {
   if (!name.startsWith(JUPYTER_PREFIX)) {
     return null;
@@ -62,23 +72,23 @@ export function jupyterTool(
       break;
     case 'run_cell':
     case 'delete_cell':
-      summary = `${path} · ${cellName(args)}`;
+      summary = `${path} · ${cellName(args, trans)}`;
       break;
     case 'edit_cell':
-      summary = `${path} · ${cellName(args)}`;
+      summary = `${path} · ${cellName(args, trans)}`;
       code = source;
       break;
     case 'insert_cell':
-      summary = `${path} · new ${args.cell_type ?? 'code'} cell at ${args.index}`;
+      summary = `${path} · ${trans.__('new %1 cell at %2', args.cell_type ?? 'code', args.index)}`;
       code = source;
       break;
     case 'move_cell':
-      summary = `${path} · cell ${args.from} → ${args.to}`;
+      summary = `${path} · ${trans.__('cell %1 → %2', args.from, args.to)}`;
       break;
     default:
       break;
   }
-  return { label: LABELS[tool] ?? tool, summary, code };
+  return { label: labels(trans)[tool] ?? tool, summary, code };
 }
 
 /** Images a tool result carried (`images` of a `tool_result`), only the kinds shown. */

@@ -5,9 +5,16 @@
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { CodeEditor } from '@jupyterlab/codeeditor';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { IFileLink, IWorktree, toolFileLink, worktreeLink } from './fileLinks';
+import {
+  IFileLink,
+  IWorktree,
+  lineOf,
+  toolFileLink,
+  worktreeLink
+} from './fileLinks';
 
 /** The code editor of a document widget, when it has one (a file editor does). */
 function editorOf(widget: Widget | undefined): CodeEditor.IEditor | null {
@@ -28,8 +35,12 @@ export async function openFile(
   const context = (widget as any)?.context;
   await context?.ready;
   const editor = editorOf(widget);
-  if (editor && link.line !== null) {
-    const line = Math.min(link.line, editor.lineCount) - 1;
+  // an edit's line: where its text is in the document just opened (read from disk)
+  const at = link.find
+    ? lineOf(editor?.model.sharedModel.getSource() ?? '', link.find)
+    : link.line;
+  if (editor && at !== null) {
+    const line = Math.min(at, editor.lineCount) - 1;
     const position = { line: Math.max(0, line), column: 0 };
     editor.setCursorPosition(position);
     editor.revealPosition(position);
@@ -52,14 +63,15 @@ export interface IFileOpener {
 export function fileOpener(
   app: JupyterFrontEnd,
   session: IWorktree,
-  onError: (message: string) => void
+  onError: (message: string) => void,
+  trans: TranslationBundle
 ): IFileOpener {
   return {
     link: (tool, input) => toolFileLink(tool, input, session),
     relative: path => worktreeLink(path, session),
     open: link =>
       void openFile(app, link).catch(e =>
-        onError(`Could not open ${link.path}: ${e?.message ?? e}`)
+        onError(trans.__('Could not open %1: %2', link.path, e?.message ?? e))
       )
   };
 }

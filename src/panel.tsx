@@ -9,6 +9,7 @@ import { SessionsView } from './components/SessionsView';
 import { SessionView } from './components/SessionView';
 import { IPanelContext } from './context';
 import { useSessions } from './hooks/useSessions';
+import { TranslationContext, useTrans } from './translation';
 
 export {
   DEFAULT_SETTINGS,
@@ -25,19 +26,24 @@ export class LawlessPanel extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <Panel ctx={this.ctx} />;
+    return (
+      <TranslationContext.Provider value={this.ctx.trans}>
+        <Panel ctx={this.ctx} />
+      </TranslationContext.Provider>
+    );
   }
 }
 
 function Panel({ ctx }: { ctx: IPanelContext }): JSX.Element {
   const { sessions, listError, open, tab, setTab, setOpenId, refresh } =
     useSessions(ctx);
+  const trans = useTrans();
 
   return (
     <div className="jp-lawless-root">
       {/* a div, not <header>: a banner landmark belongs to the page, not to a sidebar */}
       <div className="jp-lawless-header">
-        <h2>Lawless</h2>
+        <h2>{trans.__('Lawless')}</h2>
       </div>
       {open ? (
         <SessionView

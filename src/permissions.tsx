@@ -4,14 +4,22 @@
  */
 import React, { useEffect, useState } from 'react';
 
-import { api, IPreferences } from './api';
+import { TranslationBundle } from '@jupyterlab/translation';
 
-export const PERMISSION_MODES: { mode: string; label: string }[] = [
-  { mode: 'default', label: 'Edits allowed, commands ask' },
-  { mode: 'ask', label: 'Ask before edits and commands' },
-  { mode: 'read_only', label: 'Read only' },
-  { mode: 'trusted', label: 'Everything in the worktree' }
+import { api, IPreferences } from './api';
+import { untranslated, useTrans } from './translation';
+
+/** The modes, each with how the picker says it. */
+export const permissionModes = (
+  trans: TranslationBundle = untranslated
+): { mode: string; label: string }[] => [
+  { mode: 'default', label: trans.__('Edits allowed, commands ask') },
+  { mode: 'ask', label: trans.__('Ask before edits and commands') },
+  { mode: 'read_only', label: trans.__('Read only') },
+  { mode: 'trusted', label: trans.__('Everything in the worktree') }
 ];
+
+export const PERMISSION_MODES = permissionModes();
 
 /** The mode in effect: the saved one, or the server's default ('default'). */
 export function currentMode(preferences: IPreferences): string {
@@ -34,6 +42,7 @@ export function PermissionPicker(props: {
   onError: (message: string) => void;
 }): JSX.Element {
   const [preferences, setPreferences] = useState<IPreferences | null>(null);
+  const trans = useTrans();
 
   useEffect(() => {
     api
@@ -57,13 +66,15 @@ export function PermissionPicker(props: {
   return (
     <select
       className="jp-mod-styled jp-lawless-permission"
-      aria-label="What Claude may do without asking"
-      title="What Claude may do without asking (for all your sessions)"
+      aria-label={trans.__('What Claude may do without asking')}
+      title={trans.__(
+        'What Claude may do without asking (for all your sessions)'
+      )}
       value={currentMode(preferences ?? {})}
       disabled={props.disabled || preferences === null}
       onChange={e => void choose(e.target.value)}
     >
-      {PERMISSION_MODES.map(m => (
+      {permissionModes(trans).map(m => (
         <option key={m.mode} value={m.mode}>
           {m.label}
         </option>

@@ -5,10 +5,10 @@
  * own terminal of the same name is never opened: it would be another terminal, on another
  * machine.
  */
-import { JupyterFrontEnd } from '@jupyterlab/application';
 import { IThemeManager, MainAreaWidget } from '@jupyterlab/apputils';
 import { TerminalManager } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ITerminal, Terminal } from '@jupyterlab/terminal';
 import { terminalIcon } from '@jupyterlab/ui-components';
 
@@ -68,17 +68,29 @@ async function currentOptions(
   }
 }
 
+/** The tab of a remote session's terminal (one per terminal: its id says which). */
+export const remoteTerminalId = (sessionId: string, name: string): string =>
+  `jp-lawless-terminal-${sessionId}-${name}`;
+
+/** A remote session's terminal in a tab: a JupyterLab `Terminal` widget and where it runs. */
+export type RemoteTerminalWidget = MainAreaWidget<Terminal> & {
+  remote: { sessionId: string; name: string };
+};
+
 /**
- * Open a new terminal of a remote session (started through the session's route) as a
- * main-area tab, and activate it.
+ * A terminal of a remote session (started through the session's route, or, given its
+ * `name`, the running one of that name) as a main-area tab, not yet in the shell.
  */
-export async function openRemoteTerminal(options: {
-  shell: JupyterFrontEnd.IShell;
+export async function remoteTerminalWidget(options: {
   sessionId: string;
   worker: string;
+  /** A terminal already running (a restored tab); none: a new one. */
+  name?: string;
   settingRegistry?: ISettingRegistry | null;
   themeManager?: IThemeManager | null;
-}): Promise<MainAreaWidget<Terminal>> {
+  trans: TranslationBundle;
+}): Promise<RemoteTerminalWidget> {
+  const { trans } = options;
   const { sessionId, worker, settingRegistry } = options;
   if (!followingLab) {
     followingLab = true;
@@ -89,15 +101,22 @@ export async function openRemoteTerminal(options: {
     manager = sessionTerminalManager(sessionId);
     managers.set(sessionId, manager);
   }
-  const connection = await manager.startNew();
+  const connection = options.name
+    ? manager.connectTo({ model: { name: options.name } })
+    : await manager.startNew();
   const content = new Terminal(
     connection,
     await currentOptions(settingRegistry)
   );
-  const widget = new MainAreaWidget({ content });
-  widget.id = `jp-lawless-terminal-${sessionId}-${connection.name}`;
+  const widget = new MainAreaWidget({ content }) as RemoteTerminalWidget;
+  widget.remote = { sessionId, name: connection.name };
+  widget.id = remoteTerminalId(sessionId, connection.name);
   widget.addClass('jp-lawless-remote-terminal');
-  widget.title.caption = `Terminal ${connection.name} of the session, on the worker ${worker}`;
+  widget.title.caption = trans.__(
+    'Terminal %1 of the session, on the worker %2',
+    connection.name,
+    worker
+  );
   widget.title.icon = terminalIcon;
   widget.title.closable = true;
   // with the lab's "close on exit" off the tab stays: its title says the terminal ended
@@ -106,10 +125,10 @@ export async function openRemoteTerminal(options: {
       widget.title.label = `${content.title.label} (${what})`;
     }
   };
-  connection.disposed.connect(() => say('closed'));
+  connection.disposed.connect(() => say(trans.__('closed')));
   connection.connectionStatusChanged.connect((_, status) => {
     if (status === 'disconnected' && !connection.isDisposed) {
-      say('disconnected'); // the lab's reconnect tries are used up
+      say(trans.__('disconnected')); // the lab's reconnect tries are used up
     }
   });
   const tabs = open.get(sessionId) ?? new Set();
@@ -123,7 +142,5 @@ export async function openRemoteTerminal(options: {
       managers.delete(sessionId);
     }
   });
-  options.shell.add(widget, 'main');
-  options.shell.activateById(widget.id);
   return widget;
 }

@@ -4,7 +4,10 @@
  * (`Bash(python x.py)`), a tool's name (`Edit`), or `mcp__jupyter__execute`: any code in the
  * session's kernel. Plain functions, tested with jest.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
 import { KERNEL_RULE } from './notebookTools';
+import { untranslated } from './translation';
 
 /** The shell command of a `Bash` call, whole; for other tools their input as JSON. */
 export function commandText(tool: string, input: Record<string, any>): string {
@@ -18,47 +21,64 @@ export function commandText(tool: string, input: Record<string, any>): string {
 }
 
 /** A rule as a person reads it. */
-export function ruleLabel(rule: string): string {
+export function ruleLabel(
+  rule: string,
+  trans: TranslationBundle = untranslated
+): string {
   if (rule === KERNEL_RULE) {
-    return "any code in this session's Jupyter kernel (run code, run cell)";
+    return trans.__(
+      "any code in this session's Jupyter kernel (run code, run cell)"
+    );
   }
   const match = /^Bash\((.*)\)$/s.exec(rule);
   if (!match) {
-    return `every ${rule}`;
+    return trans.__('every %1', rule);
   }
   const inner = match[1];
   return inner.endsWith(':*')
-    ? `commands starting with “${inner.slice(0, -2)}”`
-    : `exactly “${inner}”`;
+    ? trans.__('commands starting with “%1”', inner.slice(0, -2))
+    : trans.__('exactly “%1”', inner);
 }
 
 /** What the "Always allow" button says it will remember (null: no such button). */
 export function alwaysAllowTitle(
-  rule: string | null | undefined
+  rule: string | null | undefined,
+  trans: TranslationBundle = untranslated
 ): string | null {
   return rule
-    ? `Allow ${ruleLabel(rule)} for the rest of this conversation`
+    ? trans.__(
+        'Allow %1 for the rest of this conversation',
+        ruleLabel(rule, trans)
+      )
     : null;
 }
 
 /** Why a request offers no "Always allow" (it asks every time), or null. */
 export function whyAskedEveryTime(
   tool: string,
-  rule: string | null | undefined
+  rule: string | null | undefined,
+  trans: TranslationBundle = untranslated
 ): string | null {
   if (rule) {
     return null;
   }
   return tool === 'Bash'
-    ? 'A command with more than one step (&&, |, ;, $(…), redirections) is asked every time.'
-    : 'A file that names commands to run later is asked every time.';
+    ? trans.__(
+        'A command with more than one step (&&, |, ;, $(…), redirections) is asked every time.'
+      )
+    : trans.__('A file that names commands to run later is asked every time.');
 }
 
 /** The Changes tab's warning before Commit or Merge (`hooks_changed` of `git/status`). */
-export function hooksWarning(hooks: string[] | undefined): string | null {
+export function hooksWarning(
+  hooks: string[] | undefined,
+  trans: TranslationBundle = untranslated
+): string | null {
   if (!hooks || hooks.length === 0) {
     return null;
   }
-  const named = hooks.join(', ');
-  return `Changed in this session and run by git on commit or merge: ${named}. Read them before you click.`;
+  return trans.__(
+    'Changed in this session and run by git on commit or merge: %1. Read them before you click.',
+    hooks.join(', ')
+  );
 }

@@ -47,14 +47,17 @@ export function setupSessionHere(
   ctx: IPanelContext,
   launcher: ILauncher | null
 ): void {
+  const { trans } = ctx;
   app.commands.addCommand(NEW_SESSION_HERE, {
     label: args =>
       args.selected
-        ? 'New Claude Session Here'
+        ? trans.__('New Claude Session Here')
         : args.cwd !== undefined
-          ? 'Claude Session' // a Launcher tile, under its "Other" heading
-          : "New Claude Session in the File Browser's Folder",
-    caption: 'Start a workspace session with Claude on this git repository',
+          ? trans.__('Claude Session') // a Launcher tile, under its "Other" heading
+          : trans.__("New Claude Session in the File Browser's Folder"),
+    caption: trans.__(
+      'Start a workspace session with Claude on this git repository'
+    ),
     icon: lawlessIcon,
     execute: async args => {
       const repo = folderOf(ctx.browser, args);
@@ -64,7 +67,7 @@ export function setupSessionHere(
         await app.commands.execute(OPEN_CHAT, { session: session.id });
       } catch (e) {
         Notification.error(
-          `No session started in “${repo || '/'}”: ${message(e)}`,
+          trans.__('No session started in “%1”: %2', repo || '/', message(e)),
           { autoClose: false }
         );
       }

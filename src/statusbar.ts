@@ -8,24 +8,28 @@ import {
 } from '@jupyterlab/application';
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
 import { ApiError, request } from './api';
+import { loadTrans, untranslated } from './translation';
 import { healthOf, healthOfError, IHealth, IWorkersStatus } from './workers';
 
 const POLL_INTERVAL_MS = 30_000;
 
 /** Asks the server once; never throws (a failure is a health state too). */
-export async function fetchHealth(): Promise<IHealth> {
+export async function fetchHealth(
+  trans: TranslationBundle = untranslated
+): Promise<IHealth> {
   try {
     const body = await request<IWorkersStatus>('api/workers/status', {
-      what: 'the worker status'
+      what: t => t.__('the worker status')
     });
-    return healthOf(body);
+    return healthOf(body, trans);
   } catch (error) {
     const status = error instanceof ApiError ? error.status : 0;
-    return healthOfError(status, (error as Error).message);
+    return healthOfError(status, (error as Error).message, trans);
   }
 }
 
@@ -34,7 +38,7 @@ export class WorkerStatusItem extends Widget {
   private readonly dot = document.createElement('span');
   private readonly text = document.createElement('span');
 
-  constructor() {
+  constructor(private readonly trans: TranslationBundle = untranslated) {
     super();
     this.addClass('jp-lawless-workers');
     this.node.tabIndex = 0;
@@ -44,8 +48,8 @@ export class WorkerStatusItem extends Widget {
     this.node.append(this.dot, this.text);
     this.show_({
       state: 'unknown',
-      label: 'Workers: …',
-      details: ['Asking the server…']
+      label: trans.__('Workers: …'),
+      details: [trans.__('Asking the server…')]
     });
     this.node.addEventListener('click', () => void this.openDetails());
     this.node.addEventListener('keydown', event => {
@@ -68,7 +72,7 @@ export class WorkerStatusItem extends Widget {
     this.node.title = [health.label, ...health.details].join('\n');
     this.node.setAttribute(
       'aria-label',
-      `${health.label}. Show the worker details.`
+      this.trans.__('%1. Show the worker details.', health.label)
     );
   }
 
@@ -87,7 +91,7 @@ export class WorkerStatusItem extends Widget {
     await showDialog({
       title: health.label,
       body: new Widget({ node: body }),
-      buttons: [Dialog.okButton({ label: 'Close' })]
+      buttons: [Dialog.okButton({ label: this.trans.__('Close') })]
     });
   }
 }
@@ -96,19 +100,24 @@ export const workersPlugin: JupyterFrontEndPlugin<void> = {
   id: 'lawless-jupyter:workers',
   description: 'Worker health in the status bar.',
   autoStart: true,
-  optional: [IStatusBar],
-  activate: (app: JupyterFrontEnd, statusBar: IStatusBar | null) => {
+  optional: [IStatusBar, ITranslator],
+  activate: (
+    app: JupyterFrontEnd,
+    statusBar: IStatusBar | null,
+    translator: ITranslator | null
+  ) => {
     if (!statusBar) {
       return; // e.g. a front end without a status bar
     }
-    const item = new WorkerStatusItem();
+    const trans = loadTrans(translator);
+    const item = new WorkerStatusItem(trans);
     statusBar.registerStatusItem('lawless-jupyter:workers', {
       item,
       align: 'left',
       rank: 50
     });
     const poll = new Poll({
-      factory: async () => item.show_(await fetchHealth()),
+      factory: async () => item.show_(await fetchHealth(trans)),
       frequency: { interval: POLL_INTERVAL_MS, backoff: false },
       standby: 'when-hidden', // no requests from a tab nobody looks at
       name: 'lawless-jupyter:workers',

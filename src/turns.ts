@@ -3,6 +3,9 @@
  * which user message starts which turn, whether a rewind undid it, the marker a rewind
  * leaves in the history. Plain TypeScript, unit-tested.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { untranslated } from './translation';
 
 /** A row of `GET .../turns` (see openapi.yaml `Turn`). */
 export interface ITurn {
@@ -36,23 +39,36 @@ const quote = (text: string | null, max = 80): string => {
 };
 
 /** The confirm dialog's text before rewinding to before `turn`. */
-export function rewindQuestion(turn: ITurn): string {
-  return (
-    `The worktree (files, index and branch) and the conversation with Claude go back ` +
-    `to how they were before “${quote(turn.message)}”. This turn and every later one ` +
-    'are undone. The current state is kept: you can rewind the rewind.'
+export function rewindQuestion(
+  turn: ITurn,
+  trans: TranslationBundle = untranslated
+): string {
+  return trans.__(
+    'The worktree (files, index and branch) and the conversation with Claude go back to how they were before “%1”. This turn and every later one are undone. The current state is kept: you can rewind the rewind.',
+    quote(turn.message)
   );
 }
 
 /** The line a rewind leaves in the history (a `rewind` row's content). */
-export function describeRewind(content: { [key: string]: any }): string {
+export function describeRewind(
+  content: { [key: string]: any },
+  trans: TranslationBundle = untranslated
+): string {
   const files = Array.isArray(content.files_changed)
     ? content.files_changed.length
     : 0;
-  const number = typeof content.number === 'number' ? ` ${content.number}` : '';
   const restored =
     files === 0
-      ? 'no file changed'
-      : `${files} file${files === 1 ? '' : 's'} restored`;
-  return `Rewound to before turn${number} (${restored}). The turns marked rewound are undone.`;
+      ? trans.__('no file changed')
+      : trans._n('%1 file restored', '%1 files restored', files);
+  return typeof content.number === 'number'
+    ? trans.__(
+        'Rewound to before turn %1 (%2). The turns marked rewound are undone.',
+        content.number,
+        restored
+      )
+    : trans.__(
+        'Rewound to before the turn (%1). The turns marked rewound are undone.',
+        restored
+      );
 }

@@ -3,6 +3,9 @@
  * state a person reads at a glance, and a line per worker for the details.
  * Plain TypeScript, unit-tested.
  */
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { untranslated } from './translation';
 
 export interface IWorker {
   id: string;
@@ -34,13 +37,16 @@ export interface IHealth {
 }
 
 /** All up: up. All down (or unreachable): down. Anything between: degraded. */
-export function healthOf(body: IWorkersStatus): IHealth {
+export function healthOf(
+  body: IWorkersStatus,
+  trans: TranslationBundle = untranslated
+): IHealth {
   const workers = Array.isArray(body?.workers) ? body.workers : [];
   if (workers.length === 0) {
     return {
       state: 'down',
-      label: 'Workers: none',
-      details: ['No worker is registered with this server.']
+      label: trans.__('Workers: none'),
+      details: [trans.__('No worker is registered with this server.')]
     };
   }
   const up = workers.filter(w => w.status === 'up').length;
@@ -53,38 +59,57 @@ export function healthOf(body: IWorkersStatus): IHealth {
       : down === workers.length
         ? 'down'
         : 'degraded';
-  let label = `Workers: ${state}`;
-  if (state === 'degraded') {
-    label += ` (${up} of ${workers.length} up)`;
-  }
-  return { state, label, details: workers.map(describeWorker) };
+  const label =
+    state === 'up'
+      ? trans.__('Workers: up')
+      : state === 'down'
+        ? trans.__('Workers: down')
+        : trans.__('Workers: degraded (%1 of %2 up)', up, workers.length);
+  return {
+    state,
+    label,
+    details: workers.map(w => describeWorker(w, trans))
+  };
 }
 
 /** What a failed request means: 404 is a server without worker status. */
-export function healthOfError(status: number, message: string): IHealth {
+export function healthOfError(
+  status: number,
+  message: string,
+  trans: TranslationBundle = untranslated
+): IHealth {
   if (status === 404) {
     return {
       state: 'unavailable',
-      label: 'Workers: not available',
-      details: ['This server does not report worker status.']
+      label: trans.__('Workers: not available'),
+      details: [trans.__('This server does not report worker status.')]
     };
   }
   return {
     state: 'unknown',
-    label: 'Workers: unknown',
-    details: [`The worker status could not be read: ${message}`]
+    label: trans.__('Workers: unknown'),
+    details: [trans.__('The worker status could not be read: %1', message)]
   };
 }
 
 /** "build-1 (eu-west): up · v1.4.2 · 38 ms · up 3 h". */
-export function describeWorker(worker: IWorker): string {
+export function describeWorker(
+  worker: IWorker,
+  trans: TranslationBundle = untranslated
+): string {
   const name = worker.name || worker.id;
   const where = worker.region ? ` (${worker.region})` : '';
   const status =
     worker.status === 'up' || worker.status === 'degraded'
       ? worker.status
       : 'down';
-  const parts = [`${name}${where}: ${status}`];
+  const shown =
+    status === 'up'
+      ? trans.__('up')
+      : status === 'degraded'
+        ? trans.__('degraded')
+        : trans.__('down');
+  const parts = [`${name}${where}: ${shown}`];
   if (worker.version) {
     parts.push(`v${String(worker.version).replace(/^v/, '')}`);
   }
@@ -92,7 +117,7 @@ export function describeWorker(worker: IWorker): string {
     parts.push(`${Math.round(worker.latency_ms)} ms`);
   }
   if (typeof worker.uptime === 'number' && status !== 'down') {
-    parts.push(`up ${duration(worker.uptime)}`);
+    parts.push(trans.__('up %1', duration(worker.uptime)));
   }
   if (worker.error) {
     parts.push(worker.error);

@@ -6,6 +6,7 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { TranslationBundle } from '@jupyterlab/translation';
 
 import { worktreeProblem } from './fileLinks';
 import { ISession } from './format';
@@ -14,13 +15,15 @@ import { ISession } from './format';
 export async function openWorktree(
   app: JupyterFrontEnd,
   browser: IDefaultFileBrowser | null,
-  session: ISession
+  session: ISession,
+  trans: TranslationBundle
 ): Promise<void> {
-  const problem = worktreeProblem(session);
+  const problem = worktreeProblem(session, trans);
   if (problem || !browser || session.worktree_dir === null) {
-    Notification.warning(problem ?? 'There is no file browser to open it in.', {
-      autoClose: 8000
-    });
+    Notification.warning(
+      problem ?? trans.__('There is no file browser to open it in.'),
+      { autoClose: 8000 }
+    );
     return;
   }
   await browser.model.cd(`/${session.worktree_dir}`);

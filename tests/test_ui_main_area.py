@@ -1,6 +1,7 @@
 """A session's chat in the main area, in a real browser (tests/lab_server.py): opened
 from the sidebar (once per session), split beside a notebook, restored after a reload,
-answering in both viewers once; a file a tool card names opened at its line; Open
+answering in both viewers once; its tab's header showing a running turn and a pending
+approval; a file a tool card names opened at its line (an Edit's: where it changed); Open
 worktree; a session started from the file browser's context menu; a deleted session's
 tab closed.
 
@@ -10,6 +11,7 @@ tab closed.
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import nbformat
@@ -70,6 +72,14 @@ def status_line(page) -> str:
     return page.locator("#jp-main-statusbar").inner_text()
 
 
+def wait_for_cursor(page, line: int) -> None:
+    """The status bar shows the current editor's cursor at ``line``."""
+    page.wait_for_function(
+        f"""() => /Ln {line}, Col 1/.test(
+            document.querySelector('#jp-main-statusbar').innerText)"""
+    )
+
+
 def test_the_chat_in_the_main_area(lab, fake, page, shots):
     session = prepare(lab)
     worktree = Path(session["worktree_path"])
@@ -117,15 +127,63 @@ def test_the_chat_in_the_main_area(lab, fake, page, shots):
     assert len(fake.main_requests) == 2  # the turn's two calls: the tool, the answer
     page.screenshot(path=shots / "main-area-chat.png")
 
-    # the Read card names long.py: a click opens it in the editor at line 30
+    # an Edit (allowed in the worktree), then a command that asks first: the tab's header
+    # says Claude waits; once allowed, while the answer is held back, it shows a running
+    # turn; after the turn it is plain again
+    release = threading.Event()
+    fake.add(
+        tool_use("Read", {"file_path": str(worktree / "long.py")}),
+        tool_use(
+            "Edit",
+            {
+                "file_path": str(worktree / "long.py"),
+                "old_string": "line_45 = 45",
+                "new_string": "line_45 = 'forty-five'",
+            },
+        ),
+        tool_use("Bash", {"command": "touch spelled-out"}),
+        text("Line 45 now says it in words.", hold=release),
+    )
+    composer.fill("Spell out line 45")
+    composer.press("Enter")
+    header = page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="Claude: demo")
+    page.locator(
+        "#jp-main-dock-panel .lm-TabBar-tab.jp-lawless-chattab-waiting",
+        has_text="Claude: demo (approval)",
+    ).wait_for()
+    tab.locator(".jp-lawless-approval-pending").get_by_role(
+        "button", name="Allow", exact=True
+    ).click()
+    page.locator(
+        "#jp-main-dock-panel .lm-TabBar-tab.jp-lawless-chattab-working", has_text="Claude: demo"
+    ).wait_for()
+    assert "(approval)" not in header.inner_text()
+    assert "Claude is working" in (header.get_attribute("title") or "")
+    release.set()
+    tab.get_by_text("now says it in words").wait_for()
+    page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-lawless-chattab-working").wait_for(
+        state="detached"
+    )
+    assert "jp-lawless-chattab" not in (header.get_attribute("class") or "")
+    assert header.inner_text().strip() == "Claude: demo"
+    assert "line_45 = 'forty-five'" in (worktree / "long.py").read_text()
+
+    # the Edit card names long.py: a click opens it in the editor where it changed
+    tab.locator(
+        '.jp-lawless-tool:has(.jp-lawless-tool-name[title="Edit"]) .jp-lawless-filelink'
+    ).click()
+    page.locator(".jp-FileEditor").first.wait_for()
+    tabs_titled(page, "long.py").wait_for()
+    wait_for_cursor(page, 45)
+    git(worktree, "add", "-A")
+    git(worktree, "commit", "-qm", "spelled out")  # the delete below asks nothing
+
+    # the Read card names long.py at line 30: a click puts the editor there (long.py opened
+    # in the chat's dock area: the chat's tab first)
+    tabs_titled(page, "Claude: demo").click()
     link = tab.locator(".jp-lawless-tool .jp-lawless-filelink", has_text="long.py:30")
     link.click()
-    editor = page.locator(".jp-FileEditor").first
-    editor.wait_for()
-    tabs_titled(page, "long.py").wait_for()
-    page.wait_for_function(
-        "() => /Ln 30, Col 1/.test(document.querySelector('#jp-main-statusbar').innerText)"
-    )
+    wait_for_cursor(page, 30)
 
     # a reload restores the tab, with its conversation
     page.reload()

@@ -1,7 +1,8 @@
 """A terminal of a session on a remote worker, opened from the panel (#16): two real
 servers (a `jupyter lab` with the built extension, and a worker as in the workers tests),
 Chromium through Playwright. The terminal is the worker's, in the worker's worktree, through
-the main server's terminal bridge; the main server opens no terminal of its own."""
+the main server's terminal bridge; the main server opens no terminal of its own. A reload
+restores the tab on the same remote terminal, and drops it once that terminal has ended."""
 
 from __future__ import annotations
 
@@ -93,6 +94,27 @@ def test_a_remote_sessions_terminal_runs_on_the_worker(lab, worker, browser, sho
         assert jupyter_terminals(lab.url, TOKEN) == []
         assert name in jupyter_terminals(worker.url, worker.token)
 
+        # a reload restores the tab on the same terminal of the worker, never a local one
+        page.reload()
+        tab = page.locator("#jp-main-dock-panel .jp-lawless-remote-terminal")
+        terminal = tab.locator(".jp-Terminal")
+        terminal.locator(".xterm").wait_for()
+        assert tab.get_attribute("id") == f"jp-lawless-terminal-{session['id']}-{name}"
+        assert page.locator("#jp-main-dock-panel .jp-Terminal").count() == 1
+        time.sleep(1.0)  # the websocket's set-up
+        terminal.click()
+        page.keyboard.type("cd . && pwd; echo AGAIN-$((40+3))\n")
+        output = ""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "AGAIN-43" not in output:
+            time.sleep(0.5)
+            output = lab.api("GET", f"{terminals_path}/{name}/output")["output"]
+        assert "AGAIN-43" in output and worktree in output.split("cd . && pwd", 1)[-1], output[
+            -2000:
+        ]
+        assert jupyter_terminals(lab.url, TOKEN) == []
+        assert [t["name"] for t in lab.api("GET", terminals_path)["terminals"]] == [name]
+
         # `exit` ends the shell on the worker; with "close on exit" off the tab stays and
         # says the terminal closed
         terminal.click()
@@ -103,6 +125,14 @@ def test_a_remote_sessions_terminal_runs_on_the_worker(lab, worker, browser, sho
         while time.monotonic() < deadline and name in jupyter_terminals(worker.url, worker.token):
             time.sleep(0.5)
         assert name not in jupyter_terminals(worker.url, worker.token)
+
+        # the terminal is gone: a reload drops its tab (and opens no local terminal)
+        page.reload()
+        page.locator('.jp-SideBar [data-id="jp-lawless-panel"]').wait_for()
+        page.wait_for_timeout(3000)  # the restorer's commands have run by then
+        assert page.locator("#jp-main-dock-panel .jp-lawless-remote-terminal").count() == 0
+        assert page.locator("#jp-main-dock-panel .jp-Terminal").count() == 0
+        assert jupyter_terminals(lab.url, TOKEN) == []
         assert not errors, errors
     except Exception:
         page.screenshot(path=shots / "failure-remote-terminal.png")

@@ -2,7 +2,12 @@
  * Files named in the chat as links into the lab: the path relative to Jupyter's root, the
  * line when known, nothing for paths outside the worktree; and why "Open worktree" cannot.
  */
-import { toolFileLink, worktreeLink, worktreeProblem } from '../fileLinks';
+import {
+  lineOf,
+  toolFileLink,
+  worktreeLink,
+  worktreeProblem
+} from '../fileLinks';
 
 const WORKTREE = '/srv/root/lawless-worktrees/project/demo';
 const session = {
@@ -117,5 +122,44 @@ describe('worktreeProblem', () => {
 
   it('says a worktree outside the root cannot be shown', () => {
     expect(worktreeProblem({ worktree_dir: null })).toMatch(/outside Jupyter/);
+  });
+});
+
+describe('an Edit opens at its change', () => {
+  const edit = (input: { [key: string]: unknown }) =>
+    toolFileLink('Edit', { file_path: `${WORKTREE}/a.py`, ...input }, session);
+
+  it('looks for the new text, then the old one', () => {
+    expect(edit({ old_string: 'x = 1', new_string: 'x = 2' })?.find).toEqual([
+      'x = 2',
+      'x = 1'
+    ]);
+    // a deletion (empty new text) is found by what it removed... if still there
+    expect(edit({ old_string: 'x = 1', new_string: '' })?.find).toEqual([
+      'x = 1'
+    ]);
+    expect(
+      toolFileLink(
+        'MultiEdit',
+        {
+          file_path: `${WORKTREE}/a.py`,
+          edits: [{ old_string: 'a', new_string: 'b' }]
+        },
+        session
+      )?.find
+    ).toEqual(['b', 'a']);
+    // a Read has no change to look for
+    expect(
+      toolFileLink('Read', { file_path: `${WORKTREE}/a.py` }, session)?.find
+    ).toBeUndefined();
+  });
+
+  it('finds the line of the first text present, else line 1', () => {
+    const text = 'one\ntwo\nthree = 3\nfour\n';
+    expect(lineOf(text, ['three = 3', 'one'])).toBe(3);
+    expect(lineOf(text, ['gone', 'four'])).toBe(4);
+    expect(lineOf(text, ['two\nthree'])).toBe(2); // a change of many lines: its first
+    expect(lineOf(text, ['gone'])).toBe(1);
+    expect(lineOf('', [])).toBe(1);
   });
 });

@@ -12,7 +12,9 @@ jest.mock('@jupyterlab/coreutils', () => ({
   URLExt: { join: (...parts: string[]) => parts.join('/') }
 }));
 // the lab's Terminal widget (ES modules, xterm.js): not rendered here
-jest.mock('../remoteTerminal', () => ({ openRemoteTerminal: jest.fn() }));
+jest.mock('../remoteTerminalTabs', () => ({
+  OPEN_REMOTE_TERMINAL: 'lawless:open-remote-terminal'
+}));
 
 import React from 'react';
 

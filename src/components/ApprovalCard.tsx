@@ -8,6 +8,7 @@ import { ChatItem } from '../chat';
 import { jupyterTool } from '../notebookTools';
 import { alwaysAllowTitle, ruleLabel } from '../rules';
 import { IFileOpener } from '../openFile';
+import { useTrans } from '../translation';
 import { FileLink } from './FileLink';
 import { ApprovalCommand } from './RememberedRules';
 
@@ -19,19 +20,20 @@ export function ApprovalCard(props: {
   files?: IFileOpener | null;
 }): JSX.Element {
   const { item } = props;
+  const trans = useTrans();
   const file = props.files?.link(item.tool, item.input) ?? null;
   return (
     <div
       className={`jp-lawless-approval jp-lawless-approval-${item.status}`}
       role="group"
-      aria-label={`Permission request for ${item.tool}`}
+      aria-label={trans.__('Permission request for %1', item.tool)}
     >
       <div>
-        Claude wants to use{' '}
+        {trans.__('Claude wants to use')}{' '}
         <strong title={item.tool}>
-          {jupyterTool(item.tool, item.input)?.label ?? item.tool}
+          {jupyterTool(item.tool, item.input, trans)?.label ?? item.tool}
         </strong>
-        :
+        {trans.__(':')}
       </div>
       <ApprovalCommand
         tool={item.tool}
@@ -42,7 +44,7 @@ export function ApprovalCard(props: {
       />
       {file && props.files && (
         <div className="jp-lawless-approval-file">
-          File: <FileLink link={file} open={props.files.open} />
+          {trans.__('File:')} <FileLink link={file} open={props.files.open} />
         </div>
       )}
       {item.status === 'pending' ? (
@@ -51,21 +53,21 @@ export function ApprovalCard(props: {
             className="jp-mod-styled jp-mod-accept jp-lawless-button"
             onClick={() => props.onAnswer(item.requestId, true, false)}
           >
-            Allow
+            {trans.__('Allow')}
           </button>
           <button
             className="jp-mod-styled jp-mod-reject jp-lawless-button"
             onClick={() => props.onAnswer(item.requestId, false, false)}
           >
-            Deny
+            {trans.__('Deny')}
           </button>
           {item.rule && (
             <button
               className="jp-mod-styled jp-lawless-button"
               onClick={() => props.onAnswer(item.requestId, true, true)}
-              title={alwaysAllowTitle(item.rule) ?? undefined}
+              title={alwaysAllowTitle(item.rule, trans) ?? undefined}
             >
-              Always allow
+              {trans.__('Always allow')}
             </button>
           )}
         </div>
@@ -73,11 +75,14 @@ export function ApprovalCard(props: {
         <div className="jp-lawless-muted">
           {item.status === 'allowed'
             ? item.remember
-              ? `Allowed (always for ${item.rule ? ruleLabel(item.rule) : item.tool})`
-              : 'Allowed'
+              ? trans.__(
+                  'Allowed (always for %1)',
+                  item.rule ? ruleLabel(item.rule, trans) : item.tool
+                )
+              : trans.__('Allowed')
             : item.status === 'denied'
-              ? 'Denied'
-              : 'No answer in time: denied'}
+              ? trans.__('Denied')
+              : trans.__('No answer in time: denied')}
         </div>
       )}
     </div>

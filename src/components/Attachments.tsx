@@ -6,16 +6,18 @@ import React from 'react';
 
 import { IAttachment } from '../attachments';
 import { IAttachChoice } from '../attachmentsLab';
+import { useTrans } from '../translation';
 
 export function AttachmentChips(props: {
   attachments: IAttachment[];
   onRemove: (name: string) => void;
 }): JSX.Element | null {
+  const trans = useTrans();
   if (!props.attachments.length) {
     return null;
   }
   return (
-    <ul className="jp-lawless-chips" aria-label="Attachments">
+    <ul className="jp-lawless-chips" aria-label={trans.__('Attachments')}>
       {props.attachments.map(a => (
         <li
           key={a.name}
@@ -26,7 +28,7 @@ export function AttachmentChips(props: {
           <button
             className="jp-lawless-chip-remove"
             onClick={() => props.onRemove(a.name)}
-            aria-label={`Remove ${a.name}`}
+            aria-label={trans.__('Remove %1', a.name)}
           >
             ×
           </button>
@@ -40,11 +42,18 @@ export function AttachMenu(props: {
   choices: IAttachChoice[];
   onPick: (choice: IAttachChoice) => void;
 }): JSX.Element {
+  const trans = useTrans();
   return (
-    <ul className="jp-lawless-attachmenu" role="menu" aria-label="Attach">
+    <ul
+      className="jp-lawless-attachmenu"
+      role="menu"
+      aria-label={trans.__('Attach')}
+    >
       {props.choices.length === 0 && (
         <li className="jp-lawless-muted">
-          Open a notebook or a file to attach it, or type @ and a file name.
+          {trans.__(
+            'Open a notebook or a file to attach it, or type @ and a file name.'
+          )}
         </li>
       )}
       {props.choices.map(choice => (
@@ -62,6 +71,7 @@ export function MentionList(props: {
   matches: string[];
   onPick: (path: string) => void;
 }): JSX.Element | null {
+  const trans = useTrans();
   if (!props.matches.length) {
     return null;
   }
@@ -69,7 +79,7 @@ export function MentionList(props: {
     <ul
       className="jp-lawless-attachmenu"
       role="listbox"
-      aria-label="Worktree files"
+      aria-label={trans.__('Worktree files')}
     >
       {props.matches.map((path, i) => (
         <li

@@ -3,6 +3,7 @@
  * live status, diff stats, check result and cost; open one, see its diff, keep one.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useCallback, useEffect, useState } from 'react';
 
@@ -16,15 +17,15 @@ import {
   totalCost
 } from '../attempts';
 import { message, PanelController } from '../context';
+import { TranslationContext, useTrans } from '../translation';
 import { Alerts } from './Alerts';
-
-const DROP_BRANCHES = 'Keep, drop their branches';
 
 export class AttemptsWidget extends ReactWidget {
   constructor(
     readonly attemptId: string,
     private readonly controller: PanelController,
-    private readonly reveal: () => void
+    private readonly reveal: () => void,
+    private readonly trans: TranslationBundle
   ) {
     super();
     this.addClass('jp-lawless-attempts');
@@ -32,14 +33,16 @@ export class AttemptsWidget extends ReactWidget {
 
   render(): JSX.Element {
     return (
-      <AttemptsView
-        attemptId={this.attemptId}
-        open={(id, tab) => {
-          this.controller.openSession(id, tab);
-          this.reveal();
-        }}
-        onSessionsChanged={() => this.controller.emit('sessionsChanged')}
-      />
+      <TranslationContext.Provider value={this.trans}>
+        <AttemptsView
+          attemptId={this.attemptId}
+          open={(id, tab) => {
+            this.controller.openSession(id, tab);
+            this.reveal();
+          }}
+          onSessionsChanged={() => this.controller.emit('sessionsChanged')}
+        />
+      </TranslationContext.Provider>
     );
   }
 }
@@ -54,6 +57,7 @@ export function AttemptsView(props: {
   const [notice, setNotice] = useState<string | null>(null);
   const [followUp, setFollowUp] = useState('');
   const [busy, setBusy] = useState(false);
+  const trans = useTrans();
 
   const load = useCallback(async () => {
     try {
@@ -107,14 +111,17 @@ export function AttemptsView(props: {
     const others = attempt.sessions.filter(
       s => s.session_id !== session.session_id && s.state === 'active'
     );
+    const dropBranches = trans.__('Keep, drop their branches');
     const answer = await showDialog({
-      title: `Keep “${session.name}”?`,
+      title: trans.__('Keep “%1”?', session.name ?? ''),
       body: (
         <div className="jp-lawless-dialog">
           <p>
-            The other{' '}
-            {others.length === 1 ? 'session' : `${others.length} sessions`} of
-            this attempt are deleted: their worktrees go, their branches stay.
+            {trans._n(
+              'The other session of this attempt is deleted: its worktree goes, its branch stays.',
+              'The other %1 sessions of this attempt are deleted: their worktrees go, their branches stay.',
+              others.length
+            )}
           </p>
           <ul className="jp-lawless-filelist">
             {others.map(s => (
@@ -124,36 +131,47 @@ export function AttemptsView(props: {
             ))}
           </ul>
           <p>
-            Uncommitted changes in them are lost. Their branches are kept unless
-            you drop them too (a branch with commits that are not on the base is
-            kept even then).
+            {trans.__(
+              'Uncommitted changes in them are lost. Their branches are kept unless you drop them too (a branch with commits that are not on the base is kept even then).'
+            )}
           </p>
         </div>
       ),
       buttons: [
-        Dialog.cancelButton(),
-        Dialog.warnButton({ label: DROP_BRANCHES }),
-        Dialog.warnButton({ label: 'Keep this one' })
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.warnButton({ label: dropBranches }),
+        Dialog.warnButton({ label: trans.__('Keep this one') })
       ]
     });
     if (!answer.button.accept) {
       return;
     }
-    const dropBranches = answer.button.label === DROP_BRANCHES;
+    const drop = answer.button.label === dropBranches;
     setError(null);
     try {
       const result = await api.chooseAttempt(attempt.id, session.session_id, {
         force: true,
-        drop_branches: dropBranches
+        drop_branches: drop
       });
       setAttempt(result.attempt);
       props.onSessionsChanged?.();
       const dropped = result.deleted.filter(d => d.branch_deleted).length;
+      const deleted = result.deleted.length;
       setNotice(
-        `Kept “${session.name}”; ${result.deleted.length} other session(s) deleted, ` +
-          (dropBranches
-            ? `${dropped} of their branches deleted.`
-            : 'their branches kept.')
+        drop
+          ? trans._n(
+              'Kept “%2”; %1 other session deleted, %3 of their branches deleted.',
+              'Kept “%2”; %1 other sessions deleted, %3 of their branches deleted.',
+              deleted,
+              session.name ?? '',
+              dropped
+            )
+          : trans._n(
+              'Kept “%2”; %1 other session deleted, their branches kept.',
+              'Kept “%2”; %1 other sessions deleted, their branches kept.',
+              deleted,
+              session.name ?? ''
+            )
       );
     } catch (e) {
       setError(message(e));
@@ -164,7 +182,9 @@ export function AttemptsView(props: {
     return (
       <div className="jp-lawless-attempts-root">
         <Alerts error={error} />
-        {!error && <div className="jp-lawless-muted">Loading…</div>}
+        {!error && (
+          <div className="jp-lawless-muted">{trans.__('Loading…')}</div>
+        )}
       </div>
     );
   }
@@ -172,15 +192,21 @@ export function AttemptsView(props: {
   return (
     <div className="jp-lawless-attempts-root">
       <header className="jp-lawless-attempts-head">
-        <h2>Attempts: {attempt.prompt.split('\n')[0].slice(0, 80)}</h2>
+        <h2>
+          {trans.__('Attempts: %1', attempt.prompt.split('\n')[0].slice(0, 80))}
+        </h2>
         <div className="jp-lawless-item-meta">
-          {attempt.repo || '(root)'} · {attempt.sessions.length} attempts ·{' '}
-          {attempt.state}
-          {attempt.running ? ' · running' : ''} · {money(totalCost(attempt))}
+          {[
+            attempt.repo || trans.__('(root)'),
+            trans._n('%1 attempt', '%1 attempts', attempt.sessions.length),
+            attempt.state,
+            ...(attempt.running ? [trans.__('running')] : []),
+            money(totalCost(attempt))
+          ].join(' · ')}
           {attempt.check ? (
             <>
-              {' '}
-              · check <code>{attempt.check}</code>
+              {' · '}
+              {trans.__('check')} <code>{attempt.check}</code>
             </>
           ) : null}
         </div>
@@ -203,21 +229,21 @@ export function AttemptsView(props: {
         <form
           className="jp-lawless-attempts-followup"
           onSubmit={sendFollowUp}
-          aria-label="Send a follow-up to every attempt"
+          aria-label={trans.__('Send a follow-up to every attempt')}
         >
           <input
             className="jp-mod-styled"
             value={followUp}
-            placeholder="A follow-up for every attempt"
+            placeholder={trans.__('A follow-up for every attempt')}
             onChange={e => setFollowUp(e.target.value)}
-            aria-label="Follow-up message"
+            aria-label={trans.__('Follow-up message')}
           />
           <button
             type="submit"
             className="jp-mod-styled jp-mod-accept jp-lawless-button"
             disabled={busy || attempt.running || !followUp.trim()}
           >
-            Send to all
+            {trans.__('Send to all')}
           </button>
         </form>
       )}
@@ -234,18 +260,19 @@ function AttemptCard(props: {
   onKeep: () => void;
 }): JSX.Element {
   const s = props.session;
-  const summary = summarise(s);
+  const trans = useTrans();
+  const summary = summarise(s, trans);
   const live = s.state !== 'deleted' && s.state !== 'failed';
   return (
     <section
       role="listitem"
       className={`jp-lawless-attempt${props.chosen ? ' jp-mod-chosen' : ''}`}
-      aria-label={`Attempt ${s.position}: ${s.name}`}
+      aria-label={trans.__('Attempt %1: %2', s.position, s.name ?? '')}
     >
       <h3>
-        #{s.position} {s.name}
+        {`#${s.position} ${s.name ?? ''}`}
         <span className={`jp-lawless-state jp-lawless-state-${s.state}`}>
-          {props.chosen ? 'kept' : s.state}
+          {props.chosen ? trans.__('kept') : s.state}
         </span>
       </h3>
       <div className="jp-lawless-item-meta">
@@ -253,23 +280,26 @@ function AttemptCard(props: {
         {s.model ? ` · ${s.model}` : ''}
       </div>
       <dl className="jp-lawless-attempt-facts">
-        <dt>Turn</dt>
+        <dt>{trans.__('Turn')}</dt>
         <dd>{summary.turn}</dd>
-        <dt>Changes</dt>
+        <dt>{trans.__('Changes')}</dt>
         <dd>{summary.diff}</dd>
         {summary.check !== null && (
           <>
-            <dt>Check</dt>
+            <dt>{trans.__('Check')}</dt>
             <dd className={`jp-lawless-tone-${summary.checkTone}`}>
               {summary.check}
             </dd>
           </>
         )}
-        <dt>Cost</dt>
+        <dt>{trans.__('Cost')}</dt>
         <dd>{summary.cost}</dd>
       </dl>
       {s.check?.output ? (
-        <pre className="jp-lawless-attempt-output" aria-label="Check output">
+        <pre
+          className="jp-lawless-attempt-output"
+          aria-label={trans.__('Check output')}
+        >
           {s.check.output.slice(-2000)}
         </pre>
       ) : null}
@@ -279,14 +309,14 @@ function AttemptCard(props: {
           disabled={!live}
           onClick={props.onOpen}
         >
-          Open chat
+          {trans.__('Open chat')}
         </button>
         <button
           className="jp-mod-styled jp-lawless-button"
           disabled={!live}
           onClick={props.onDiff}
         >
-          Diff
+          {trans.__('Diff')}
         </button>
         {props.canKeep && (
           <button
@@ -294,7 +324,7 @@ function AttemptCard(props: {
             disabled={!summary.keepable}
             onClick={props.onKeep}
           >
-            Keep this one
+            {trans.__('Keep this one')}
           </button>
         )}
       </div>

@@ -13,6 +13,7 @@ import { DiffView, IDiff } from './DiffView';
 import { FileLink } from './FileLink';
 import { worktreeLink } from '../fileLinks';
 import { openFile } from '../openFile';
+import { useTrans } from '../translation';
 
 export function ChangesView(props: {
   ctx: IPanelContext;
@@ -22,6 +23,7 @@ export function ChangesView(props: {
 }): JSX.Element {
   const { session } = props;
   const settings = useSettings(props.ctx.controller);
+  const trans = useTrans();
   const [status, setStatus] = useState<any>(null);
   const [diff, setDiff] = useState<IDiff | null>(null);
   const [loading, setLoading] = useState(false);
@@ -83,10 +85,20 @@ export function ChangesView(props: {
       const { commit } = await api.commit(session.id, commitMessage.trim());
       setCommitMessage('');
       const stripped: string[] = commit.notebooks_stripped ?? [];
+      const files = commit.files.length;
       setNotice(
-        `Committed ${commit.sha.slice(0, 8)} (${commit.files.length} file${commit.files.length === 1 ? '' : 's'}).` +
+        trans._n(
+          'Committed %2 (%1 file).',
+          'Committed %2 (%1 files).',
+          files,
+          commit.sha.slice(0, 8)
+        ) +
           (stripped.length
-            ? ` Outputs stripped from ${stripped.join(', ')} (the worktree keeps them).`
+            ? ' ' +
+              trans.__(
+                'Outputs stripped from %1 (the worktree keeps them).',
+                stripped.join(', ')
+              )
             : '')
       );
       await load();
@@ -99,9 +111,17 @@ export function ChangesView(props: {
 
   const merge = async () => {
     const answer = await showDialog({
-      title: `Merge into ${session.base}?`,
-      body: `The commits of ${session.branch} go into ${session.base} (${strategy}). Uncommitted changes stay in the worktree and are not merged.`,
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Merge' })]
+      title: trans.__('Merge into %1?', session.base),
+      body: trans.__(
+        'The commits of %1 go into %2 (%3). Uncommitted changes stay in the worktree and are not merged.',
+        session.branch,
+        session.base,
+        strategy
+      ),
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.okButton({ label: trans.__('Merge') })
+      ]
     });
     if (!answer.button.accept) {
       return;
@@ -112,7 +132,11 @@ export function ChangesView(props: {
     try {
       const { merge } = await api.merge(session.id, strategy);
       setNotice(
-        `Merged into ${merge.base}: it is now at ${String(merge.merged_commit).slice(0, 8)}.`
+        trans.__(
+          'Merged into %1: it is now at %2.',
+          merge.base,
+          String(merge.merged_commit).slice(0, 8)
+        )
       );
       await load();
     } catch (e) {
@@ -121,7 +145,7 @@ export function ChangesView(props: {
       setError(
         message(e) +
           (conflicts.length
-            ? ` Conflicting files: ${conflicts.join(', ')}.`
+            ? ' ' + trans.__('Conflicting files: %1.', conflicts.join(', '))
             : '')
       );
     } finally {
@@ -134,26 +158,40 @@ export function ChangesView(props: {
       <div className="jp-lawless-listhead">
         <div className="jp-lawless-muted">
           {status
-            ? `${status.ahead} commit${status.ahead === 1 ? '' : 's'} ahead of ${status.base} · ${status.clean ? 'no uncommitted changes' : `${status.files.length} uncommitted`}`
+            ? trans._n(
+                '%1 commit ahead of %2',
+                '%1 commits ahead of %2',
+                status.ahead,
+                status.base
+              ) +
+              ' · ' +
+              (status.clean
+                ? trans.__('no uncommitted changes')
+                : trans.__('%1 uncommitted', status.files.length))
             : ' '}
         </div>
         <button
           className="jp-lawless-linkbutton"
           onClick={() => void load()}
           disabled={loading}
-          aria-label="Refresh the changes"
+          aria-label={trans.__('Refresh the changes')}
         >
-          {loading ? 'Loading…' : 'Refresh'}
+          {loading ? trans.__('Loading…') : trans.__('Refresh')}
         </button>
       </div>
       <Alerts error={error} notice={notice} />
       {status && (
         <>
-          <h3>Uncommitted</h3>
+          <h3>{trans.__('Uncommitted')}</h3>
           {status.files.length === 0 ? (
-            <div className="jp-lawless-muted">Nothing to commit.</div>
+            <div className="jp-lawless-muted">
+              {trans.__('Nothing to commit.')}
+            </div>
           ) : (
-            <ul className="jp-lawless-files" aria-label="Changed files">
+            <ul
+              className="jp-lawless-files"
+              aria-label={trans.__('Changed files')}
+            >
               {status.files.map((f: any) => (
                 <li key={f.path}>
                   <span
@@ -177,12 +215,12 @@ export function ChangesView(props: {
               htmlFor="jp-lawless-commit-message"
               className="jp-lawless-sr"
             >
-              Commit message
+              {trans.__('Commit message')}
             </label>
             <input
               id="jp-lawless-commit-message"
               className="jp-mod-styled"
-              placeholder="Commit message"
+              placeholder={trans.__('Commit message')}
               value={commitMessage}
               onChange={e => setCommitMessage(e.target.value)}
             />
@@ -191,7 +229,7 @@ export function ChangesView(props: {
               className="jp-mod-styled jp-mod-accept jp-lawless-button"
               disabled={busy || status.clean || !commitMessage.trim()}
             >
-              Commit all
+              {trans.__('Commit all')}
             </button>
           </form>
           <label className="jp-lawless-check">
@@ -201,11 +239,11 @@ export function ChangesView(props: {
               disabled={preferences === null}
               onChange={e => void setStrip(e.target.checked)}
             />{' '}
-            Strip notebook outputs when committing
+            {trans.__('Strip notebook outputs when committing')}
           </label>
           <div className="jp-lawless-merge">
             <label htmlFor="jp-lawless-strategy">
-              Merge back into {session.base}
+              {trans.__('Merge back into %1', session.base)}
             </label>
             <div className="jp-lawless-row">
               <select
@@ -214,16 +252,16 @@ export function ChangesView(props: {
                 value={strategy}
                 onChange={e => setStrategy(e.target.value)}
               >
-                <option value="merge">merge commit</option>
-                <option value="squash">squash</option>
-                <option value="rebase">rebase</option>
+                <option value="merge">{trans.__('merge commit')}</option>
+                <option value="squash">{trans.__('squash')}</option>
+                <option value="rebase">{trans.__('rebase')}</option>
               </select>
               <button
                 className="jp-mod-styled jp-lawless-button"
                 onClick={() => void merge()}
                 disabled={busy || status.ahead === 0}
               >
-                Merge
+                {trans.__('Merge')}
               </button>
             </div>
           </div>
@@ -251,7 +289,8 @@ export function ChangesView(props: {
               sessionId: session.id,
               sessionLabel: sessionLabel(session),
               path,
-              against: diff.against
+              against: diff.against,
+              trans
             }).catch(e => setError(message(e)))
           }
         />

@@ -5,6 +5,7 @@ import { ChatItem, describeUsage, shortInput } from '../chat';
 import { jupyterTool } from '../notebookTools';
 import { IFileLink } from '../fileLinks';
 import { IFileOpener } from '../openFile';
+import { useTrans } from '../translation';
 import { ITurn } from '../turns';
 import { ApprovalCard } from './ApprovalCard';
 import { FileLink } from './FileLink';
@@ -30,19 +31,22 @@ export const Item = React.memo(
     files?: IFileOpener | null;
   }): JSX.Element | null => {
     const { item, turn } = props;
+    const trans = useTrans();
     switch (item.kind) {
       case 'user':
         return (
           <div className="jp-lawless-msg jp-lawless-user">
             <div className="jp-lawless-role">
-              You
+              {trans.__('You')}
               {turn?.rewound && (
                 <span
                   className="jp-lawless-rewound-label"
-                  title="A rewind undid this turn; Claude no longer sees it"
+                  title={trans.__(
+                    'A rewind undid this turn; Claude no longer sees it'
+                  )}
                 >
-                  {' '}
-                  · rewound
+                  {' · '}
+                  {trans.__('rewound')}
                 </span>
               )}
               {turn && props.turnActions && (
@@ -51,7 +55,10 @@ export const Item = React.memo(
             </div>
             <div className="jp-lawless-usertext">{item.text}</div>
             {item.attachments && (
-              <ul className="jp-lawless-chips" aria-label="Attached">
+              <ul
+                className="jp-lawless-chips"
+                aria-label={trans.__('Attached')}
+              >
                 {item.attachments.map(name => (
                   <li key={name} className="jp-lawless-chip">
                     {name}
@@ -64,21 +71,23 @@ export const Item = React.memo(
       case 'assistant':
         return (
           <div className="jp-lawless-msg jp-lawless-assistant">
-            <div className="jp-lawless-role">Claude</div>
+            <div className="jp-lawless-role">{trans.__('Claude')}</div>
             <Markdown text={item.text} rendermime={props.rendermime} />
           </div>
         );
       case 'thinking':
         return props.showThinking ? (
           <details className="jp-lawless-thinking">
-            <summary>Thinking{item.streaming ? '…' : ''}</summary>
+            <summary>
+              {item.streaming ? trans.__('Thinking…') : trans.__('Thinking')}
+            </summary>
             <div className="jp-lawless-pre">{item.text}</div>
           </details>
         ) : null;
       case 'tool': {
         const state =
           item.result === null ? 'running' : item.isError ? 'error' : 'done';
-        const notebook = jupyterTool(item.name, item.input);
+        const notebook = jupyterTool(item.name, item.input, trans);
         const file = props.files?.link(item.name, item.input) ?? null;
         return (
           <details className={`jp-lawless-tool jp-lawless-tool-${state}`}>
@@ -100,17 +109,19 @@ export const Item = React.memo(
               {item.runsGitHooks && (
                 <span
                   className="jp-lawless-tool-hooks"
-                  title="This command runs git hooks of the repository"
+                  title={trans.__(
+                    'This command runs git hooks of the repository'
+                  )}
                 >
-                  runs git hooks
+                  {trans.__('runs git hooks')}
                 </span>
               )}
               <span className="jp-lawless-tool-state">
                 {state === 'running'
                   ? '…'
                   : state === 'error'
-                    ? 'failed'
-                    : 'done'}
+                    ? trans.__('failed')
+                    : trans.__('done')}
               </span>
             </summary>
             {notebook?.code !== null && notebook?.code !== undefined ? (
@@ -126,14 +137,14 @@ export const Item = React.memo(
               <div
                 className={`jp-lawless-pre jp-lawless-result${item.isError ? ' jp-mod-error' : ''}`}
               >
-                {item.result || '(no output)'}
+                {item.result || trans.__('(no output)')}
               </div>
             )}
             {item.images?.map((image, i) => (
               <img
                 key={i}
                 className="jp-lawless-result-image"
-                alt={`Image ${i + 1} of the result`}
+                alt={trans.__('Image %1 of the result', i + 1)}
                 src={`data:${image.mediaType};base64,${image.data}`}
               />
             ))}
@@ -168,6 +179,7 @@ export const Item = React.memo(
 function TurnMenu(props: { turn: ITurn; actions: ITurnActions }): JSX.Element {
   const [open, setOpen] = useState(false);
   const { turn, actions } = props;
+  const trans = useTrans();
   const act = (what: (turn: ITurn) => void) => () => {
     setOpen(false);
     what(turn);
@@ -176,9 +188,9 @@ function TurnMenu(props: { turn: ITurn; actions: ITurnActions }): JSX.Element {
     <span className="jp-lawless-turnmenu">
       <button
         className="jp-lawless-linkbutton jp-lawless-turnmenu-toggle"
-        aria-label={`Actions for turn ${turn.number}`}
+        aria-label={trans.__('Actions for turn %1', turn.number)}
         aria-expanded={open}
-        title="Rewind or fork"
+        title={trans.__('Rewind or fork')}
         disabled={actions.disabled}
         onClick={() => setOpen(!open)}
       >
@@ -189,18 +201,22 @@ function TurnMenu(props: { turn: ITurn; actions: ITurnActions }): JSX.Element {
           <button
             role="menuitem"
             className="jp-lawless-linkbutton"
-            title="Files, index, branch and conversation as they were before this turn"
+            title={trans.__(
+              'Files, index, branch and conversation as they were before this turn'
+            )}
             onClick={act(actions.rewind)}
           >
-            Rewind to before this
+            {trans.__('Rewind to before this')}
           </button>
           <button
             role="menuitem"
             className="jp-lawless-linkbutton"
-            title="A new session starting as things were before this turn; this one stays as it is"
+            title={trans.__(
+              'A new session starting as things were before this turn; this one stays as it is'
+            )}
             onClick={act(actions.fork)}
           >
-            Fork from here
+            {trans.__('Fork from here')}
           </button>
         </span>
       )}

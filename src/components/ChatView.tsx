@@ -17,6 +17,7 @@ import {
   withAttachment
 } from '../attachments';
 import { attachChoices, IAttachChoice, worktreeFile } from '../attachmentsLab';
+import { ChatActivity, chatActivity } from '../chatTabNames';
 import { IPanelContext, message } from '../context';
 import { ISession, workingText } from '../format';
 import { useChatStream } from '../hooks/useChatStream';
@@ -25,6 +26,7 @@ import { LiveDocuments } from '../liveDocuments';
 import { fileOpener } from '../openFile';
 import { labDocuments } from '../liveDocumentsLab';
 import { PermissionPicker } from '../permissions';
+import { useTrans } from '../translation';
 import { ITurn, rewindQuestion, turnsById } from '../turns';
 import { AttachmentChips, AttachMenu, MentionList } from './Attachments';
 import { Item, ITurnActions } from './ChatItem';
@@ -39,9 +41,12 @@ export function ChatView(props: {
   onRewound: () => void;
   /** After a fork: open the new session. */
   onForked: (session: ISession) => void;
+  /** What the chat does now (the main-area tab's header shows it). */
+  onActivity?: (activity: ChatActivity) => void;
 }): JSX.Element {
   const { ctx, session } = props;
   const settings = useSettings(ctx.controller);
+  const trans = useTrans();
   const live = useMemo(
     () =>
       ctx.docManager
@@ -65,6 +70,11 @@ export function ChatView(props: {
       : undefined
   );
   const { chat, loading, busy, reconnecting, stop, answer } = stream;
+  const pending = chat.items.filter(
+    item => item.kind === 'approval' && item.status === 'pending'
+  ).length;
+  const activity = chatActivity(busy, pending);
+  useEffect(() => props.onActivity?.(activity), [activity]);
   const [turns, setTurns] = useState<ITurn[]>([]);
   const [acting, setActing] = useState(false);
 
@@ -87,9 +97,12 @@ export function ChatView(props: {
   const rewind = useCallback(
     async (turn: ITurn) => {
       const answer = await showDialog({
-        title: `Rewind to before turn ${turn.number}?`,
-        body: rewindQuestion(turn),
-        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Rewind' })]
+        title: trans.__('Rewind to before turn %1?', turn.number),
+        body: rewindQuestion(turn, trans),
+        buttons: [
+          Dialog.cancelButton({ label: trans.__('Cancel') }),
+          Dialog.warnButton({ label: trans.__('Rewind') })
+        ]
       });
       if (!answer.button.accept) {
         return;
@@ -132,7 +145,7 @@ export function ChatView(props: {
     [rewind, fork, busy, acting]
   );
   const opener = useMemo(
-    () => fileOpener(ctx.app, session, stream.addError),
+    () => fileOpener(ctx.app, session, stream.addError, trans),
     [session.id]
   );
   const [draft, setDraft] = useState('');
@@ -253,7 +266,7 @@ export function ChatView(props: {
         ref={list}
         role="log"
         aria-live="polite"
-        aria-label="Conversation with Claude"
+        aria-label={trans.__('Conversation with Claude')}
         aria-busy={busy}
         tabIndex={0}
         onScroll={() => {
@@ -265,12 +278,15 @@ export function ChatView(props: {
         }}
       >
         {loading && (
-          <div className="jp-lawless-muted">Loading the conversation…</div>
+          <div className="jp-lawless-muted">
+            {trans.__('Loading the conversation…')}
+          </div>
         )}
         {!loading && chat.items.length === 0 && (
           <div className="jp-lawless-muted jp-lawless-empty">
-            Ask Claude to do something in this worktree. Edits inside it are
-            allowed; shell commands ask you first.
+            {trans.__(
+              'Ask Claude to do something in this worktree. Edits inside it are allowed; shell commands ask you first.'
+            )}
           </div>
         )}
         {chat.items.map(item => {
@@ -298,7 +314,7 @@ export function ChatView(props: {
         })}
         {busy && (
           <div className="jp-lawless-working" role="status">
-            {workingText(chat.queued, reconnecting)}
+            {workingText(chat.queued, reconnecting, trans)}
           </div>
         )}
       </div>
@@ -323,10 +339,10 @@ export function ChatView(props: {
           rows={3}
           placeholder={
             settings.enterToSend
-              ? 'Message Claude (Enter sends, Shift+Enter: new line)'
-              : 'Message Claude (Ctrl+Enter sends)'
+              ? trans.__('Message Claude (Enter sends, Shift+Enter: new line)')
+              : trans.__('Message Claude (Ctrl+Enter sends)')
           }
-          aria-label="Message to Claude"
+          aria-label={trans.__('Message to Claude')}
           onChange={e => {
             setDraft(e.target.value);
             setCaret(e.target.selectionStart ?? e.target.value.length);
@@ -347,13 +363,16 @@ export function ChatView(props: {
                       ctx.app,
                       ctx.docManager,
                       ctx.notebooks,
-                      session.worktree_dir
+                      session.worktree_dir,
+                      trans
                     )
               )
             }
-            title="Attach the active notebook, its selected cells or an open file; or type @ and a file name"
+            title={trans.__(
+              'Attach the active notebook, its selected cells or an open file; or type @ and a file name'
+            )}
           >
-            Attach
+            {trans.__('Attach')}
           </button>
           <PermissionPicker disabled={busy} onError={stream.addError} />
           <RememberedRules
@@ -365,18 +384,18 @@ export function ChatView(props: {
             <button
               className="jp-mod-styled jp-mod-warn jp-lawless-button"
               onClick={() => void stop()}
-              aria-label="Stop the running turn"
+              aria-label={trans.__('Stop the running turn')}
             >
-              Stop
+              {trans.__('Stop')}
             </button>
           ) : (
             <button
               className="jp-mod-styled jp-mod-accept jp-lawless-button"
               onClick={() => void send()}
               disabled={!draft.trim()}
-              aria-label="Send the message"
+              aria-label={trans.__('Send the message')}
             >
-              Send
+              {trans.__('Send')}
             </button>
           )}
         </div>

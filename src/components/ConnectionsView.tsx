@@ -5,6 +5,7 @@ import React, { useCallback, useEffect, useState } from 'react';
 
 import { connectionsApi, text } from '../connectionsApi';
 import { IAuthStatus } from '../connectionsState';
+import { useTrans } from '../translation';
 import { Alerts } from './Alerts';
 import { GitHubSection } from './GitHubSection';
 import { VercelSection } from './VercelSection';
@@ -35,6 +36,7 @@ export function ConnectionsView(): JSX.Element {
 }
 
 function SupabaseSection(): JSX.Element {
+  const trans = useTrans();
   const [status, setStatus] = useState<any>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -45,13 +47,28 @@ function SupabaseSection(): JSX.Element {
   }, []);
   let summary = '…';
   if (status) {
+    const depth = status.outbox?.depth ?? 0;
+    const parked = status.outbox?.parked ?? 0;
+    const waiting = parked
+      ? trans._n(
+          '%1 row waiting, %2 refused',
+          '%1 rows waiting, %2 refused',
+          depth,
+          parked
+        )
+      : trans._n('%1 row waiting', '%1 rows waiting', depth);
     summary = !status.configured
-      ? 'Off: data stays in this server’s SQLite.'
-      : `${status.reachable === false ? 'Unreachable' : 'Mirroring'} to ${status.url}; ${status.outbox?.depth ?? 0} rows waiting${status.outbox?.parked ? `, ${status.outbox.parked} refused` : ''}.`;
+      ? trans.__('Off: data stays in this server’s SQLite.')
+      : status.reachable === false
+        ? trans.__('Unreachable: %1; %2.', status.url, waiting)
+        : trans.__('Mirroring to %1; %2.', status.url, waiting);
   }
   return (
-    <section className="jp-lawless-connection" aria-label="Supabase">
-      <h3>Supabase mirror</h3>
+    <section
+      className="jp-lawless-connection"
+      aria-label={trans.__('Supabase')}
+    >
+      <h3>{trans.__('Supabase mirror')}</h3>
       <div className="jp-lawless-muted">{error ?? summary}</div>
       {status?.last_error && (
         <div className="jp-lawless-error">{status.last_error}</div>

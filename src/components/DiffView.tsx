@@ -4,6 +4,7 @@
 import React from 'react';
 
 import { parsePatch } from '../format';
+import { useTrans } from '../translation';
 
 /** What `GET .../git/diff` answers. */
 export interface IDiff {
@@ -26,25 +27,27 @@ export function DiffView(props: {
   onOpenTab?: (path?: string) => void;
 }): JSX.Element {
   const files = parsePatch(props.diff.patch ?? '');
+  const trans = useTrans();
   return (
     <>
       <div className="jp-lawless-listhead">
         <h3>
-          Diff against{' '}
-          {props.diff.against === 'head' ? 'the last commit' : 'the base'}
+          {props.diff.against === 'head'
+            ? trans.__('Diff against the last commit')
+            : trans.__('Diff against the base')}
         </h3>
         {props.onOpenTab && files.length > 0 && (
           <button
             className="jp-lawless-linkbutton"
             onClick={() => props.onOpenTab?.()}
-            aria-label="Open the whole diff in a tab"
+            aria-label={trans.__('Open the whole diff in a tab')}
           >
-            Open diff tab
+            {trans.__('Open diff tab')}
           </button>
         )}
       </div>
       {files.length === 0 && (
-        <div className="jp-lawless-muted">No differences.</div>
+        <div className="jp-lawless-muted">{trans.__('No differences.')}</div>
       )}
       {files.map(file => {
         const stats = props.diff.files.find(f => f.path === file.path);
@@ -66,9 +69,12 @@ export function DiffView(props: {
                     event.preventDefault(); // not a click on the summary
                     props.onOpenTab?.(file.path);
                   }}
-                  aria-label={`Open the diff of ${file.path} in a tab`}
+                  aria-label={trans.__(
+                    'Open the diff of %1 in a tab',
+                    file.path
+                  )}
                 >
-                  Open diff
+                  {trans.__('Open diff')}
                 </button>
               )}
             </summary>
@@ -76,15 +82,20 @@ export function DiffView(props: {
               <button
                 className="jp-mod-styled jp-lawless-button"
                 onClick={() => props.onOpenNotebook?.(file.path)}
-                aria-label={`Show the cell-by-cell diff of ${file.path}`}
+                aria-label={trans.__(
+                  'Show the cell-by-cell diff of %1',
+                  file.path
+                )}
               >
-                Show cell by cell
+                {trans.__('Show cell by cell')}
               </button>
             ) : (
               <pre className="jp-lawless-patch">
                 {!file.lines.some(l => l.kind !== 'meta') && (
                   <div className="jp-lawless-line jp-lawless-line-hunk">
-                    {stats?.binary ? '(binary file)' : '(empty file)'}
+                    {stats?.binary
+                      ? trans.__('(binary file)')
+                      : trans.__('(empty file)')}
                   </div>
                 )}
                 {file.lines
@@ -104,7 +115,7 @@ export function DiffView(props: {
       })}
       {props.diff.truncated && (
         <div className="jp-lawless-muted">
-          The diff was cut short: it is too large.
+          {trans.__('The diff was cut short: it is too large.')}
         </div>
       )}
     </>

@@ -2,6 +2,7 @@
 import React from 'react';
 
 import { IFileLink } from '../fileLinks';
+import { useTrans } from '../translation';
 
 export function FileLink(props: {
   link: IFileLink;
@@ -9,11 +10,16 @@ export function FileLink(props: {
   children?: React.ReactNode;
 }): JSX.Element {
   const { link } = props;
-  const where = link.line !== null ? ` at line ${link.line}` : '';
+  const trans = useTrans();
+  const title = link.find
+    ? trans.__('Open %1 at its change', link.path)
+    : link.line !== null
+      ? trans.__('Open %1 at line %2', link.path, link.line)
+      : trans.__('Open %1', link.path);
   return (
     <button
       className="jp-lawless-filelink"
-      title={`Open ${link.path}${where}`}
+      title={title}
       onClick={event => {
         event.preventDefault(); // inside a <summary>: open the file, not the card
         event.stopPropagation();

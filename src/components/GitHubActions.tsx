@@ -2,11 +2,13 @@ import React, { useState } from 'react';
 
 import { connectionsApi, text } from '../connectionsApi';
 import { ISession } from '../format';
+import { useTrans } from '../translation';
 import { Alerts } from './Alerts';
 
 /** Push and "Open pull request" for a session's Changes tab. */
 export function GitHubActions(props: { session: ISession }): JSX.Element {
   const { session } = props;
+  const trans = useTrans();
   const [busy, setBusy] = useState(false);
   const [title, setTitle] = useState('');
   const [notice, setNotice] = useState<string | null>(null);
@@ -28,7 +30,7 @@ export function GitHubActions(props: { session: ISession }): JSX.Element {
   const push = () =>
     run(async () => {
       const { push } = await connectionsApi.push(session.id);
-      setNotice(`Pushed ${push.branch} to ${push.full_name}.`);
+      setNotice(trans.__('Pushed %1 to %2.', push.branch, push.full_name));
     });
   const openPullRequest = () =>
     run(async () => {
@@ -38,24 +40,24 @@ export function GitHubActions(props: { session: ISession }): JSX.Element {
         ''
       );
       setUrl(pull_request.url);
-      setNotice(`Pull request #${pull_request.number} is open.`);
+      setNotice(trans.__('Pull request #%1 is open.', pull_request.number));
     });
 
   return (
     <div className="jp-lawless-github-actions">
-      <h3>GitHub</h3>
+      <h3>{trans.__('GitHub')}</h3>
       <div className="jp-lawless-row">
         <button
           className="jp-mod-styled jp-lawless-button"
           onClick={() => void push()}
           disabled={busy}
         >
-          Push
+          {trans.__('Push')}
         </button>
         <input
           className="jp-mod-styled"
-          aria-label="Pull request title"
-          placeholder="Pull request title"
+          aria-label={trans.__('Pull request title')}
+          placeholder={trans.__('Pull request title')}
           value={title}
           onChange={e => setTitle(e.target.value)}
         />
@@ -64,7 +66,7 @@ export function GitHubActions(props: { session: ISession }): JSX.Element {
           onClick={() => void openPullRequest()}
           disabled={busy || !title.trim()}
         >
-          Open pull request
+          {trans.__('Open pull request')}
         </button>
       </div>
       {notice && (

@@ -11,6 +11,7 @@ import {
   pollDeviceFlow,
   providerOf
 } from '../connectionsState';
+import { useTrans } from '../translation';
 import { Alerts } from './Alerts';
 
 export function GitHubSection(props: {
@@ -18,6 +19,7 @@ export function GitHubSection(props: {
   reload: () => Promise<void>;
 }): JSX.Element {
   const entry = providerOf(props.status, 'github');
+  const trans = useTrans();
   const [device, setDevice] = useState<IDeviceStart | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -36,7 +38,9 @@ export function GitHubSection(props: {
     );
     if (!popup) {
       setError(
-        'The browser blocked the GitHub window; allow pop-ups or use a code.'
+        trans.__(
+          'The browser blocked the GitHub window; allow pop-ups or use a code.'
+        )
       );
       return;
     }
@@ -66,7 +70,7 @@ export function GitHubSection(props: {
         signal: controller.signal
       });
       if (answer) {
-        setNotice(deviceOutcome(answer));
+        setNotice(deviceOutcome(answer, trans));
         setDevice(null);
         await props.reload();
       }
@@ -108,7 +112,7 @@ export function GitHubSection(props: {
     setError(null);
     try {
       const result = await connectionsApi.clone(repo.full_name);
-      setNotice(`Cloned ${repo.full_name} into ${result.repo}.`);
+      setNotice(trans.__('Cloned %1 into %2.', repo.full_name, result.repo));
     } catch (e) {
       setError(text(e));
     } finally {
@@ -117,9 +121,9 @@ export function GitHubSection(props: {
   };
 
   return (
-    <section className="jp-lawless-connection" aria-label="GitHub">
-      <h3>GitHub</h3>
-      <div className="jp-lawless-muted">{describeProvider(entry)}</div>
+    <section className="jp-lawless-connection" aria-label={trans.__('GitHub')}>
+      <h3>{trans.__('GitHub')}</h3>
+      <div className="jp-lawless-muted">{describeProvider(entry, trans)}</div>
       {entry?.connected ? (
         <div className="jp-lawless-row">
           <button
@@ -127,14 +131,16 @@ export function GitHubSection(props: {
             onClick={() => void moreRepos()}
             disabled={busy || nextPage === null}
           >
-            {repos.length ? 'More repositories' : 'List repositories'}
+            {repos.length
+              ? trans.__('More repositories')
+              : trans.__('List repositories')}
           </button>
           {entry.source !== 'hub' && (
             <button
               className="jp-mod-styled jp-lawless-button"
               onClick={() => void disconnect()}
             >
-              Disconnect
+              {trans.__('Disconnect')}
             </button>
           )}
         </div>
@@ -144,31 +150,32 @@ export function GitHubSection(props: {
             className="jp-mod-styled jp-mod-accept jp-lawless-button"
             onClick={connectInPopup}
           >
-            Connect GitHub
+            {trans.__('Connect GitHub')}
           </button>
           <button
             className="jp-mod-styled jp-lawless-button"
             onClick={() => void connectWithCode()}
             disabled={device !== null}
           >
-            Connect with a code
+            {trans.__('Connect with a code')}
           </button>
         </div>
       ) : (
         props.status && (
           <div className="jp-lawless-notice" role="note">
-            No GitHub OAuth app is configured on this server; the administrator
-            sets LawlessApp.github_client_id (see the README).
+            {trans.__(
+              'No GitHub OAuth app is configured on this server; the administrator sets LawlessApp.github_client_id (see the README).'
+            )}
           </div>
         )
       )}
       {device && (
         <div className="jp-lawless-notice" role="status">
-          Enter <code>{device.user_code}</code> at{' '}
+          {trans.__('Enter this code:')} <code>{device.user_code}</code>{' '}
           <a href={device.verification_uri} target="_blank" rel="noreferrer">
             {device.verification_uri}
-          </a>
-          . Waiting…
+          </a>{' '}
+          {trans.__('Waiting…')}
         </div>
       )}
       <Alerts error={error} notice={notice} />
@@ -178,14 +185,14 @@ export function GitHubSection(props: {
             <li key={repo.full_name} className="jp-lawless-row">
               <span title={repo.description ?? ''}>
                 {repo.full_name}
-                {repo.private ? ' (private)' : ''}
+                {repo.private ? ` ${trans.__('(private)')}` : ''}
               </span>
               <button
                 className="jp-mod-styled jp-lawless-button"
                 onClick={() => void clone(repo)}
                 disabled={busy}
               >
-                Clone
+                {trans.__('Clone')}
               </button>
             </li>
           ))}

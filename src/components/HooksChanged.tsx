@@ -5,9 +5,10 @@
 import React from 'react';
 
 import { hooksWarning } from '../rules';
+import { useTrans } from '../translation';
 
 export function HooksChanged(props: { hooks?: string[] }): JSX.Element | null {
-  const warning = hooksWarning(props.hooks);
+  const warning = hooksWarning(props.hooks, useTrans());
   return warning ? (
     <div className="jp-lawless-approval-hooks" role="alert">
       {warning}

@@ -16,6 +16,7 @@ import {
   ruleLabel,
   whyAskedEveryTime
 } from '../rules';
+import { useTrans } from '../translation';
 
 export function ApprovalCommand(props: {
   tool: string;
@@ -27,10 +28,11 @@ export function ApprovalCommand(props: {
   /** the event's `code`: what a call runs when its input does not hold it (a cell) */
   code?: string | null;
 }): JSX.Element {
-  const title = alwaysAllowTitle(props.rule);
-  const why = whyAskedEveryTime(props.tool, props.rule);
+  const trans = useTrans();
+  const title = alwaysAllowTitle(props.rule, trans);
+  const why = whyAskedEveryTime(props.tool, props.rule, trans);
   const where = props.code
-    ? jupyterTool(props.tool, props.input)?.summary
+    ? jupyterTool(props.tool, props.input, trans)?.summary
     : null;
   return (
     <div className="jp-lawless-approval-command">
@@ -40,12 +42,14 @@ export function ApprovalCommand(props: {
       </pre>
       {props.runsGitHooks && (
         <div className="jp-lawless-approval-hooks" role="note">
-          This runs git hooks of the repository (commit, merge, push…).
+          {trans.__(
+            'This runs git hooks of the repository (commit, merge, push…).'
+          )}
         </div>
       )}
       {title && (
         <div className="jp-lawless-muted">
-          Always allow: {ruleLabel(props.rule!)}
+          {trans.__('Always allow: %1', ruleLabel(props.rule!, trans))}
         </div>
       )}
       {why && <div className="jp-lawless-muted">{why}</div>}
@@ -60,6 +64,7 @@ export function RememberedRules(props: {
   onError: (message: string) => void;
 }): JSX.Element | null {
   const { sessionId, onError } = props;
+  const trans = useTrans();
   const [rules, setRules] = useState<string[]>([]);
 
   const load = useCallback(() => {
@@ -88,21 +93,21 @@ export function RememberedRules(props: {
   return (
     <div
       className="jp-lawless-rules"
-      aria-label="Always allowed in this session"
+      aria-label={trans.__('Always allowed in this session')}
     >
       <div className="jp-lawless-rules-title">
-        Always allowed in this session
+        {trans.__('Always allowed in this session')}
       </div>
       <ul>
         {rules.map(rule => (
           <li key={rule}>
-            <span title={rule}>{ruleLabel(rule)}</span>
+            <span title={rule}>{ruleLabel(rule, trans)}</span>
             <button
               className="jp-mod-styled jp-lawless-button"
               onClick={() => void forget(rule)}
-              aria-label={`Forget ${rule}`}
+              aria-label={trans.__('Forget %1', rule)}
             >
-              Forget
+              {trans.__('Forget')}
             </button>
           </li>
         ))}
@@ -112,7 +117,7 @@ export function RememberedRules(props: {
           className="jp-mod-styled jp-lawless-button"
           onClick={() => void forget()}
         >
-          Forget all
+          {trans.__('Forget all')}
         </button>
       )}
     </div>

@@ -7,12 +7,14 @@ import React from 'react';
 
 import { OPEN_CHAT, OPEN_WORKTREE } from '../chatTabs';
 import { ISession } from '../format';
+import { useTrans } from '../translation';
 
 export function SessionActions(props: {
   app: JupyterFrontEnd;
   session: ISession;
 }): JSX.Element {
   const { app, session } = props;
+  const trans = useTrans();
   return (
     <div className="jp-lawless-sessionactions">
       <button
@@ -20,18 +22,18 @@ export function SessionActions(props: {
         onClick={() =>
           void app.commands.execute(OPEN_CHAT, { session: session.id })
         }
-        title="Open this chat as a tab in the main area"
+        title={trans.__('Open this chat as a tab in the main area')}
       >
-        Open in main area
+        {trans.__('Open in main area')}
       </button>
       <button
         className="jp-lawless-linkbutton"
         onClick={() =>
           void app.commands.execute(OPEN_WORKTREE, { session: session.id })
         }
-        title="Show the worktree in the file browser"
+        title={trans.__('Show the worktree in the file browser')}
       >
-        Open worktree
+        {trans.__('Open worktree')}
       </button>
     </div>
   );

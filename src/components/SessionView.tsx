@@ -7,13 +7,9 @@ import { ChangesView } from './ChangesView';
 import { ChatView } from './ChatView';
 import { SessionActions } from './SessionActions';
 import { TerminalView } from './TerminalView';
+import { useTrans } from '../translation';
 
-const TABS: { id: Tab; label: string }[] = [
-  { id: 'chat', label: 'Chat' },
-  { id: 'changes', label: 'Changes' },
-  { id: 'terminal', label: 'Terminal' },
-  { id: 'connections', label: 'Connections' }
-];
+const TABS: Tab[] = ['chat', 'changes', 'terminal', 'connections'];
 
 export function SessionView(props: {
   ctx: IPanelContext;
@@ -26,12 +22,19 @@ export function SessionView(props: {
   onOpenSession: (id: string) => void;
 }): JSX.Element {
   const { session, tab } = props;
+  const trans = useTrans();
+  const labels: { [id in Tab]: string } = {
+    chat: trans.__('Chat'),
+    changes: trans.__('Changes'),
+    terminal: trans.__('Terminal'),
+    connections: trans.__('Connections')
+  };
   const [turns, setTurns] = useState(0); // finished turns: the changes may be new
   const [rewinds, setRewinds] = useState(0); // the chat is read afresh after a rewind
   const tabRefs = useRef<{ [id: string]: HTMLButtonElement | null }>({});
 
   const onKeyDown = (event: React.KeyboardEvent) => {
-    const index = TABS.findIndex(t => t.id === tab);
+    const index = TABS.indexOf(tab);
     let next = -1;
     if (event.key === 'ArrowRight') {
       next = (index + 1) % TABS.length;
@@ -40,8 +43,8 @@ export function SessionView(props: {
     }
     if (next >= 0) {
       event.preventDefault();
-      props.setTab(TABS[next].id);
-      tabRefs.current[TABS[next].id]?.focus();
+      props.setTab(TABS[next]);
+      tabRefs.current[TABS[next]]?.focus();
     }
   };
 
@@ -51,9 +54,9 @@ export function SessionView(props: {
         <button
           className="jp-lawless-linkbutton"
           onClick={props.onBack}
-          aria-label="Back to the list of sessions"
+          aria-label={trans.__('Back to the list of sessions')}
         >
-          ‹ Sessions
+          {trans.__('‹ Sessions')}
         </button>
         <div className="jp-lawless-sessiontitle" title={session.worktree_path}>
           <strong>{sessionLabel(session)}</strong>
@@ -67,35 +70,35 @@ export function SessionView(props: {
       <div
         className="jp-lawless-tabs"
         role="tablist"
-        aria-label="Session views"
+        aria-label={trans.__('Session views')}
         onKeyDown={onKeyDown}
       >
         {TABS.map(t => (
           <button
-            key={t.id}
-            ref={el => (tabRefs.current[t.id] = el)}
+            key={t}
+            ref={el => (tabRefs.current[t] = el)}
             role="tab"
-            id={`jp-lawless-tab-${t.id}`}
-            aria-selected={tab === t.id}
-            aria-controls={`jp-lawless-tabpanel-${t.id}`}
-            tabIndex={tab === t.id ? 0 : -1}
-            className={`jp-lawless-tab${tab === t.id ? ' jp-mod-current' : ''}`}
-            onClick={() => props.setTab(t.id)}
+            id={`jp-lawless-tab-${t}`}
+            aria-selected={tab === t}
+            aria-controls={`jp-lawless-tabpanel-${t}`}
+            tabIndex={tab === t ? 0 : -1}
+            className={`jp-lawless-tab${tab === t ? ' jp-mod-current' : ''}`}
+            onClick={() => props.setTab(t)}
           >
-            {t.label}
+            {labels[t]}
           </button>
         ))}
       </div>
       {TABS.map(t => (
         <div
-          key={t.id}
+          key={t}
           role="tabpanel"
-          id={`jp-lawless-tabpanel-${t.id}`}
-          aria-labelledby={`jp-lawless-tab-${t.id}`}
+          id={`jp-lawless-tabpanel-${t}`}
+          aria-labelledby={`jp-lawless-tab-${t}`}
           className="jp-lawless-tabpanel"
-          hidden={tab !== t.id}
+          hidden={tab !== t}
         >
-          {t.id === 'chat' && (
+          {t === 'chat' && (
             <ChatView
               key={`${session.id}-${rewinds}`}
               ctx={props.ctx}
@@ -108,7 +111,7 @@ export function SessionView(props: {
               onForked={forked => props.onOpenSession(forked.id)}
             />
           )}
-          {t.id === 'changes' && (
+          {t === 'changes' && (
             <ChangesView
               key={session.id}
               ctx={props.ctx}
@@ -117,10 +120,10 @@ export function SessionView(props: {
               turns={turns}
             />
           )}
-          {t.id === 'terminal' && (
+          {t === 'terminal' && (
             <TerminalView ctx={props.ctx} session={session} />
           )}
-          {t.id === 'connections' && <ConnectionsView />}
+          {t === 'connections' && <ConnectionsView />}
         </div>
       ))}
     </div>

@@ -1,12 +1,13 @@
-import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import React, { useEffect, useState } from 'react';
 
-import { api, ApiError } from '../api';
+import { api } from '../api';
 import { attemptCount, IAttempt } from '../attempts';
 import { IPanelContext, message } from '../context';
 import { age, ISession, sessionLabel } from '../format';
+import { useTrans } from '../translation';
 import { Alerts } from './Alerts';
+import { deleteSession } from './deleteSession';
 
 function browserPath(browser: IDefaultFileBrowser | null): string {
   const path = browser?.model.path ?? '';
@@ -22,6 +23,7 @@ export function SessionsView(props: {
   onOpen: (id: string) => void;
 }): JSX.Element {
   const { ctx, sessions } = props;
+  const trans = useTrans();
   const [repo, setRepo] = useState(browserPath(ctx.browser));
   const [repoEdited, setRepoEdited] = useState(false);
   const [base, setBase] = useState('');
@@ -97,95 +99,13 @@ export function SessionsView(props: {
   };
 
   const remove = async (session: ISession) => {
-    const label = sessionLabel(session);
-    const where = session.worktree_dir ?? session.worktree_path;
-    const first = await showDialog({
-      title: `Delete session “${label}”?`,
-      body: (
-        <div className="jp-lawless-dialog">
-          <p>
-            This removes its worktree folder <code>{where}</code>.
-          </p>
-          <p>
-            Its branch <code>{session.branch}</code> is deleted too, unless it
-            has commits that <code>{session.base}</code> does not have: then the
-            branch is kept. A worktree with uncommitted changes is not deleted
-            unless you confirm again.
-          </p>
-        </div>
-      ),
-      buttons: [
-        Dialog.cancelButton(),
-        Dialog.warnButton({
-          label: 'Delete',
-          ariaLabel: `Delete session ${label}`
-        })
-      ]
-    });
-    if (!first.button.accept) {
-      return;
-    }
     setError(null);
-    try {
-      const result = await api.deleteSession(session.id);
-      setNotice(deletedNotice(label, result));
-    } catch (e) {
-      if (!(
-        e instanceof ApiError &&
-        e.status === 409 &&
-        e.details.uncommitted
-      )) {
-        setError(message(e));
-        await props.refresh();
-        return;
-      }
-      let files: string[] = [];
-      try {
-        const status = await api.status(session.id);
-        files = status.files.map((f: any) => `${f.status}: ${f.path}`);
-      } catch {
-        files = [];
-      }
-      const second = await showDialog({
-        title: 'Uncommitted changes will be lost',
-        body: (
-          <div className="jp-lawless-dialog">
-            <p>
-              The worktree of “{label}” has changes that were never committed.
-              Deleting anyway throws them away for good
-              {session.branch ? (
-                <>
-                  , and deletes the branch <code>{session.branch}</code> even if
-                  it has unmerged commits
-                </>
-              ) : null}
-              .
-            </p>
-            {files.length > 0 && (
-              <ul className="jp-lawless-filelist">
-                {files.slice(0, 20).map(f => (
-                  <li key={f}>
-                    <code>{f}</code>
-                  </li>
-                ))}
-                {files.length > 20 && <li>… and {files.length - 20} more</li>}
-              </ul>
-            )}
-          </div>
-        ),
-        buttons: [
-          Dialog.cancelButton(),
-          Dialog.warnButton({ label: 'Delete anyway' })
-        ]
-      });
-      if (second.button.accept) {
-        try {
-          const result = await api.deleteSession(session.id, true);
-          setNotice(deletedNotice(label, result));
-        } catch (e2) {
-          setError(message(e2));
-        }
-      }
+    const answer = await deleteSession(session, trans);
+    if (answer.notice) {
+      setNotice(answer.notice);
+    }
+    if (answer.error) {
+      setError(answer.error);
     }
     await props.refresh();
   };
@@ -195,15 +115,15 @@ export function SessionsView(props: {
       <form
         className="jp-lawless-create"
         onSubmit={create}
-        aria-label="Start a workspace session"
+        aria-label={trans.__('Start a workspace session')}
       >
-        <h3>New session</h3>
-        <label htmlFor="jp-lawless-repo">Repository</label>
+        <h3>{trans.__('New session')}</h3>
+        <label htmlFor="jp-lawless-repo">{trans.__('Repository')}</label>
         <input
           id="jp-lawless-repo"
           className="jp-mod-styled"
           value={repo}
-          placeholder="folder of a git repository (empty: the root)"
+          placeholder={trans.__('folder of a git repository (empty: the root)')}
           onChange={e => {
             setRepo(e.target.value);
             setRepoEdited(true);
@@ -211,35 +131,41 @@ export function SessionsView(props: {
           aria-describedby="jp-lawless-repo-help"
         />
         <div id="jp-lawless-repo-help" className="jp-lawless-help">
-          Relative to the Jupyter root; follows the file browser until you type.
+          {trans.__(
+            'Relative to the Jupyter root; follows the file browser until you type.'
+          )}
         </div>
         <div className="jp-lawless-row">
           <div className="jp-lawless-field">
-            <label htmlFor="jp-lawless-base">Base branch</label>
+            <label htmlFor="jp-lawless-base">{trans.__('Base branch')}</label>
             <input
               id="jp-lawless-base"
               className="jp-mod-styled"
               value={base}
-              placeholder="current branch"
+              placeholder={trans.__('current branch')}
               onChange={e => setBase(e.target.value)}
             />
           </div>
           <div className="jp-lawless-field">
-            <label htmlFor="jp-lawless-name">Name</label>
+            <label htmlFor="jp-lawless-name">{trans.__('Name')}</label>
             <input
               id="jp-lawless-name"
               className="jp-mod-styled"
               value={n > 1 ? '' : name}
               maxLength={80}
               disabled={n > 1}
-              placeholder={n > 1 ? 'from the task, a1…a' + n : 'optional'}
+              placeholder={
+                n > 1
+                  ? trans.__('from the task, a1…a%1', n)
+                  : trans.__('optional')
+              }
               onChange={e => setName(e.target.value)}
             />
           </div>
         </div>
         <div className="jp-lawless-row">
           <div className="jp-lawless-field">
-            <label htmlFor="jp-lawless-count">Attempts</label>
+            <label htmlFor="jp-lawless-count">{trans.__('Attempts')}</label>
             <input
               id="jp-lawless-count"
               className="jp-mod-styled"
@@ -253,24 +179,29 @@ export function SessionsView(props: {
           </div>
           {n > 1 && (
             <div className="jp-lawless-field">
-              <label htmlFor="jp-lawless-check">Check command</label>
+              <label htmlFor="jp-lawless-check">
+                {trans.__('Check command')}
+              </label>
               <input
                 id="jp-lawless-check"
                 className="jp-mod-styled"
                 value={check}
-                placeholder="optional, e.g. pytest -q"
+                placeholder={trans.__('optional, e.g. pytest -q')}
                 onChange={e => setCheck(e.target.value)}
               />
             </div>
           )}
         </div>
         <div id="jp-lawless-count-help" className="jp-lawless-help">
-          1: an ordinary session. 2 to 5: the same task in that many sessions at
-          once; keep the best.
+          {trans.__(
+            '1: an ordinary session. 2 to 5: the same task in that many sessions at once; keep the best.'
+          )}
         </div>
         {n > 1 && (
           <>
-            <label htmlFor="jp-lawless-prompt">Task for every attempt</label>
+            <label htmlFor="jp-lawless-prompt">
+              {trans.__('Task for every attempt')}
+            </label>
             <textarea
               id="jp-lawless-prompt"
               className="jp-mod-styled jp-lawless-prompt"
@@ -287,16 +218,16 @@ export function SessionsView(props: {
           disabled={busy || (n > 1 && !prompt.trim())}
         >
           {busy
-            ? 'Creating…'
+            ? trans.__('Creating…')
             : n > 1
-              ? `Start ${n} attempts`
-              : 'Create session'}
+              ? trans.__('Start %1 attempts', n)
+              : trans.__('Create session')}
         </button>
       </form>
       <Alerts error={error} notice={notice} />
       {attempts.length > 0 && (
         <>
-          <h3 id="jp-lawless-attempts-title">Attempts</h3>
+          <h3 id="jp-lawless-attempts-title">{trans.__('Attempts')}</h3>
           <ul
             className="jp-lawless-list"
             aria-labelledby="jp-lawless-attempts-title"
@@ -306,14 +237,15 @@ export function SessionsView(props: {
                 <button
                   className="jp-lawless-open"
                   onClick={() => openAttempts(a.id!)}
-                  aria-label={`Open attempts “${a.prompt}”`}
+                  aria-label={trans.__('Open attempts “%1”', a.prompt ?? '')}
                 >
                   <span className="jp-lawless-item-title">
                     {(a.prompt ?? '').slice(0, 60)}
                     <span className="jp-lawless-state">{a.state}</span>
                   </span>
                   <span className="jp-lawless-item-meta">
-                    {a.repo || '(root)'} · {age(a.created_at ?? '')}
+                    {a.repo || trans.__('(root)')} ·{' '}
+                    {age(a.created_at ?? '', undefined, trans)}
                   </span>
                 </button>
               </li>
@@ -322,22 +254,22 @@ export function SessionsView(props: {
         </>
       )}
       <div className="jp-lawless-listhead">
-        <h3 id="jp-lawless-sessions-title">Sessions</h3>
+        <h3 id="jp-lawless-sessions-title">{trans.__('Sessions')}</h3>
         <button
           className="jp-lawless-linkbutton"
           onClick={() => void props.refresh()}
-          aria-label="Refresh the list of sessions"
+          aria-label={trans.__('Refresh the list of sessions')}
         >
-          Refresh
+          {trans.__('Refresh')}
         </button>
       </div>
       <Alerts error={props.error} />
       {sessions === null && !props.error && (
-        <div className="jp-lawless-muted">Loading…</div>
+        <div className="jp-lawless-muted">{trans.__('Loading…')}</div>
       )}
       {sessions?.length === 0 && (
         <div className="jp-lawless-muted">
-          No sessions yet. Pick a repository above and create one.
+          {trans.__('No sessions yet. Pick a repository above and create one.')}
         </div>
       )}
       <ul
@@ -349,7 +281,11 @@ export function SessionsView(props: {
             <button
               className="jp-lawless-open"
               onClick={() => props.onOpen(s.id)}
-              aria-label={`Open session ${sessionLabel(s)} (${s.state})`}
+              aria-label={trans.__(
+                'Open session %1 (%2)',
+                sessionLabel(s),
+                s.state
+              )}
               title={s.error ?? s.worktree_path}
             >
               <span className="jp-lawless-item-title">
@@ -361,14 +297,15 @@ export function SessionsView(props: {
                 </span>
               </span>
               <span className="jp-lawless-item-meta">
-                {s.repo || '(root)'} · {s.branch} · {age(s.created_at)}
+                {s.repo || trans.__('(root)')} · {s.branch} ·{' '}
+                {age(s.created_at, undefined, trans)}
               </span>
             </button>
             <button
               className="jp-lawless-iconbutton"
               onClick={() => void remove(s)}
-              aria-label={`Delete session ${sessionLabel(s)}`}
-              title="Delete session"
+              aria-label={trans.__('Delete session %1', sessionLabel(s))}
+              title={trans.__('Delete session')}
             >
               ✕
             </button>
@@ -377,11 +314,4 @@ export function SessionsView(props: {
       </ul>
     </div>
   );
-}
-
-function deletedNotice(label: string, result: any): string {
-  if (result?.branch_deleted === false && result?.unmerged_commits > 0) {
-    return `Deleted “${label}”. Its branch ${result.session?.branch} was kept: it has ${result.unmerged_commits} commit(s) not merged.`;
-  }
-  return `Deleted “${label}”.`;
 }

@@ -3,7 +3,8 @@ import React, { useState } from 'react';
 import { api } from '../api';
 import { IPanelContext, message } from '../context';
 import { ISession, remoteWorker } from '../format';
-import { openRemoteTerminal } from '../remoteTerminal';
+import { OPEN_REMOTE_TERMINAL } from '../remoteTerminalTabs';
+import { useTrans } from '../translation';
 import { Alerts } from './Alerts';
 
 export function TerminalView(props: {
@@ -11,6 +12,7 @@ export function TerminalView(props: {
   session: ISession;
 }): JSX.Element {
   const { ctx, session } = props;
+  const trans = useTrans();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   // a session on a remote worker has its terminals there: its own route and websocket
@@ -22,12 +24,8 @@ export function TerminalView(props: {
     setError(null);
     try {
       if (remote) {
-        await openRemoteTerminal({
-          shell: ctx.app.shell,
-          sessionId: session.id,
-          worker: remote,
-          settingRegistry: ctx.settingRegistry,
-          themeManager: ctx.themeManager
+        await ctx.app.commands.execute(OPEN_REMOTE_TERMINAL, {
+          session: session.id
         });
       } else {
         const { terminal } = await api.createTerminal(session.id);
@@ -66,14 +64,17 @@ export function TerminalView(props: {
           role="note"
           id="jp-lawless-remote-terminal"
         >
-          This session runs on the worker <strong>{remote}</strong>: its
-          worktree and terminals are there. A terminal opens in the main area,
-          connected to the worker through this server; the file browser shows
-          this server's files, so it cannot show the worktree.
+          {trans.__('This session runs on the worker')}{' '}
+          <strong>{remote}</strong>
+          {trans.__(
+            ": its worktree and terminals are there. A terminal opens in the main area, connected to the worker through this server; the file browser shows this server's files, so it cannot show the worktree."
+          )}
         </p>
       ) : (
         <p className="jp-lawless-muted">
-          A terminal that starts in this session's worktree, on its branch.
+          {trans.__(
+            "A terminal that starts in this session's worktree, on its branch."
+          )}
         </p>
       )}
       <button
@@ -82,7 +83,7 @@ export function TerminalView(props: {
         disabled={busy}
         aria-describedby={remote ? 'jp-lawless-remote-terminal' : undefined}
       >
-        Open a terminal
+        {trans.__('Open a terminal')}
       </button>
       <button
         className="jp-mod-styled jp-lawless-button"
@@ -91,14 +92,14 @@ export function TerminalView(props: {
         aria-describedby={remote ? 'jp-lawless-remote-terminal' : undefined}
         title={
           session.worktree_dir === null
-            ? 'The worktree is outside the Jupyter root'
+            ? trans.__('The worktree is outside the Jupyter root')
             : session.worktree_dir
         }
       >
-        Show the worktree in the file browser
+        {trans.__('Show the worktree in the file browser')}
       </button>
       <p className="jp-lawless-muted">
-        Worktree: <code>{session.worktree_path}</code>
+        {trans.__('Worktree:')} <code>{session.worktree_path}</code>
       </p>
       <Alerts error={error} />
     </div>

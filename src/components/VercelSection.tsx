@@ -8,6 +8,7 @@ import {
   IDeployment,
   providerOf
 } from '../connectionsState';
+import { useTrans } from '../translation';
 import { Alerts } from './Alerts';
 
 export function VercelSection(props: {
@@ -15,6 +16,7 @@ export function VercelSection(props: {
   reload: () => Promise<void>;
 }): JSX.Element {
   const entry = providerOf(props.status, 'vercel');
+  const trans = useTrans();
   const [token, setToken] = useState('');
   const [projects, setProjects] = useState<any[] | null>(null);
   const [deployments, setDeployments] = useState<IDeployment[] | null>(null);
@@ -53,9 +55,9 @@ export function VercelSection(props: {
   };
 
   return (
-    <section className="jp-lawless-connection" aria-label="Vercel">
-      <h3>Vercel</h3>
-      <div className="jp-lawless-muted">{describeProvider(entry)}</div>
+    <section className="jp-lawless-connection" aria-label={trans.__('Vercel')}>
+      <h3>{trans.__('Vercel')}</h3>
+      <div className="jp-lawless-muted">{describeProvider(entry, trans)}</div>
       {entry?.connected ? (
         <button
           className="jp-mod-styled jp-lawless-button"
@@ -66,15 +68,15 @@ export function VercelSection(props: {
               .catch(e => setError(text(e)))
           }
         >
-          Disconnect
+          {trans.__('Disconnect')}
         </button>
       ) : (
         <form className="jp-lawless-row" onSubmit={connect}>
           <input
             className="jp-mod-styled"
             type="password"
-            aria-label="Vercel token"
-            placeholder="Vercel token"
+            aria-label={trans.__('Vercel token')}
+            placeholder={trans.__('Vercel token')}
             autoComplete="off"
             value={token}
             onChange={e => setToken(e.target.value)}
@@ -84,20 +86,23 @@ export function VercelSection(props: {
             type="submit"
             disabled={!token.trim()}
           >
-            Connect
+            {trans.__('Connect')}
           </button>
         </form>
       )}
       <Alerts error={error} />
       {projects && (
         <div className="jp-lawless-muted">
-          Projects: {projects.map(p => p.name).join(', ') || 'none'}
+          {trans.__(
+            'Projects: %1',
+            projects.map(p => p.name).join(', ') || trans.__('none')
+          )}
         </div>
       )}
       {deployments && deployments.length > 0 && (
         <ul className="jp-lawless-deployments">
           {deployments.map(d => {
-            const state = deploymentState(d.state);
+            const state = deploymentState(d.state, trans);
             return (
               <li key={d.id}>
                 <span className={`jp-lawless-deploy-${state.tone}`}>

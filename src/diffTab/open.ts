@@ -8,6 +8,7 @@ import { MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { TranslationBundle } from '@jupyterlab/translation';
 
 import { api } from '../api';
 import { sessionLabel } from '../format';
@@ -30,16 +31,19 @@ export function addOpenDiffCommand(options: {
   editorServices: IEditorServices | null;
   languages: IEditorLanguageRegistry | null;
   restorer: ILayoutRestorer | null;
+  trans: TranslationBundle;
 }): void {
-  const { app } = options;
+  const { app, trans } = options;
   const tracker = new WidgetTracker<MainAreaWidget<DiffTabContent>>({
     namespace: 'lawless-diff'
   });
   const argsOf = new WeakMap<MainAreaWidget, IOpenDiffArgs>();
 
   app.commands.addCommand(OPEN_DIFF, {
-    label: "Open the Session's Diff",
-    caption: 'Every changed file of a session, side by side or unified',
+    label: trans.__("Open the Session's Diff"),
+    caption: trans.__(
+      'Every changed file of a session, side by side or unified'
+    ),
     execute: async args => {
       const session = String(args.session ?? '');
       const against = args.against === 'head' ? 'head' : 'base';
@@ -60,6 +64,7 @@ export function addOpenDiffCommand(options: {
         sessionId: session,
         against,
         languages: options.languages,
+        trans,
         openNotebook: path =>
           void openNotebookDiff({
             app,
@@ -69,17 +74,19 @@ export function addOpenDiffCommand(options: {
             sessionId: session,
             sessionLabel: label,
             path,
-            against
+            against,
+            trans
           })
       });
       const main = new MainAreaWidget({ content });
       main.id = id;
       main.title.closable = true;
       const setTitle = () => {
-        main.title.label = `Diff: ${label}`;
-        main.title.caption = `What ${label} changed, against ${
-          against === 'head' ? 'its last commit' : 'its base'
-        }`;
+        main.title.label = trans.__('Diff: %1', label);
+        main.title.caption =
+          against === 'head'
+            ? trans.__('What %1 changed, against its last commit', label)
+            : trans.__('What %1 changed, against its base', label);
       };
       setTitle();
       argsOf.set(main, { session, against });

@@ -7,6 +7,7 @@
  */
 import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { Extension } from '@codemirror/state';
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { api } from '../api';
@@ -27,6 +28,7 @@ export interface IDiffTabOptions {
   languages: IEditorLanguageRegistry | null;
   /** Opens a notebook's cell-by-cell (nbdime) tab. */
   openNotebook: (path: string) => void;
+  trans: TranslationBundle;
 }
 
 function button(label: string, onClick: () => void, aria?: string) {
@@ -62,10 +64,11 @@ export class DiffTabContent extends Widget {
     bar.className = 'jp-lawless-difftab-toolbar';
     const group = document.createElement('span');
     group.setAttribute('role', 'group');
-    group.setAttribute('aria-label', 'Layout');
+    const trans = this.options.trans;
+    group.setAttribute('aria-label', trans.__('Layout'));
     for (const [mode, label] of [
-      ['side-by-side', 'Side by side'],
-      ['unified', 'Unified']
+      ['side-by-side', trans.__('Side by side')],
+      ['unified', trans.__('Unified')]
     ] as [DiffLayout, string][]) {
       const b = button(label, () => this.setLayout(mode));
       b.setAttribute('aria-pressed', String(mode === this.layoutMode));
@@ -75,9 +78,13 @@ export class DiffTabContent extends Widget {
     this.summary.className = 'jp-lawless-muted';
     bar.append(
       group,
-      button('Collapse all', () => this.setAllCollapsed(true)),
-      button('Expand all', () => this.setAllCollapsed(false)),
-      button('Refresh', () => void this.refresh(), 'Refresh the diff'),
+      button(trans.__('Collapse all'), () => this.setAllCollapsed(true)),
+      button(trans.__('Expand all'), () => this.setAllCollapsed(false)),
+      button(
+        trans.__('Refresh'),
+        () => void this.refresh(),
+        trans.__('Refresh the diff')
+      ),
       this.summary
     );
     return bar;
@@ -85,7 +92,8 @@ export class DiffTabContent extends Widget {
 
   /** Read the session's diff again and lay out every file. */
   async refresh(): Promise<void> {
-    this.summary.textContent = 'Loading…';
+    const trans = this.options.trans;
+    this.summary.textContent = trans.__('Loading…');
     void import('./editor'); // its code loads while the file list is read
     let diff: any;
     try {
@@ -96,7 +104,10 @@ export class DiffTabContent extends Widget {
       );
     } catch (e) {
       // the files shown stay; the reason is said where the count was
-      this.summary.textContent = `Could not read the diff: ${e instanceof Error ? e.message : String(e)}`;
+      this.summary.textContent = trans.__(
+        'Could not read the diff: %1',
+        e instanceof Error ? e.message : String(e)
+      );
       return;
     }
     this.files = tabFiles(diff.files ?? []);
@@ -104,7 +115,9 @@ export class DiffTabContent extends Widget {
     this.clearList();
     const n = this.files.length;
     this.summary.textContent =
-      n === 0 ? 'No differences.' : `${n} changed file${n === 1 ? '' : 's'}`;
+      n === 0
+        ? trans.__('No differences.')
+        : trans._n('%1 changed file', '%1 changed files', n);
     for (const file of this.files) {
       this.list.appendChild(this.section(file));
     }
@@ -159,14 +172,16 @@ export class DiffTabContent extends Widget {
     status.textContent = file.status;
     const stat = document.createElement('span');
     stat.className = 'jp-lawless-diffstat';
-    stat.textContent = statText(file);
+    stat.textContent = file.binary
+      ? this.options.trans.__('binary')
+      : statText(file);
     header.append(toggle, path, status, stat);
     if (file.notebook) {
       header.appendChild(
         button(
-          'Open notebook diff',
+          this.options.trans.__('Open notebook diff'),
           () => this.options.openNotebook(file.path),
-          `Open the cell-by-cell diff of ${file.path}`
+          this.options.trans.__('Open the cell-by-cell diff of %1', file.path)
         )
       );
     }
@@ -188,7 +203,9 @@ export class DiffTabContent extends Widget {
     toggle.setAttribute('aria-expanded', String(!collapsed));
     toggle.setAttribute(
       'aria-label',
-      `${collapsed ? 'Expand' : 'Collapse'} ${file.path}`
+      collapsed
+        ? this.options.trans.__('Expand %1', file.path)
+        : this.options.trans.__('Collapse %1', file.path)
     );
     const body = section.querySelector<HTMLElement>(
       '.jp-lawless-difftab-body'
@@ -199,12 +216,15 @@ export class DiffTabContent extends Widget {
     if (collapsed) {
       return;
     }
+    const trans = this.options.trans;
     if (!hasTextDiff(file)) {
       body.appendChild(
         this.note(
           file.binary
-            ? 'Binary file: not shown.'
-            : 'A notebook: its cells are compared in the notebook diff.'
+            ? trans.__('Binary file: not shown.')
+            : trans.__(
+                'A notebook: its cells are compared in the notebook diff.'
+              )
         )
       );
       return;
@@ -227,14 +247,17 @@ export class DiffTabContent extends Widget {
         return;
       }
       if (texts.old === null && file.status === 'added' && !texts.new) {
-        body.appendChild(this.note('Empty file.'));
+        body.appendChild(this.note(trans.__('Empty file.')));
         return;
       }
       this.mounted.set(file.path, mountFileDiff(body, texts, layout, language));
     } catch (e) {
       body.appendChild(
         this.note(
-          `Could not show this file: ${e instanceof Error ? e.message : String(e)}`
+          trans.__(
+            'Could not show this file: %1',
+            e instanceof Error ? e.message : String(e)
+          )
         )
       );
     }
