@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import os
 import re
 import shlex
@@ -18,11 +20,12 @@ import tempfile
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 import git
 
@@ -34,6 +37,8 @@ from ..errors import (
     OperationTimeout,
     UpstreamUnauthorized,
 )
+
+T = TypeVar("T")
 
 _LOG_FORMAT = "%H%x1f%h%x1f%an%x1f%ae%x1f%aI%x1f%s%x1e"
 # Every git the server runs: no fsmonitor (a configured one is a command git would run on
@@ -55,9 +60,9 @@ _admin_held: ContextVar[frozenset[str]] = ContextVar("lawless_git_admin", defaul
 
 @contextlib.asynccontextmanager
 async def worktree_admin(repo_path: str | Path) -> AsyncIterator[None]:
-    """Hold ``repo_path``'s worktree lock; ``asyncio.to_thread`` calls made inside carry it
-    (a context variable) to ``GitRepository.run``. The path as stored, not resolved: no
-    file-system call on the loop."""
+    """Hold ``repo_path``'s worktree lock; ``in_git_thread`` (or ``asyncio.to_thread``)
+    calls made inside carry it (a context variable) to ``GitRepository.run``. The path as
+    stored, not resolved: no file-system call on the loop."""
     key = str(Path(repo_path))
     lock = _admin_locks.get(key)
     if lock is None:
@@ -68,6 +73,19 @@ async def worktree_admin(repo_path: str | Path) -> AsyncIterator[None]:
             yield
         finally:
             _admin_held.reset(token)
+
+
+# git's work mostly waits for a child process: it gets threads of its own, so a burst of it
+# (twenty turns starting, each writing a checkpoint) never queues the server's short
+# thread work (file reads, psutil, the default executor's 6 threads on 2 cores) behind it.
+_GIT_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lawless-git")
+
+
+async def in_git_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``asyncio.to_thread`` on git's threads: ``fn`` runs with the caller's context (the
+    ``worktree_admin`` it holds)."""
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_GIT_THREADS, call)
 
 
 @dataclass(frozen=True)

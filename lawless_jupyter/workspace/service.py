@@ -32,6 +32,7 @@ from .gitrepo import (
     GitRepository,
     WorktreeDirty,
     clone,
+    in_git_thread,
     worktree_admin,
 )
 from .hooks import hook_files
@@ -90,7 +91,7 @@ class WorkspaceService:
         it waits, on the loop, for that repository's turn (``worktree_admin``)."""
         try:
             async with worktree_admin(admin) if admin is not None else nullcontext():
-                return await asyncio.to_thread(fn, *args, **kwargs)
+                return await in_git_thread(fn, *args, **kwargs)
         except git.GitCommandError as e:
             self.logger.warning("git failed: %s", e)
             if problem := storage_problem(e, "the repository or its worktrees"):
