@@ -139,8 +139,9 @@ class LiveClaude:
             await asyncio.shield(self.before_tools)
         except Exception:  # logged where it failed
             return (
-                "The worktree's state could not be recorded before this turn (see the "
-                "server log), so no tool may change it; send the message again."
+                "The worktree's state could not be recorded before this turn, or its git "
+                "hook settings read (see the server log), so no tool may change it; send "
+                "the message again."
             )
         return None
 

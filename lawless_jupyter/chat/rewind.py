@@ -143,9 +143,9 @@ class RewindService:
 
     # -- a turn's checkpoint, beside it -----------------------------------------------------
     # A turn's checkpoint is written while Claude's answer starts streaming: git's time is
-    # not added to the first text, and every tool of the turn waits for it
-    # (LiveClaude.before_tools), and so does its file list (``_finish_turn``) and whoever
-    # lists the turns.
+    # not added to the first text, and every tool of the turn waits for it (the chat's
+    # before_turn, LiveClaude.before_tools), and so does its file list (``_finish_turn``)
+    # and whoever lists the turns.
 
     def _beside(self, session_id: str, work: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(work)
@@ -170,17 +170,19 @@ class RewindService:
         if self._pending:
             await asyncio.wait(list(self._pending.values()), timeout=10)
 
-    async def _record_turn(self, live: LiveChat, turn: Turn, message: str) -> None:
-        """Before a turn in a workspace session starts (the chat's ``before_turn``)."""
-        live.claude.before_tools = None
+    async def _record_turn(
+        self, live: LiveChat, turn: Turn, message: str
+    ) -> asyncio.Task[Any] | None:
+        """Before a turn in a workspace session starts (the chat's ``before_turn``): its
+        checkpoint, written beside the turn."""
         if live.session_id is None:
-            return  # a free chat has no worktree
+            return None  # a free chat has no worktree
         row = await self.workspace.owned(live.user_id, live.session_id)
         claude_session_id = live.conversation["claude_session_id"]
         # read now: Claude appends this turn to its transcript as soon as it has the message
         number, resume_at = await self._next(row, claude_session_id)
         fields = {"id": turn.id, "kind": "turn", "message": message}
-        live.claude.before_tools = self._beside(
+        return self._beside(
             live.session_id, self._checkpoint(row, number, claude_session_id, resume_at, fields)
         )
 

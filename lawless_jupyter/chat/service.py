@@ -106,10 +106,10 @@ class ChatService:
         self.on_turn_done: list[Callable[[str, float], None]] = []
         #: called with the session id when the person presses Stop (the kernel's interrupt)
         self.on_cancel: list[Callable[[str], Awaitable[Any]]] = []
-        #: awaited before a turn's task starts (raising refuses the turn; chat/rewind.py
-        #: reads where the transcript ends and starts the checkpoint beside the turn) and
-        #: once it is over, before its ``done`` (with the stop reason): keep them short
-        self.before_turn: list[Callable[[LiveChat, Turn, str], Awaitable[None]]] = []
+        #: awaited before a turn's task starts (raising refuses the turn); what one returns
+        #: runs beside the turn and its tools wait for it (chat/rewind.py: the checkpoint).
+        #: ``after_turn``: once it is over, before its ``done`` (with the stop reason)
+        self.before_turn: list[Callable[[LiveChat, Turn, str], Awaitable[Any]]] = []
         self.after_turn: list[Callable[[LiveChat, Turn, str], Awaitable[None]]] = []
         #: called with (session id, the finished turn) when a session's turn is done
         self.on_session_turn_done: list[Callable[[str, Turn], None]] = []
@@ -192,14 +192,22 @@ class ChatService:
                     Path(session["worktree_path"]),
                     self.settings.permission_mode,
                 )
-            # read per turn: a hook folder set since the last turn is guarded too
-            live.policy.hooks_path = await self.workspace.hooks_path(user_id, session_id)
             await self.workspace.set_chat_attached(session_id, True)
+            # read per turn (a hook folder set since the last turn is guarded too), beside it
+            hooks = asyncio.ensure_future(self._read_hooks_path(live, user_id, session_id))
             try:
-                return await self._launch(live, message, model, permission_mode, attached)
+                return await self._launch(live, message, model, permission_mode, attached, hooks)
             except BaseException:  # the turn never started: the session is free again
+                hooks.cancel()
                 await self.workspace.set_chat_attached(session_id, False)
                 raise
+
+    async def _read_hooks_path(self, live: LiveChat, user_id: str, session_id: str) -> None:
+        try:
+            live.policy.hooks_path = await self.workspace.hooks_path(user_id, session_id)
+        except Exception:
+            self.logger.exception("could not read the session's git hook settings")
+            raise
 
     async def start_free(self, user_id: str, conversation_id: object, message: object) -> Turn:
         """A chat not tied to a worktree: in the Jupyter root, read-only by default."""
@@ -263,6 +271,7 @@ class ChatService:
         model: object,
         permission_mode: object,
         attached: list[Attachment] | None = None,
+        *before_tools: Awaitable[Any],
     ) -> Turn:
         if model is not None and model != live.claude.model:
             if live.claude.client is not None:
@@ -279,8 +288,14 @@ class ChatService:
         if live.turns_so_far is None:  # counted once; this process then keeps count
             live.turns_so_far = await self.store.count_messages(conversation_id, "user")
         turn = Turn(conversation_id, live.turns_so_far + 1)
+        waits = list(before_tools)
         for hook in self.before_turn:
-            await hook(live, turn, message)
+            if (work := await hook(live, turn, message)) is not None:
+                waits.append(work)
+        # the turn's answer streams meanwhile; its first tool waits for all of it
+        live.claude.before_tools = asyncio.gather(*waits) if waits else None
+        if live.claude.before_tools is not None:  # a turn without tools never asks
+            live.claude.before_tools.add_done_callback(_quietly)
         live.turns_so_far += 1
         stored: dict[str, Any] = {"text": message}
         if attached:  # the history shows the names; Claude gets the texts
@@ -683,6 +698,12 @@ class ChatService:
             await live.claude.close(kill=True)
         if self._closing:  # processes let go to make room, still exiting
             await asyncio.wait(set(self._closing), timeout=self.settings.cancel_grace)
+
+
+def _quietly(done: asyncio.Future[Any]) -> None:
+    """Take a finished future's error: it was logged where it happened."""
+    if not done.cancelled():
+        done.exception()
 
 
 def _still_latest(turn: Turn, number: int, where: str) -> Turn:
