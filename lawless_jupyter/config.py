@@ -125,11 +125,12 @@ class LawlessConfig(HasTraits):
         "switched on, and claude_env. Everything else the server holds stays out.",
     )
     claude_nice = Int(
-        5,
+        10,
         config=True,
         help="How many steps below the server's CPU priority Claude Code runs (nice(2); 0: "
         "the same). The server's event loop relays every streamed answer: with many agents "
-        "busy it must not wait behind them.",
+        "busy it must not wait behind them (at 5, twenty busy agents outweigh the server "
+        "about 7 to 1 and its relay falls behind; benchmarks/README.md, 'Chat').",
     )
 
     @validate("claude_nice")
