@@ -31,14 +31,25 @@ def coalesce(batch: list[ChatEvent]) -> list[tuple[int, dict]]:
     gets what follows, exactly as if it had seen every piece. Fewer, larger events cost the
     server and the browser less than thousands of tiny ones."""
     out: list[tuple[int, dict]] = []
+    pieces: list[str] = []  # of the run of deltas that ``out[-1]`` stands for
+
+    def join() -> None:
+        if len(pieces) > 1:  # once per run: adding piece by piece copies it n times
+            seq, data = out[-1]
+            out[-1] = (seq, {"type": data["type"], "delta": "".join(pieces)})
+
     for event in batch:
         data = event.data
         kind = data.get("type")
-        if out and kind in _DELTAS and out[-1][1].get("type") == kind and len(data) == 2:
-            merged = out[-1][1]
-            out[-1] = (event.seq, {"type": kind, "delta": merged["delta"] + data["delta"]})
-        else:
-            out.append((event.seq, data))
+        piece = kind in _DELTAS and len(data) == 2
+        if piece and pieces and out[-1][1].get("type") == kind:
+            pieces.append(data["delta"])
+            out[-1] = (event.seq, out[-1][1])
+            continue
+        join()
+        pieces = [data["delta"]] if piece else []
+        out.append((event.seq, data))
+    join()
     return out
 
 
