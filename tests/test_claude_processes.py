@@ -5,6 +5,7 @@ reported by ``lawless/version`` and ``/metrics``."""
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 
 import psutil
@@ -53,6 +54,25 @@ async def niceness_after_a_turn(sse, session, fake) -> set[int]:
 
 async def test_claude_runs_below_the_server_by_default(sse, session, fake):
     assert await niceness_after_a_turn(sse, session, fake) == {min(19, os.nice(0) + 10)}
+
+
+async def test_a_turns_checkpoint_runs_at_claudes_priority_its_file_list_at_the_servers(
+    sse, session, fake, tmp_path, monkeypatch
+):
+    """The checkpoint is Claude's work, written beside the turn: its git runs niced like
+    Claude Code. The file list is taken before ``done``, which the person waits for."""
+    calls = tmp_path / "git-calls"
+    shim = tmp_path / "bin" / "git"  # the git the server finds first: says its niceness
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\necho "$(nice) $*" >> {calls}\nexec {shutil.which("git")} "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shim.parent}{os.pathsep}{os.environ['PATH']}")
+    await niceness_after_a_turn(sse, session, fake)
+    runs = [line.split(" ", 1) for line in calls.read_text().splitlines()]
+    checkpoint = {int(n) for n, args in runs if "update-ref" in args and "refs/lawless/" in args}
+    file_list = {int(n) for n, args in runs if "diff-tree" in args}
+    assert checkpoint == {min(19, os.nice(0) + 10)}, runs
+    assert file_list == {os.nice(0)}, runs
 
 
 @pytest.mark.parametrize("chat_config", [{"claude_nice": 0}])

@@ -122,10 +122,12 @@ class RewindService:
         claude_session_id: str | None,
         resume_at: str | None,
         fields: dict[str, Any],
+        nice: int = 0,
     ) -> tuple[dict[str, Any], Checkpoint]:
         label = fields.get("message") or f"rewind {number}"
         label = f"lawless turn {number}: {' '.join(label.split())[:_LABEL_CHARS]}"
-        checkpoint = await self.workspace.checkpoint(row, turn_ref(row["id"], number), label)
+        ref = turn_ref(row["id"], number)
+        checkpoint = await self.workspace.checkpoint(row, ref, label, nice=nice)
         recorded = await self.store.turns.add(
             {
                 **fields,
@@ -182,8 +184,11 @@ class RewindService:
         # read now: Claude appends this turn to its transcript as soon as it has the message
         number, resume_at = await self._next(row, claude_session_id)
         fields = {"id": turn.id, "kind": "turn", "message": message}
+        # Claude's work, at Claude's priority: the relay of every stream runs ahead of it
+        nice = self.chat.settings.claude.nice
         return self._beside(
-            live.session_id, self._checkpoint(row, number, claude_session_id, resume_at, fields)
+            live.session_id,
+            self._checkpoint(row, number, claude_session_id, resume_at, fields, nice),
         )
 
     async def _finish_turn(self, live: LiveChat, turn: Turn, stop_reason: str) -> None:
