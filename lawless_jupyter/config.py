@@ -130,7 +130,9 @@ class LawlessConfig(HasTraits):
         help="How many steps below the server's CPU priority Claude Code runs (nice(2); 0: "
         "the same). The server's event loop relays every streamed answer: with many agents "
         "busy it must not wait behind them (at 5, twenty busy agents outweigh the server "
-        "about 7 to 1 and its relay falls behind; benchmarks/README.md, 'Chat').",
+        "about 7 to 1 and its relay falls behind; benchmarks/README.md, 'Chat'). A server "
+        "that mostly runs one agent beside CPU-heavy kernels may prefer 0 to 5: a kernel "
+        "at the server's priority outweighs an agent at 10 about nine to one.",
     )
 
     @validate("claude_nice")
