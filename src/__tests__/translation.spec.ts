@@ -23,7 +23,7 @@ import { ApprovalCard } from '../components/ApprovalCard';
 import { describeError, setErrorTranslation } from '../errors';
 import { TerminalView } from '../components/TerminalView';
 import { IPanelContext } from '../context';
-import { ISession } from '../format';
+import { session } from './sessionFixture';
 import {
   TRANSLATION_DOMAIN,
   TranslationContext,
@@ -43,22 +43,6 @@ function markingBundle(): TranslationBundle {
     `«${untranslated._n(one, many, n, ...args)}»`;
   return bundle;
 }
-
-const session = (over: Partial<ISession> = {}): ISession => ({
-  id: 's1',
-  name: 'demo',
-  repo: 'project',
-  base: 'main',
-  base_commit: null,
-  branch: 'lawless/s1',
-  worktree_path: '/root/lawless-worktrees/project/demo',
-  worktree_dir: null,
-  state: 'active',
-  error: null,
-  created_at: '2026-01-01T00:00:00Z',
-  updated_at: '2026-01-01T00:00:00Z',
-  ...over
-});
 
 function render(element: React.ReactElement, trans?: TranslationBundle) {
   return renderToStaticMarkup(
@@ -80,7 +64,7 @@ describe('the translator reaches the views', () => {
   it('shows a view’s texts, titles and aria-labels from the bundle', () => {
     const view = React.createElement(TerminalView, {
       ctx: {} as IPanelContext,
-      session: session({ worker: 'eu1' })
+      session: session({ worker: 'eu1', worktree_dir: null })
     });
     const html = render(view, markingBundle());
     expect(html).toContain('«Open a terminal»');

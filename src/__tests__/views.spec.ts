@@ -27,28 +27,13 @@ import { applyEvents } from '../events';
 import { DiffView } from '../components/DiffView';
 import { TerminalView } from '../components/TerminalView';
 import { IPanelContext } from '../context';
-import { ISession, remoteWorker } from '../format';
+import { session } from './sessionFixture';
+import { remoteWorker } from '../format';
 
 // react-dom ships no types here (no @types/react-dom among the dev dependencies)
 const { renderToStaticMarkup } = jest.requireActual('react-dom/server') as {
   renderToStaticMarkup: (element: React.ReactElement) => string;
 };
-
-const session = (over: Partial<ISession> = {}): ISession => ({
-  id: 's1',
-  name: 'demo',
-  repo: 'project',
-  base: 'main',
-  base_commit: null,
-  branch: 'lawless/s1',
-  worktree_path: '/root/lawless-worktrees/project/demo',
-  worktree_dir: 'lawless-worktrees/project/demo',
-  state: 'active',
-  error: null,
-  created_at: '2026-01-01T00:00:00Z',
-  updated_at: '2026-01-01T00:00:00Z',
-  ...over
-});
 
 const ctx = {} as IPanelContext;
 
