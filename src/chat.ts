@@ -5,6 +5,8 @@
 import { resultImages } from './notebookTools';
 import { IChatEvent } from './sse';
 import { describeRewind } from './turns';
+import { TranslationBundle } from '@jupyterlab/translation';
+import { untranslated } from './translation';
 
 export interface IUsage {
   input_tokens?: number;
@@ -87,8 +89,19 @@ export type ChatItem =
       code: string;
       /** Said by the panel itself (e.g. a send refused), never in the stored history. */
       local?: boolean;
+      /** The message in the person's language, when the panel wrote it (`text` in English). */
+      say?: Say;
     }
-  | { kind: 'notice'; key: string; turnId: string | null; text: string };
+  | {
+      kind: 'notice';
+      key: string;
+      turnId: string | null;
+      text: string;
+      say?: Say;
+    };
+
+/** Text the panel composes, in the person's language: the view calls it with its bundle. */
+export type Say = (trans: TranslationBundle) => string;
 
 /** A row of `GET .../messages`. */
 export interface IHistoryRow {
@@ -204,12 +217,23 @@ export function fromHistory(rows: IHistoryRow[]): ChatItem[] {
           kind: 'error',
           key,
           turnId,
-          message: String(c.message ?? 'Something went wrong.'),
+          message: String(
+            c.message ?? untranslated.__('Something went wrong.')
+          ),
+          ...(c.message === undefined || c.message === null
+            ? { say: (t: TranslationBundle) => t.__('Something went wrong.') }
+            : {}),
           code: String(c.code ?? '')
         });
         break;
       case 'rewind':
-        items.push({ kind: 'notice', key, turnId, text: describeRewind(c) });
+        items.push({
+          kind: 'notice',
+          key,
+          turnId,
+          text: describeRewind(c),
+          say: t => describeRewind(c, t)
+        });
         break;
       default:
         break;
@@ -376,24 +400,29 @@ function requestFrame(flush: () => void): void {
 }
 
 /** "1,234 in · 56 out · $0.0123 · 2.3 s". */
-export function describeUsage(item: {
-  usage: IUsage;
-  costUsd: number | null;
-  durationMs: number | null;
-}): string {
+export function describeUsage(
+  item: {
+    usage: IUsage;
+    costUsd: number | null;
+    durationMs: number | null;
+  },
+  trans: TranslationBundle = untranslated
+): string {
   const u = item.usage ?? {};
   const parts: string[] = [];
   const input =
     (u.input_tokens ?? 0) +
     (u.cache_read_input_tokens ?? 0) +
     (u.cache_creation_input_tokens ?? 0);
-  parts.push(`${input.toLocaleString('en-US')} tokens in`);
-  parts.push(`${(u.output_tokens ?? 0).toLocaleString('en-US')} out`);
+  parts.push(trans.__('%1 tokens in', input.toLocaleString('en-US')));
+  parts.push(
+    trans.__('%1 out', (u.output_tokens ?? 0).toLocaleString('en-US'))
+  );
   if (item.costUsd !== null) {
     parts.push(`$${item.costUsd.toFixed(4)}`);
   }
   if (item.durationMs !== null) {
-    parts.push(`${(item.durationMs / 1000).toFixed(1)} s`);
+    parts.push(trans.__('%1 s', (item.durationMs / 1000).toFixed(1)));
   }
   return parts.join(' · ');
 }

@@ -13,6 +13,8 @@ import {
   toolItem,
   usageItem
 } from './chat';
+import { TranslationBundle } from '@jupyterlab/translation';
+import { untranslated } from './translation';
 
 /** The first seq an event covers (see `IStreamEvent.prev`). */
 function firstSeq(
@@ -225,8 +227,13 @@ export function applyEvents(
           kind: 'error',
           key: nextKey('error'),
           turnId,
-          message: String(data.message ?? 'Something went wrong.'),
-          code: String(data.code ?? '')
+          message: String(
+            data.message ?? untranslated.__('Something went wrong.')
+          ),
+          code: String(data.code ?? ''),
+          ...(data.message === undefined || data.message === null
+            ? { say: (t: TranslationBundle) => t.__('Something went wrong.') }
+            : {})
         });
         break;
       case 'done':
@@ -242,7 +249,8 @@ export function applyEvents(
             kind: 'notice',
             key: nextKey('notice'),
             turnId,
-            text: 'Stopped.'
+            text: untranslated.__('Stopped.'),
+            say: t => t.__('Stopped.')
           });
         }
         running = false;

@@ -7,7 +7,10 @@ import { Notification } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
 
+import { TranslationBundle } from '@jupyterlab/translation';
+
 import { IOpenDocument, IOpenDocuments } from './liveDocuments';
+import { untranslated } from './translation';
 
 function wrap(context: DocumentRegistry.Context): IOpenDocument {
   return {
@@ -22,7 +25,8 @@ function wrap(context: DocumentRegistry.Context): IOpenDocument {
 
 export function labDocuments(
   app: JupyterFrontEnd,
-  docManager: IDocumentManager
+  docManager: IDocumentManager,
+  trans: TranslationBundle = untranslated
 ): IOpenDocuments {
   return {
     find: path => {
@@ -52,14 +56,18 @@ export function labDocuments(
     },
     notifyDirty: (path, reload) => {
       Notification.warning(
-        `Claude changed ${path} on disk, and your copy has unsaved edits: saving it now would overwrite Claude's change.`,
+        trans.__(
+          "Claude changed %1 on disk, and your copy has unsaved edits: saving it now would overwrite Claude's change.",
+          path
+        ),
         {
           autoClose: false,
           actions: [
             {
-              label: 'Reload from disk',
-              caption:
-                'Drop your unsaved edits and show the file as Claude left it',
+              label: trans.__('Reload from disk'),
+              caption: trans.__(
+                'Drop your unsaved edits and show the file as Claude left it'
+              ),
               callback: () => void reload()
             }
           ]

@@ -17,7 +17,9 @@ jest.mock('../remoteTerminalTabs', () => ({
 import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
-import { ChatItem } from '../chat';
+import { ChatItem, emptyChat } from '../chat';
+import { Item } from '../components/ChatItem';
+import { applyEvents } from '../events';
 import { chatTabTitle } from '../chatTabNames';
 import { ApprovalCard } from '../components/ApprovalCard';
 import { describeError, setErrorTranslation } from '../errors';
@@ -128,5 +130,37 @@ describe('the translator reaches the views', () => {
     const title = chatTabTitle(session(), 's1', 'waiting', markingBundle());
     expect(title.label).toBe('««Claude: demo» (approval)»');
     expect(title.caption).toMatch(/^«Claude waits for your approval\./);
+  });
+
+  it('says what the chat composes (stop, failure, usage) with the bundle', () => {
+    const state = applyEvents(
+      emptyChat(),
+      [
+        { type: 'start', turn_id: 't' },
+        { type: 'error', code: 'x' },
+        {
+          type: 'usage',
+          usage: { input_tokens: 1200, output_tokens: 34 },
+          cost_usd: 0.0123,
+          duration_ms: 2300
+        },
+        { type: 'done', stop_reason: 'cancelled' }
+      ].map((data, i) => ({ data, id: `1-${i + 1}` }))
+    );
+    const shown = state.items.map(item =>
+      render(
+        React.createElement(Item, {
+          item,
+          rendermime: {} as any,
+          showThinking: false,
+          onAnswer: () => undefined
+        }),
+        markingBundle()
+      )
+    );
+    expect(shown.join('')).toContain('>«Something went wrong.»</div>');
+    expect(shown.join('')).toContain('«1,200 tokens in» · «34 out»');
+    expect(shown.join('')).toContain('«2.3 s»');
+    expect(shown.join('')).toContain('>«Stopped.»</div>');
   });
 });

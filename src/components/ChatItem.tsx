@@ -160,15 +160,21 @@ export const Item = React.memo(
           />
         );
       case 'usage':
-        return <div className="jp-lawless-usage">{describeUsage(item)}</div>;
+        return (
+          <div className="jp-lawless-usage">{describeUsage(item, trans)}</div>
+        );
       case 'error':
         return (
           <div className="jp-lawless-error" role="alert">
-            {item.message}
+            {item.say ? item.say(trans) : item.message}
           </div>
         );
       case 'notice':
-        return <div className="jp-lawless-notice">{item.text}</div>;
+        return (
+          <div className="jp-lawless-notice">
+            {item.say ? item.say(trans) : item.text}
+          </div>
+        );
       default:
         return null;
     }

@@ -51,7 +51,7 @@ export function ChatView(props: {
     () =>
       ctx.docManager
         ? new LiveDocuments(
-            labDocuments(ctx.app, ctx.docManager),
+            labDocuments(ctx.app, ctx.docManager, trans),
             session.worktree_path,
             session.worktree_dir
           )
