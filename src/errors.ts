@@ -16,6 +16,9 @@ export function setErrorTranslation(bundle: TranslationBundle): void {
   trans = bundle;
 }
 
+/** The bundle the panel's own error messages are written with. */
+export const errorTranslation = (): TranslationBundle => trans;
+
 /** The JSON body every lawless error has (a 429 adds the quota fields). */
 export interface IErrorBody {
   error?: string;

@@ -9,6 +9,7 @@
 
 import { createParser, EventSourceParser } from 'eventsource-parser';
 
+import { errorTranslation } from './errors';
 import { backoffDelay, isRetryable, retryAfterMs, sleep } from './retry';
 
 export interface ISSEMessage {
@@ -159,7 +160,9 @@ export async function followTurn(
     if (failures > maxAttempts) {
       throw new StreamError(
         0,
-        'The connection to the chat was lost and could not be restored.'
+        errorTranslation().__(
+          'The connection to the chat was lost and could not be restored.'
+        )
       );
     }
     options.onReconnecting?.(failures);
