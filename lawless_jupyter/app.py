@@ -101,6 +101,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                     env=dict(self.claude_env),
                     env_passthrough=list(self.claude_env_passthrough),
                     nice=self.claude_nice,
+                    nice_above=self.claude_nice_above,
                     max_retries=self.claude_max_retries,
                     allowed_tools=list(self.allowed_tools),
                     disallowed_tools=list(self.disallowed_tools),

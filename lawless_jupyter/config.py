@@ -127,13 +127,31 @@ class LawlessConfig(HasTraits):
     claude_nice = Int(
         10,
         config=True,
-        help="How many steps below the server's CPU priority Claude Code runs (nice(2); 0: "
-        "the same). The server's event loop relays every streamed answer: with many agents "
-        "busy it must not wait behind them (at 5, twenty busy agents outweigh the server "
-        "about 7 to 1 and its relay falls behind; benchmarks/README.md, 'Chat'). A server "
-        "that mostly runs one agent beside CPU-heavy kernels may prefer 0 to 5: a kernel "
-        "at the server's priority outweighs an agent at 10 about nine to one.",
+        help="How many steps below the server's CPU priority Claude Code runs once more "
+        "Claude Code processes are live than claude_nice_above (nice(2); 0: never lower). "
+        "The server's event loop relays every streamed answer: with many agents busy it must "
+        "not wait behind them (at 5, twenty busy agents outweigh the server about 7 to 1 and "
+        "its relay falls behind; benchmarks/README.md, 'Chat').",
     )
+    claude_nice_above = Int(
+        config=True,
+        help="How many Claude Code processes may be live at the server's CPU priority; when "
+        "one more starts, every one runs claude_nice steps below it (and stays so until it "
+        "is closed). A lone agent then keeps its share beside the kernels, many cannot "
+        "starve the relay. Default: the CPUs this server may use. 0: always below.",
+    )
+
+    @default("claude_nice_above")
+    def _default_claude_nice_above(self) -> int:
+        if hasattr(os, "sched_getaffinity"):
+            return len(os.sched_getaffinity(0))
+        return os.cpu_count() or 1
+
+    @validate("claude_nice_above")
+    def _check_claude_nice_above(self, proposal: dict[str, Any]) -> int:
+        if proposal["value"] < 0:
+            raise TraitError("claude_nice_above must be 0 (always below) or more")
+        return proposal["value"]
 
     @validate("claude_nice")
     def _check_claude_nice(self, proposal: dict[str, Any]) -> int:

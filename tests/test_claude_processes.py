@@ -52,10 +52,30 @@ async def niceness_after_a_turn(sse, session, fake) -> set[int]:
     return {p.nice() for p in processes}
 
 
-async def test_claude_runs_below_the_server_by_default(sse, session, fake):
+async def test_a_lone_claude_runs_at_the_servers_priority_by_default(sse, session, fake):
+    # no more live processes than CPUs (claude_nice_above's default): its share beside the
+    # kernels is the server's
+    assert await niceness_after_a_turn(sse, session, fake) == {os.nice(0)}
+
+
+@pytest.mark.parametrize("chat_config", [{"claude_nice_above": 0}])
+async def test_claude_runs_below_the_server_when_told_always(sse, session, fake):
     assert await niceness_after_a_turn(sse, session, fake) == {min(19, os.nice(0) + 10)}
 
 
+@pytest.mark.parametrize("chat_config", [{"claude_nice_above": 1}])
+async def test_past_claude_nice_above_every_claude_goes_below_the_server(api, sse, session, fake):
+    server, below = os.nice(0), min(19, os.nice(0) + 10)
+    assert await niceness_after_a_turn(sse, session, fake) == {server}, "one: the server's"
+    (first,) = claude_processes()
+    other = await api.create(name="second")
+    fake.add(text("Hello too."))
+    await (await chat(sse, other, "Hi")).rest()
+    assert {p.nice() for p in claude_processes()} == {below}, "two: both below"
+    assert first.nice() == below, "the first one was lowered too"
+
+
+@pytest.mark.parametrize("chat_config", [{"claude_nice_above": 0}])
 async def test_a_turns_checkpoint_runs_at_claudes_priority_its_file_list_at_the_servers(
     sse, session, fake, tmp_path, monkeypatch
 ):
@@ -75,7 +95,7 @@ async def test_a_turns_checkpoint_runs_at_claudes_priority_its_file_list_at_the_
     assert file_list == {os.nice(0)}, runs
 
 
-@pytest.mark.parametrize("chat_config", [{"claude_nice": 0}])
+@pytest.mark.parametrize("chat_config", [{"claude_nice": 0, "claude_nice_above": 0}])
 async def test_claude_nice_zero_runs_it_beside_the_server(sse, session, fake):
     assert await niceness_after_a_turn(sse, session, fake) == {os.nice(0)}
 

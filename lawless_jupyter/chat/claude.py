@@ -49,8 +49,10 @@ class ClaudeSettings:
     env: dict[str, str] = field(default_factory=dict)
     #: names of server variables Claude may see besides the allow-list (environment.py)
     env_passthrough: list[str] = field(default_factory=list)
-    #: steps below the server's CPU priority (the launcher applies it)
+    #: steps below the server's CPU priority once more than ``nice_above`` processes are
+    #: live (the launcher applies it to a new one, ``renice`` to those already running)
     nice: int = 0
+    nice_above: int = 0
     max_retries: int = 2
     allowed_tools: list[str] = field(default_factory=list)
     disallowed_tools: list[str] = field(default_factory=list)
@@ -83,6 +85,9 @@ class LiveClaude:
         self.on_closed: Callable[[], None] | None = None
         self.last_used = time.monotonic()
         self.stderr: list[str] = []
+        #: whether this process runs ``settings.nice`` below the server (decided by the chat
+        #: service before it starts; raised later by ``renice``, never lowered)
+        self.niced = True
         #: what must be over before any tool of the running turn runs (its checkpoint,
         #: recorded while Claude's answer starts streaming); when it failed, no tool runs
         self.before_tools: asyncio.Future[Any] | None = None
@@ -98,7 +103,9 @@ class LiveClaude:
         # the launcher passes on only the allow-list, what we set here and the passthrough
         keep = [*self.settings.env_passthrough, *env]
         env.update(
-            environment.launcher_env(_real_cli(self.settings.cli_path), keep, self.settings.nice)
+            environment.launcher_env(
+                _real_cli(self.settings.cli_path), keep, self.settings.nice if self.niced else 0
+            )
         )
         return ClaudeAgentOptions(
             cwd=str(self.cwd),
@@ -175,6 +182,24 @@ class LiveClaude:
         if decision == "allow":
             return PermissionResultAllow()
         return PermissionResultDeny(message=reason or f"The person did not allow {tool}.")
+
+    def renice(self) -> None:
+        """Run this process, and what it started, ``settings.nice`` below the server from now
+        on (blocking: psutil; lowering a priority needs no privilege, raising one would)."""
+        self.niced = True
+        pid = self.pid()
+        if pid is None or not self.settings.nice:
+            return
+        below = min(19, psutil.Process().nice() + self.settings.nice)
+        try:
+            root = psutil.Process(pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        for proc in tree:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                if proc.nice() < below:
+                    proc.nice(below)
 
     def pid(self) -> int | None:
         """The running Claude Code process's id (None while none runs)."""

@@ -185,7 +185,9 @@ class RewindService:
         number, resume_at = await self._next(row, claude_session_id)
         fields = {"id": turn.id, "kind": "turn", "message": message}
         # Claude's work, at Claude's priority: the relay of every stream runs ahead of it
-        nice = self.chat.settings.claude.nice
+        starting = int(live.claude.client is None)  # its process starts with this turn
+        busy = self.chat.agents_outnumber_cpus(starting)
+        nice = self.chat.settings.claude.nice if busy else 0
         return self._beside(
             live.session_id,
             self._checkpoint(row, number, claude_session_id, resume_at, fields, nice),

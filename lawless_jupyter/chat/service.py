@@ -335,6 +335,9 @@ class ChatService:
                 await self.slots.take(
                     live.key, lambda place: turn.emit({"type": "queued", "position": place})
                 )
+                live.claude.niced = self.agents_outnumber_cpus(starting=1)
+                if live.claude.niced:  # the others go below the server with it
+                    await self._renice_all()
             client = await live.claude.connected()
             await client.query(message)
             async for sdk_message in client.receive_response():
@@ -685,6 +688,23 @@ class ChatService:
             "queued": self.slots.queued,
             "max_live": self.slots.limit or 0,
         }
+
+    def agents_outnumber_cpus(self, starting: int = 0) -> bool:
+        """Whether the live Claude processes (with ``starting`` more) are past
+        ``claude_nice_above``: then they all run below the server, so its relay of every
+        stream is not starved; a few keep the server's priority (beside the kernels)."""
+        return self.live_clients() + starting > self.settings.claude.nice_above
+
+    async def _renice_all(self) -> None:
+        running = [
+            live.claude
+            for live in self._live.values()
+            if live.claude.client is not None and not live.claude.niced
+        ]
+        for claude in running:
+            claude.niced = True  # now: the next one does not pick them up again
+        if running:
+            await asyncio.to_thread(lambda: [claude.renice() for claude in running])
 
     def live_clients(self) -> int:
         return sum(1 for live in self._live.values() if live.claude.client is not None)
