@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -197,9 +198,13 @@ class LiveClaude:
         except psutil.NoSuchProcess:
             return
         for proc in tree:
+            # Linux keeps a priority per thread: each of a process's threads, not only its
+            # first (Claude Code's runtime has a dozen)
             with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-                if proc.nice() < below:
-                    proc.nice(below)
+                for thread in proc.threads():
+                    with contextlib.suppress(OSError):
+                        if os.getpriority(os.PRIO_PROCESS, thread.id) < below:
+                            os.setpriority(os.PRIO_PROCESS, thread.id, below)
 
     def pid(self) -> int | None:
         """The running Claude Code process's id (None while none runs)."""

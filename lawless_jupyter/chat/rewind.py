@@ -122,12 +122,10 @@ class RewindService:
         claude_session_id: str | None,
         resume_at: str | None,
         fields: dict[str, Any],
-        nice: int = 0,
     ) -> tuple[dict[str, Any], Checkpoint]:
         label = fields.get("message") or f"rewind {number}"
         label = f"lawless turn {number}: {' '.join(label.split())[:_LABEL_CHARS]}"
-        ref = turn_ref(row["id"], number)
-        checkpoint = await self.workspace.checkpoint(row, ref, label, nice=nice)
+        checkpoint = await self.workspace.checkpoint(row, turn_ref(row["id"], number), label)
         recorded = await self.store.turns.add(
             {
                 **fields,
@@ -184,13 +182,8 @@ class RewindService:
         # read now: Claude appends this turn to its transcript as soon as it has the message
         number, resume_at = await self._next(row, claude_session_id)
         fields = {"id": turn.id, "kind": "turn", "message": message}
-        # Claude's work, at Claude's priority: the relay of every stream runs ahead of it
-        starting = int(live.claude.client is None)  # its process starts with this turn
-        busy = self.chat.agents_outnumber_cpus(starting)
-        nice = self.chat.settings.claude.nice if busy else 0
         return self._beside(
-            live.session_id,
-            self._checkpoint(row, number, claude_session_id, resume_at, fields, nice),
+            live.session_id, self._checkpoint(row, number, claude_session_id, resume_at, fields)
         )
 
     async def _finish_turn(self, live: LiveChat, turn: Turn, stop_reason: str) -> None:

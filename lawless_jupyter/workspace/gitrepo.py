@@ -75,8 +75,6 @@ async def worktree_admin(repo_path: str | Path) -> AsyncIterator[None]:
             _admin_held.reset(token)
 
 
-_NICE = shutil.which("nice")  # coreutils' nice(1): git's children keep its priority too
-
 # git's work mostly waits for a child process: it gets threads of its own, so a burst of it
 # (twenty turns starting, each writing a checkpoint) never queues the server's short
 # thread work (file reads, psutil, the default executor's 6 threads on 2 cores) behind it.
@@ -152,13 +150,11 @@ class WorktreeDirty(Conflict):
 class GitRepository:
     """One repository's main checkout at ``path`` (the top of a non-bare repository).
 
-    ``run_hooks``: whether its git commands run the repository's hooks; ``nice``: how many
-    steps below the server's CPU priority they run (work done for Claude, not waited on)."""
+    ``run_hooks``: whether its git commands run the repository's hooks."""
 
-    def __init__(self, path: str | Path, *, run_hooks: bool = True, nice: int = 0):
+    def __init__(self, path: str | Path, *, run_hooks: bool = True):
         self.path = Path(path)
         self.run_hooks = run_hooks
-        self.nice = nice
         try:
             repo = git.Repo(self.path)
         except git.NoSuchPathError as e:
@@ -203,10 +199,9 @@ class GitRepository:
     ) -> str:
         runner = git.Git(str(cwd or self.path))
         config = _SAFE_CONFIG if self.run_hooks else (*_SAFE_CONFIG, *_NO_HOOKS)
-        below = (_NICE, "-n", str(self.nice)) if self.nice and _NICE else ()
         try:
             return runner.execute(
-                [*below, "git", *config, *args],
+                ["git", *config, *args],
                 kill_after_timeout=deadline.remaining(),
                 env={"GIT_TERMINAL_PROMPT": "0", **(env or {})},
                 strip_newline_in_stdout=False,

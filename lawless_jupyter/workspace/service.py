@@ -585,13 +585,9 @@ class WorkspaceService:
         gitrepo.run_hooks = False
         return gitrepo, worktree
 
-    async def checkpoint(
-        self, row: dict[str, Any], ref: str | None, label: str, *, nice: int = 0
-    ) -> Checkpoint:
-        """Record the worktree's whole state (HEAD, index, files) under ``ref``; ``nice``:
-        for Claude's turn, its git runs at Claude's CPU priority, below the server's."""
+    async def checkpoint(self, row: dict[str, Any], ref: str | None, label: str) -> Checkpoint:
+        """Record the worktree's whole state (HEAD, index, files) under ``ref``."""
         gitrepo, worktree = await self._hookless(row)
-        gitrepo.nice = nice
         return await self._git(
             checkpoints.record, gitrepo, worktree, ref, label, self._short("The checkpoint")
         )
