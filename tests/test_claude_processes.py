@@ -4,6 +4,7 @@ reported by ``lawless/version`` and ``/metrics``."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 
@@ -74,6 +75,20 @@ async def test_past_claude_nice_above_every_claude_goes_below_the_server(api, ss
     # Linux keeps a priority per thread: every thread of the first one went down
     threads = {os.getpriority(os.PRIO_PROCESS, t.id) for t in first.threads()}
     assert len(first.threads()) > 1 and threads == {below}, threads
+
+
+@pytest.mark.parametrize("chat_config", [{"claude_nice_above": 1}])
+async def test_agents_started_together_past_the_bound_all_go_below(api, sse, fake, repo):
+    # both start before either is live: each counts the other only once it is connected
+    below = min(19, os.nice(0) + 10)
+    sessions = [await api.create(name=f"burst-{i}") for i in range(2)]
+    fake.add(text("One."), text("Two."))
+    streams = await asyncio.gather(*(chat(sse, s, "Hi") for s in sessions))
+    await asyncio.gather(*(stream.rest() for stream in streams))
+    processes = claude_processes()
+    assert len(processes) == 2
+    threads = {os.getpriority(os.PRIO_PROCESS, t.id) for p in processes for t in p.threads()}
+    assert threads == {below}, threads
 
 
 @pytest.mark.parametrize("chat_config", [{"claude_nice": 0, "claude_nice_above": 0}])

@@ -336,9 +336,9 @@ class ChatService:
                     live.key, lambda place: turn.emit({"type": "queued", "position": place})
                 )
                 live.claude.niced = self.agents_outnumber_cpus(starting=1)
-                if live.claude.niced:  # the others go below the server with it
-                    await self._renice_all()
             client = await live.claude.connected()
+            if self.agents_outnumber_cpus():  # past the bound (a burst, too): all go below
+                await self._renice_all()
             await client.query(message)
             async for sdk_message in client.receive_response():
                 translated = translate(sdk_message, live.claude.turn_cost)
