@@ -10,7 +10,8 @@ import { api, ApiError } from './api';
 import { ChatView } from './components/ChatView';
 import { IPanelContext, message } from './context';
 import { ChatActivity, chatTabId, chatTabTitle } from './chatTabNames';
-import { ISession, sessionLabel } from './format';
+import { ISession } from './format';
+import { SessionTitle } from './components/SessionTitle';
 import { lawlessIcon } from './icon';
 import { TranslationContext, useTrans } from './translation';
 
@@ -117,13 +118,7 @@ function SessionChat(props: {
   return (
     <div className="jp-lawless-root jp-lawless-session">
       <div className="jp-lawless-sessionbar">
-        <div className="jp-lawless-sessiontitle" title={session.worktree_path}>
-          <strong>{sessionLabel(session)}</strong>
-          <span className="jp-lawless-muted">
-            {' '}
-            {session.branch} ← {session.base}
-          </span>
-        </div>
+        <SessionTitle session={session} />
         <button
           className="jp-lawless-linkbutton"
           onClick={() => props.onOpenWorktree(session)}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import functools
 import os
 import re
@@ -22,7 +21,7 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -84,7 +83,7 @@ _GIT_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lawless-gi
 async def in_git_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """``asyncio.to_thread`` on git's threads: ``fn`` runs with the caller's context (the
     ``worktree_admin`` it holds)."""
-    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    call = functools.partial(copy_context().run, fn, *args, **kwargs)
     return await asyncio.get_running_loop().run_in_executor(_GIT_THREADS, call)
 
 

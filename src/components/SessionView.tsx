@@ -2,7 +2,8 @@ import React, { useRef, useState } from 'react';
 
 import { ConnectionsView } from './ConnectionsView';
 import { IPanelContext, Tab } from '../context';
-import { ISession, sessionLabel } from '../format';
+import { ISession } from '../format';
+import { SessionTitle } from './SessionTitle';
 import { ChangesView } from './ChangesView';
 import { ChatView } from './ChatView';
 import { SessionActions } from './SessionActions';
@@ -58,13 +59,7 @@ export function SessionView(props: {
         >
           {trans.__('‹ Sessions')}
         </button>
-        <div className="jp-lawless-sessiontitle" title={session.worktree_path}>
-          <strong>{sessionLabel(session)}</strong>
-          <span className="jp-lawless-muted">
-            {' '}
-            {session.branch} ← {session.base}
-          </span>
-        </div>
+        <SessionTitle session={session} />
       </div>
       <SessionActions app={props.ctx.app} session={session} />
       <div
