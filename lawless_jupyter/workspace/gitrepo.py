@@ -1,8 +1,9 @@
-"""Git, through GitPython, for one repository and its worktrees. Blocking: call it off the loop.
+"""Git for one repository and its worktrees (GitPython reads the repository; commands run
+through ``gitprocess.run_git``). Blocking: call it off the loop.
 
-Every git process runs under a deadline (GitPython kills it, and its children, when the
-deadline passes), so a slow hook or a huge checkout ends in ``OperationTimeout`` instead of
-hanging a request. Arguments are passed as lists (no shell); refs come in validated.
+Every git process runs under a deadline (it is killed, with its children, when the deadline
+passes), so a slow hook or a huge checkout ends in ``OperationTimeout`` instead of hanging
+a request. Arguments are passed as lists (no shell); refs come in validated.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ..errors import (
     OperationTimeout,
     UpstreamUnauthorized,
 )
+from .gitprocess import run_git
 
 T = TypeVar("T")
 
@@ -196,19 +198,8 @@ class GitRepository:
         cwd: str | Path | None,
         env: dict[str, str] | None,
     ) -> str:
-        runner = git.Git(str(cwd or self.path))
         config = _SAFE_CONFIG if self.run_hooks else (*_SAFE_CONFIG, *_NO_HOOKS)
-        try:
-            return runner.execute(
-                ["git", *config, *args],
-                kill_after_timeout=deadline.remaining(),
-                env={"GIT_TERMINAL_PROMPT": "0", **(env or {})},
-                strip_newline_in_stdout=False,
-            )
-        except git.GitCommandError as e:
-            if deadline.passed():
-                raise deadline.error() from e
-            raise
+        return run_git(["git", *config, *args], cwd or self.path, deadline, env)
 
     def ok(self, *args: str, **kw: Any) -> bool:
         """True when ``git args`` exits 0 (for questions like 'does this ref exist?')."""
@@ -769,15 +760,13 @@ def clone(url: str, dest: Path, env: dict[str, str], deadline: Deadline) -> None
     this one command; ``url`` is what ``origin`` is set to, so it holds none. A failed clone
     leaves nothing behind."""
     try:
-        git.Git(str(dest.parent)).execute(
-            ["git", *_SAFE_CONFIG, "clone", "--quiet", "--", url, str(dest)],
-            kill_after_timeout=deadline.remaining(),
-            env={"GIT_TERMINAL_PROMPT": "0", **env},
-        )
+        command = ["git", *_SAFE_CONFIG, "clone", "--quiet", "--", url, str(dest)]
+        run_git(command, dest.parent, deadline, env)
+    except OperationTimeout:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
     except git.GitCommandError as e:
         shutil.rmtree(dest, ignore_errors=True)
-        if deadline.passed():
-            raise deadline.error() from e
         raise push_error(e, "clone") from e
 
 
