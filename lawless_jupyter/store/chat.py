@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from typing import Any
 
@@ -68,13 +69,16 @@ class ChatRepository:
         self, conversation_id: str, turn_id: str, role: str, content: dict[str, Any]
     ) -> int:
         """Append one message to a conversation (history is never rewritten)."""
-        async with self.db.transaction() as db:
-            cur = await db.execute(
+        row = (str(uuid.uuid4()), conversation_id, turn_id, role, json.dumps(content), utcnow())
+
+        def insert(db: sqlite3.Connection) -> int:  # one trip: on every turn's path
+            return db.execute(
                 "INSERT INTO messages (id, conversation_id, turn_id, role, content, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (str(uuid.uuid4()), conversation_id, turn_id, role, json.dumps(content), utcnow()),
-            )
-            return cur.lastrowid
+                row,
+            ).lastrowid
+
+        return await self.db.write(insert)
 
     async def count_messages(self, conversation_id: str, role: str) -> int:
         row = await self.db.fetchone(

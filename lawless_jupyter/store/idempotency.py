@@ -36,8 +36,8 @@ class IdempotencyRepository:
     async def keep(self, user_id: str, key: str, answer: KeptAnswer, *, seconds: float) -> None:
         """Keep ``answer`` for ``seconds`` (an expired row of the same key is replaced)."""
         now = time.time()
-        async with self.db.transaction() as db:
-            await db.execute(
+        await self.db.write(
+            lambda db: db.execute(
                 "INSERT INTO idempotency_keys "
                 "(user_id, key, fingerprint, status, answer, created_at, expires_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, key) DO UPDATE SET "
@@ -54,6 +54,7 @@ class IdempotencyRepository:
                     now + seconds,
                 ),
             )
+        )
 
     async def sweep(self) -> int:
         """Forget expired answers; how many went."""

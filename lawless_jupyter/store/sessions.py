@@ -13,6 +13,11 @@ import aiosqlite
 from ..errors import Conflict, QuotaExceeded
 from .db import ENDED_STATES, Database, as_dict, utcnow
 
+_EVENT = (
+    "INSERT INTO session_events (session_id, from_state, to_state, detail, at) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+
 
 def _text(value: Any) -> Any:
     """Enum members (states) are stored by value."""
@@ -106,11 +111,7 @@ class SessionRepository:
         detail: str | None,
         at: str,
     ) -> None:
-        await db.execute(
-            "INSERT INTO session_events (session_id, from_state, to_state, detail, at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (session_id, from_state, to_state, detail, at),
-        )
+        await db.execute(_EVENT, (session_id, from_state, to_state, detail, at))
 
     async def transition(
         self,
@@ -127,21 +128,22 @@ class SessionRepository:
         expected = tuple(_text(s) for s in expected)
         to_state = _text(to_state)
         now = utcnow()
-        async with self.db.transaction() as db:
-            async with db.execute(
-                "SELECT * FROM workspace_sessions WHERE id = ?", (session_id,)
-            ) as cur:
-                current = as_dict(await cur.fetchone())
+        updates = {**fields, "state": to_state, "updated_at": now, "origin": self.db.origin}
+        assignments = ", ".join(f"{k} = ?" for k in updates)
+
+        def move(db: sqlite3.Connection) -> dict[str, Any] | None:  # one trip: on its path
+            row = db.execute("SELECT * FROM workspace_sessions WHERE id = ?", (session_id,))
+            current = as_dict(row.fetchone())
             if current is None or current["state"] not in expected:
                 return None
-            updates = {**fields, "state": to_state, "updated_at": now, "origin": self.db.origin}
-            assignments = ", ".join(f"{k} = ?" for k in updates)
-            await db.execute(
+            db.execute(
                 f"UPDATE workspace_sessions SET {assignments} WHERE id = ?",
                 (*updates.values(), session_id),
             )
-            await self._append_event(db, session_id, current["state"], to_state, detail, now)
-        return {**current, **updates}
+            db.execute(_EVENT, (session_id, current["state"], to_state, detail, now))
+            return {**current, **updates}
+
+        return await self.db.write(move)
 
     async def update(self, session_id: str, **fields: Any) -> None:
         """Update columns that are not the state (the state moves by transition only)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import uuid as uuid_module
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -93,19 +94,25 @@ class TranscriptStore:
 
     async def _insert(self, rows: list[tuple[Any, ...]], *, remote: bool = False) -> None:
         marks = ", ".join("?" for _ in _COLUMNS)
-        async with self.store.db.transaction() as db:
+
+        def insert(db: sqlite3.Connection) -> None:  # one trip: Claude Code writes per turn
+            kept = rows
             if remote:  # not what this database deleted and Supabase has not yet
-                async with db.execute(
-                    "SELECT row_id FROM outbox "
-                    "WHERE table_name = 'transcript_entries' AND op = 'delete'"
-                ) as cur:
-                    deleted = {r[0] for r in await cur.fetchall()}
-                rows = [r for r in rows if r[0] not in deleted]
-            await db.executemany(
+                deleted = {
+                    r[0]
+                    for r in db.execute(
+                        "SELECT row_id FROM outbox "
+                        "WHERE table_name = 'transcript_entries' AND op = 'delete'"
+                    )
+                }
+                kept = [r for r in rows if r[0] not in deleted]
+            db.executemany(
                 f"INSERT OR IGNORE INTO transcript_entries ({', '.join(_COLUMNS)}) "
                 f"VALUES ({marks})",
-                rows,
+                kept,
             )
+
+        await self.store.db.write(insert)
 
     async def _adopt_remote(self, key: dict[str, Any]) -> None:
         """Keep the entries Supabase has and this database does not (written elsewhere)."""

@@ -35,9 +35,8 @@ class TurnRepository:
         turn lock, so two inserts cannot take the same one)."""
         row = {"started_at": utcnow(), **turn}
         columns = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        async with self.db.transaction() as db:
-            await db.execute(f"INSERT INTO turns ({columns}) VALUES ({marks})", tuple(row.values()))
+        insert = f"INSERT INTO turns ({columns}) VALUES ({', '.join('?' for _ in row)})"
+        await self.db.write(lambda db: db.execute(insert, (*row.values(),)))
         return row
 
     async def finish(
@@ -49,19 +48,21 @@ class TurnRepository:
         cost_usd: float | None = None,
         usage: dict[str, Any] | None = None,
     ) -> None:
-        async with self.db.transaction() as db:
-            await db.execute(
+        values = (
+            utcnow(),
+            stop_reason,
+            None if files_changed is None else json.dumps(files_changed),
+            cost_usd,
+            None if usage is None else json.dumps(usage),
+            turn_id,
+        )
+        await self.db.write(
+            lambda db: db.execute(
                 "UPDATE turns SET ended_at = ?, stop_reason = ?, files_changed = ?, "
                 "cost_usd = ?, usage = ? WHERE id = ?",
-                (
-                    utcnow(),
-                    stop_reason,
-                    None if files_changed is None else json.dumps(files_changed),
-                    cost_usd,
-                    None if usage is None else json.dumps(usage),
-                    turn_id,
-                ),
+                values,
             )
+        )
 
     async def get(self, session_id: str, turn_id: str) -> dict[str, Any] | None:
         row = await self.db.fetchone(
