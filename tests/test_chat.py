@@ -473,6 +473,31 @@ async def test_a_blank_model_is_a_400_and_changes_nothing(api, sse, session, fak
     ]
 
 
+async def test_a_paced_stream_sends_a_burst_together_and_the_end_at_once():
+    """Events that come within the write pace go as one batch; the end of the turn is not
+    held back by the pace (the last words and ``done`` go as soon as the turn is over)."""
+    from lawless_jupyter.chat.turn import Turn
+
+    turn = Turn("c", 1)
+    batches: list[list[str]] = []
+
+    async def follow():
+        async for batch in turn.follow(0, pace=30.0):
+            batches.append([e.data["type"] for e in batch])
+
+    follower = asyncio.create_task(follow())
+    await turn.emit({"type": "start"})
+    await asyncio.sleep(0.05)  # the first event after a quiet spell goes at once
+    assert batches == [["start"]]
+    await turn.emit({"type": "text", "delta": "Hel"})
+    await turn.emit({"type": "text", "delta": "lo"})
+    await asyncio.sleep(0.05)
+    assert batches == [["start"]]  # within the pace: they wait for one another
+    await turn.emit({"type": "done", "stop_reason": "end_turn"})
+    await asyncio.wait_for(follower, 5)  # not 30 s: the end cuts the pace short
+    assert batches == [["start"], ["text", "text", "done"]]
+
+
 def test_pieces_that_arrive_together_go_as_one_event():
     from lawless_jupyter.chat.turn import ChatEvent
     from lawless_jupyter.handlers.chat import coalesce

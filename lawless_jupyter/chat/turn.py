@@ -37,6 +37,7 @@ class Turn:
     task: asyncio.Task[None] | None = None
     started: float = field(default_factory=time.monotonic)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _over: asyncio.Future[None] | None = None  # done when the turn is, for a paced follower
 
     async def emit(self, data: dict[str, Any]) -> ChatEvent:
         """Append an event and wake every follower."""
@@ -46,6 +47,8 @@ class Turn:
             if data.get("type") == "done":
                 self.finished = True
                 self.stop_reason = data.get("stop_reason")
+                if self._over is not None and not self._over.done():
+                    self._over.set_result(None)
             self._changed.notify_all()
         return event
 
@@ -63,8 +66,10 @@ class Turn:
                     lambda seen=seen: len(self.events) > seen or self.finished
                 )
             wait = last + pace - time.monotonic()
-            if wait > 0 and not self.finished:
-                await asyncio.sleep(wait)
+            if wait > 0 and not self.finished:  # the pace, cut short by the end of the turn
+                if self._over is None:
+                    self._over = asyncio.get_running_loop().create_future()
+                await asyncio.wait([self._over], timeout=wait)
             fresh = self.events[position:]
             done = self.finished
             last = time.monotonic()
