@@ -106,7 +106,7 @@ def run_git(
             _WATCHDOG.watch(process.pid, timeout)  # its group: start_new_session
         try:
             out, err = process.communicate()
-        finally:
+        finally:  # at once: the group's id is free for reuse once git is reaped
             _WATCHDOG.forget(process.pid)
     if process.returncode == -signal.SIGKILL and deadline.passed():
         raise deadline.error()
