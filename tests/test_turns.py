@@ -163,6 +163,27 @@ async def test_a_rewind_puts_back_every_byte_the_index_head_and_the_conversation
     assert "Change everything please" in sent and "Which word?" not in sent
 
 
+async def test_a_turn_that_ran_no_tool_lists_no_file_the_person_changed_meanwhile(
+    api,
+    sse,  # noqa: F811
+    session,
+    fake,
+):
+    """The file list says what the turn did: the person's own edit while Claude was only
+    answering is not the turn's (and costs no git at the end of a turn without tools)."""
+    worktree = Path(session["worktree_path"])
+    answered = threading.Event()
+    fake.add(text("Just an answer.", hold=answered))
+    stream = await chat(sse, session, "Explain the code")
+    await turns_of(api, session)  # the turn's checkpoint is written once this answers
+    (worktree / "mine.txt").write_text("the person's own file\n")
+    answered.set()
+    assert (await stream.rest())[-1][1]["type"] == "done"
+    (turn,) = await turns_of(api, session)
+    assert turn["files_changed"] == [] and turn["ended_at"]
+    assert (worktree / "mine.txt").exists()
+
+
 async def test_rewind_and_fork_are_refused_while_a_turn_runs_and_for_an_unknown_turn(
     api,
     sse,  # noqa: F811

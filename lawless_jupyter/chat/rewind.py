@@ -195,11 +195,13 @@ class RewindService:
         recorded = await self.store.turns.get(live.session_id, turn.id)
         if recorded is None:
             return
-        files: list[str] | None = None
+        files: list[str] | None = []  # a turn that ran no tool changed no file
         try:
-            row = await self.workspace.owned(live.user_id, live.session_id)
-            files = await self.workspace.changes_since(row, recorded["checkpoint_tree"])
+            if any(e.data["type"] == "tool_use" for e in turn.events):
+                row = await self.workspace.owned(live.user_id, live.session_id)
+                files = await self.workspace.changes_since(row, recorded["checkpoint_tree"])
         except LawlessError as e:  # the session is being deleted, say
+            files = None
             self.logger.info("no file list for turn %s: %s", turn.id, e.message)
         usage = next((e.data for e in reversed(turn.events) if e.data["type"] == "usage"), {})
         await self.store.turns.finish(
