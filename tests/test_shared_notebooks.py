@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 from pathlib import Path
@@ -65,6 +66,14 @@ def jp_server_config(jp_server_config, tmp_path):
 
 def lab_path(session, name: str = "analysis.ipynb") -> str:
     return f"{session['worktree_dir']}/{name}"
+
+
+@pytest.fixture
+def room(nb_session, jp_fetch, jp_serverapp, jp_http_port, jp_base_url):
+    """``async with room() as mine``: the person joins the session notebook's room."""
+    return functools.partial(
+        person_in_room, jp_fetch, jp_serverapp, jp_http_port, jp_base_url, lab_path(nb_session)
+    )
 
 
 @contextlib.asynccontextmanager
@@ -120,12 +129,10 @@ def sources(document: YNotebook) -> list[str]:
 
 
 async def test_claudes_cell_edit_and_run_reach_the_open_room_and_keep_the_persons_typing(
-    sse, nb_session, fake, jp_fetch, jp_serverapp, jp_http_port, jp_base_url
+    sse, nb_session, fake, room
 ):
     session = nb_session
-    async with person_in_room(
-        jp_fetch, jp_serverapp, jp_http_port, jp_base_url, lab_path(session)
-    ) as mine:
+    async with room() as mine:
         # the person types in the title cell; the room has not saved it yet
         mine.set_cell(0, source="# Analysis (my draft)")
         events = await trusted(
@@ -161,13 +168,9 @@ async def test_claudes_cell_edit_and_run_reach_the_open_room_and_keep_the_person
         assert sources(mine)[0] == "# Analysis (my draft)", "nothing read back over it"
 
 
-async def test_inserting_moving_and_deleting_cells_in_an_open_room(
-    sse, nb_session, fake, jp_fetch, jp_serverapp, jp_http_port, jp_base_url
-):
+async def test_inserting_moving_and_deleting_cells_in_an_open_room(sse, nb_session, fake, room):
     session = nb_session
-    async with person_in_room(
-        jp_fetch, jp_serverapp, jp_http_port, jp_base_url, lab_path(session)
-    ) as mine:
+    async with room() as mine:
         mine.set_cell(1, source="greeting = 'typed by me'")
         events = await trusted(
             sse,
@@ -194,12 +197,10 @@ async def test_inserting_moving_and_deleting_cells_in_an_open_room(
 
 
 async def test_run_cell_asks_about_and_runs_the_cell_as_the_person_has_it(
-    api, sse, nb_session, fake, jp_fetch, jp_serverapp, jp_http_port, jp_base_url
+    api, sse, nb_session, fake, room
 ):
     session = nb_session
-    async with person_in_room(
-        jp_fetch, jp_serverapp, jp_http_port, jp_base_url, lab_path(session)
-    ) as mine:
+    async with room() as mine:
         mine.set_cell(2, source="6 * 7  # typed, not saved")
         fake.add(tool_use(f"{TOOL}run_cell", {"path": "analysis.ipynb", "index": 2}))
         stream = await chat(sse, session, "Run the last cell")
@@ -214,7 +215,7 @@ async def test_run_cell_asks_about_and_runs_the_cell_as_the_person_has_it(
 
 
 async def test_with_no_room_open_the_tool_writes_the_file_and_opens_no_room(
-    sse, nb_session, fake, jp_fetch, jp_serverapp, jp_http_port, jp_base_url
+    sse, nb_session, fake, room, jp_serverapp
 ):
     session = nb_session
     events = await trusted(
@@ -229,7 +230,5 @@ async def test_with_no_room_open_the_tool_writes_the_file_and_opens_no_room(
     assert extension.ywebsocket_server.rooms == {}, "the tool opened no room"
 
     # a person who opens the notebook now gets Claude's version
-    async with person_in_room(
-        jp_fetch, jp_serverapp, jp_http_port, jp_base_url, lab_path(session)
-    ) as mine:
+    async with room() as mine:
         assert sources(mine)[2] == "2 + 2"
