@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -182,6 +183,21 @@ async def test_a_slow_create_times_out_and_leaves_nothing(api, repo):
     assert git(repo, "worktree", "list").count("\n") == 1
     code, body, _ = await api("GET", "api/workspace/sessions")
     assert body["sessions"] == []
+
+
+async def test_git_runs_in_a_group_of_its_own_inside_the_servers_session(api, repo):
+    """Its own process group: a passed deadline kills git with its hooks (above). The
+    server's session: where Linux shares CPU per session (autogroup), a session per git
+    command took as much CPU as the server and its Claude processes together."""
+    seen = repo / "hook-saw.txt"
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text(f"#!/bin/sh\ncut -d' ' -f5,6 /proc/$$/stat > {seen}\n")
+    hook.chmod(0o755)
+    code, body, _ = await api("POST", "api/workspace/sessions", {"repo": "project"})
+    assert code == 201, body
+    group, session = map(int, seen.read_text().split())
+    assert session == os.getsid(0), "git ran in a session of its own"
+    assert group not in (os.getpgid(0), session), "git ran in the server's process group"
 
 
 async def test_status_and_diff_name_the_session_head(api, session, repo):

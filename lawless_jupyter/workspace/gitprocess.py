@@ -5,7 +5,11 @@ command, which doubled the server's own CPU per git call (about 0.5 ms against 0
 and a chat turn runs a dozen git commands for its checkpoint and file list. Here one
 thread watches every deadline (``communicate(timeout=)`` would not need it, but it polls
 the exit with sleeps: +0.8 ms a command). git runs in a process group of its own, so a
-passed deadline stops the hooks and filters it started too. Failures are still
+passed deadline stops the hooks and filters it started too, but in the server's session:
+where Linux shares CPU between sessions (autogroup, for processes outside any cgroup),
+a session per git command gave each as much CPU as the server and all its Claude
+processes together (twenty turns starting at once: the slowest first text 1.9x the SDK's
+own, 1.4x with git in the server's session; benchmarks/README.md). Failures are still
 GitPython's ``GitCommandError``, which the rest of the package reads.
 """
 
@@ -93,7 +97,7 @@ def run_git(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            start_new_session=True,
+            process_group=0,  # its own group, the server's session (see above)
         )
     except (FileNotFoundError, NotADirectoryError) as e:
         if not os.path.isdir(cwd):  # as git -C would say it
@@ -103,7 +107,7 @@ def run_git(
         raise git.GitCommandNotFound(shown, e) from e
     with process:
         if timeout is not None:
-            _WATCHDOG.watch(process.pid, timeout)  # its group: start_new_session
+            _WATCHDOG.watch(process.pid, timeout)  # its group: process_group=0
         try:
             out, err = process.communicate()
         finally:  # at once: the group's id is free for reuse once git is reaped
