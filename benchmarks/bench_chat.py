@@ -27,7 +27,8 @@ Measures:
    direct clients (``--no-conc-direct`` to skip), as a reference.
 
 CPU time of the server, of the Claude Code processes and of this process is reported for 3
-and 4; each fake delta is timestamped when sent, giving its latency to the client in 4.
+and 4; each fake delta is timestamped when sent, giving its latency to the client in 4,
+and each model request when it reached the fake (Claude Code's own share of a first text).
 
 Run: ``.venv/bin/python benchmarks/bench_chat.py`` (``--json`` for machine output).
 """
@@ -494,7 +495,8 @@ class Bench:
         lag_task = asyncio.create_task(lag.run())
         _Handler._sse = stamped  # type: ignore[method-assign]
         before = self.cpu.read()
-        t0 = now()
+        requests_before = len(self.fake.log)
+        t0, wall0 = now(), time.time()  # the fake stamps requests with time.time()
         try:
             runs = await asyncio.gather(
                 *[self._conc_turn(side, h, "Stream along") for h in handles]
@@ -504,6 +506,9 @@ class Bench:
             lag_task.cancel()
         total = now() - t0
         cpu = self.cpu.used(before, self.cpu.read())
+        # when each turn's model request reached the fake: Claude Code's own part of the
+        # first text (what comes after is the stream's way back to the client)
+        asked = sorted(r.time - wall0 for r in self.fake.log[requests_before:] if r.main)
 
         gaps_all, gaps_text, firsts, latencies = [], [], [], []
         for t_sent, events in runs:
@@ -536,6 +541,8 @@ class Bench:
             "delta_latency_max_ms": ms(latencies[-1]),
             "bench_loop_lag_max_ms": ms(lag.worst),
             "first_event_max_ms": ms(max(events[0][0] - t_sent for t_sent, events in runs)),
+            "api_request_median_ms": ms(med(asked)),
+            "api_request_max_ms": ms(asked[-1]),
             "cpu_ms": cpu,
         }
 
@@ -708,6 +715,9 @@ def report(results: dict[str, Any]) -> str:
         rows.append(("   text to text only", *both("max_gap_streaming_ms"), "", ""))
         rows.append(("   first text, median", *both("first_text_median_ms"), "", ""))
         rows.append(("   first text, max", *both("first_text_max_ms"), "", ""))
+        if "api_request_max_ms" in e:
+            rows.append(("   model request, median", *both("api_request_median_ms"), "", ""))
+            rows.append(("   model request, max", *both("api_request_max_ms"), "", ""))
         rows.append(("   delta latency p99", *both("delta_latency_p99_ms"), "", ""))
         rows.append((f"   total, {k['deltas']} deltas each", *both("total_ms"), "", ""))
         rows.append(

@@ -163,25 +163,56 @@ async def test_a_rewind_puts_back_every_byte_the_index_head_and_the_conversation
     assert "Change everything please" in sent and "Which word?" not in sent
 
 
-async def test_a_turn_that_ran_no_tool_lists_no_file_the_person_changed_meanwhile(
+async def test_a_turn_that_only_answers_records_nothing_and_a_rewind_to_it_keeps_my_edits(
     api,
     sse,  # noqa: F811
     session,
     fake,
+    repo,
 ):
-    """The file list says what the turn did: the person's own edit while Claude was only
-    answering is not the turn's (and costs no git at the end of a turn without tools)."""
+    """A turn records the worktree before Claude first acts in it, so one that only
+    answers runs no git and lists no file (the person's own edit meanwhile is not the
+    turn's). Rewinding to it undoes what Claude did since and the conversation from it on;
+    the person's edits before Claude's next change stay."""
     worktree = Path(session["worktree_path"])
+    refs = ("for-each-ref", "--format=%(refname)", f"refs/lawless/{session['id']}/")
     answered = threading.Event()
     fake.add(text("Just an answer.", hold=answered))
     stream = await chat(sse, session, "Explain the code")
-    await turns_of(api, session)  # the turn's checkpoint is written once this answers
+    await stream.until("start")
     (worktree / "mine.txt").write_text("the person's own file\n")
     answered.set()
     assert (await stream.rest())[-1][1]["type"] == "done"
-    (turn,) = await turns_of(api, session)
-    assert turn["files_changed"] == [] and turn["ended_at"]
-    assert (worktree / "mine.txt").exists()
+    (explained,) = await turns_of(api, session)
+    assert explained["files_changed"] == [] and explained["ended_at"]
+    assert explained["checkpoint"] is None and explained["ref"] is None
+    assert git(repo, *refs) == "", "a turn without tools wrote a checkpoint"
+
+    fake.add(tool_use("Write", {"file_path": "made.txt", "content": "made\n"}), text("Made."))
+    await finished(sse, session, "Make a file", **TRUSTED)
+    _, made = await turns_of(api, session)
+    assert made["files_changed"] == ["made.txt"] and made["checkpoint"]
+    assert git(repo, *refs).split() == [made["ref"]]
+
+    code, body, _ = await api("POST", base(session, "rewind"), {"turn": explained["id"]})
+    assert code == 200, body
+    assert body["rewound"] == [explained["id"], made["id"]]
+    assert not (worktree / "made.txt").exists(), "what Claude did since is undone"
+    assert (worktree / "mine.txt").exists(), "the person's edit before it stays"
+    fake.add(text("Starting over."))
+    await finished(sse, session, "Again")
+    sent = json.dumps(fake.main_requests[-1]["messages"])
+    assert "Explain the code" not in sent and "Make a file" not in sent
+
+    # rewound to a turn Claude changed nothing after: only the conversation goes back
+    *_, again = await turns_of(api, session)
+    (worktree / "later.txt").write_text("written after\n")
+    code, body, _ = await api("POST", base(session, "rewind"), {"turn": again["id"]})
+    assert code == 200, body
+    assert body["rewind"]["files_changed"] == [] and (worktree / "later.txt").exists()
+    code, body, _ = await api("POST", base(session, "fork"), {"turn": again["id"]})
+    assert code == 201, body
+    assert (Path(body["session"]["worktree_path"]) / "later.txt").exists()
 
 
 async def test_rewind_and_fork_are_refused_while_a_turn_runs_and_for_an_unknown_turn(
@@ -354,7 +385,7 @@ async def test_a_turn_whose_checkpoint_fails_streams_but_changes_nothing(
     fake,
     repo,
 ):
-    # the checkpoint is written while the answer starts streaming; every tool waits for it.
+    # the checkpoint is written when the first tool is about to run, which waits for it.
     # A ref where the turn's ref folder must go makes git refuse the checkpoint.
     head = git(repo, "rev-parse", "HEAD").strip()
     git(repo, "update-ref", f"refs/lawless/{session['id']}", head)
@@ -369,4 +400,5 @@ async def test_a_turn_whose_checkpoint_fails_streams_but_changes_nothing(
     result = next(data for _, data in events if data["type"] == "tool_result")
     assert result["is_error"] and "could not be recorded" in result["content"], result
     assert not (worktree / "made.txt").exists()
-    assert await turns_of(api, session) == []  # no checkpoint, so no turn to rewind to
+    (turn,) = await turns_of(api, session)  # listed, with nothing to put back
+    assert turn["checkpoint"] is None and turn["ref"] is None and turn["files_changed"] == []

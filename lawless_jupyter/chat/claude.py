@@ -33,6 +33,7 @@ from claude_agent_sdk import (
 from . import environment
 from .launcher import launcher
 from .permissions import PermissionPolicy
+from .turn import BeforeTools
 
 # One stream-json line of Claude Code may carry a whole file (a Write's input, its result):
 # past the SDK's 1 MB default the turn fails. The line is transient; events keep a cut copy.
@@ -89,9 +90,9 @@ class LiveClaude:
         #: whether this process runs ``settings.nice`` below the server (decided by the chat
         #: service before it starts; raised later by ``renice``, never lowered)
         self.niced = True
-        #: what must be over before any tool of the running turn runs (its checkpoint,
-        #: recorded while Claude's answer starts streaming); when it failed, no tool runs
-        self.before_tools: asyncio.Future[Any] | None = None
+        #: what must be over before any tool of the running turn runs (its checkpoint),
+        #: started by the first one; when it failed, no tool runs
+        self.before_tools: BeforeTools | None = None
         #: Claude Code's running total (USD) as its current process last reported it
         self.reported_cost = 0.0
 
@@ -144,7 +145,7 @@ class LiveClaude:
         if self.before_tools is None:
             return None
         try:
-            await asyncio.shield(self.before_tools)
+            await asyncio.shield(self.before_tools.ready())
         except Exception:  # logged where it failed
             return (
                 "The worktree's state could not be recorded before this turn, or its git "

@@ -1,12 +1,15 @@
-"""A session's turns as checkpoints: recorded before each turn, listed, rewound to, forked from.
+"""A session's turns as checkpoints: recorded with each turn, listed, rewound to, forked from.
 
-Before a turn starts, the worktree's whole state is recorded as a git checkpoint
-(``workspace/checkpoints.py``, ref ``refs/lawless/<session>/turns/<n>``) together with where
-the turn continues Claude's transcript (the last entry's uuid). A rewind puts the worktree
-back to a turn's checkpoint and the conversation on a copy of the transcript that ends
-before that turn (the SDK's ``fork_session_via_store``); it records the state it replaced
-first, so it can be rewound itself. A fork is a new session made from a checkpoint, with
-its own copy of the transcript.
+When a turn starts, its row records where it continues Claude's transcript (the last
+entry's uuid). Before Claude first acts in it (its first tool), the worktree's whole state
+is recorded as a git checkpoint (``workspace/checkpoints.py``, ref
+``refs/lawless/<session>/turns/<n>``); a turn that only answers records none, and costs no
+git. A rewind puts the conversation on a copy of the transcript that ends before the turn
+(the SDK's ``fork_session_via_store``) and the worktree back to the first checkpoint at or
+after it: the state before Claude's first change since (the person's own edits while
+Claude only answered stay); it records the state it replaced first, so it can be rewound
+itself. A fork is a new session made from such a checkpoint, with its own copy of the
+transcript.
 """
 
 from __future__ import annotations
@@ -60,8 +63,9 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
         "files_changed": row["files_changed"],
         "cost_usd": row["cost_usd"],
         "usage": row["usage"],
+        # None until Claude first acts in the turn (or never: it only answered)
         "checkpoint": row["checkpoint"],
-        "ref": turn_ref(row["session_id"], row["number"]),
+        "ref": row["checkpoint"] and turn_ref(row["session_id"], row["number"]),
         "target": row["target"],
         "rewound": row["rewound_by"] is not None,
         "rewound_by": row["rewound_by"],
@@ -141,11 +145,11 @@ class RewindService:
         )
         return recorded, checkpoint
 
-    # -- a turn's checkpoint, beside it -----------------------------------------------------
-    # A turn's checkpoint is written while Claude's answer starts streaming: git's time is
-    # not added to the first text, and every tool of the turn waits for it (the chat's
-    # before_turn, LiveClaude.before_tools), and so does its file list (``_finish_turn``)
-    # and whoever lists the turns.
+    # -- a turn's checkpoint, by its first tool ---------------------------------------------
+    # A turn's checkpoint is written when its first tool is about to run, which waits for it
+    # (the chat's before_turn, LiveClaude.before_tools), and so do its file list
+    # (``_finish_turn``) and whoever lists the turns. Twenty turns starting at once no
+    # longer run a hundred git processes while their first text is on its way.
 
     def _beside(self, session_id: str, work: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(work)
@@ -172,32 +176,52 @@ class RewindService:
 
     async def _record_turn(
         self, live: LiveChat, turn: Turn, message: str
-    ) -> asyncio.Task[Any] | None:
-        """Before a turn in a workspace session starts (the chat's ``before_turn``): its
-        checkpoint, written beside the turn."""
+    ) -> Callable[[], Awaitable[Any]] | None:
+        """Before a turn in a workspace session starts (the chat's ``before_turn``): its row,
+        and what its first tool starts: its checkpoint."""
         if live.session_id is None:
             return None  # a free chat has no worktree
         row = await self.workspace.owned(live.user_id, live.session_id)
         claude_session_id = live.conversation["claude_session_id"]
         # read now: Claude appends this turn to its transcript as soon as it has the message
         number, resume_at = await self._next(row, claude_session_id)
-        fields = {"id": turn.id, "kind": "turn", "message": message}
-        return self._beside(
-            live.session_id, self._checkpoint(row, number, claude_session_id, resume_at, fields)
+        await self.store.turns.add(
+            {
+                "id": turn.id,
+                "kind": "turn",
+                "message": message,
+                "session_id": row["id"],
+                "user_id": row["user_id"],
+                "number": number,
+                "claude_session_id": claude_session_id,
+                "resume_at": resume_at,
+            }
         )
+
+        def checkpoint() -> Awaitable[Any]:
+            return self._beside(row["id"], self._checkpoint_turn(row, number, turn.id, message))
+
+        return checkpoint
+
+    async def _checkpoint_turn(
+        self, row: dict[str, Any], number: int, turn_id: str, message: str
+    ) -> None:
+        label = f"lawless turn {number}: {' '.join(message.split())[:_LABEL_CHARS]}"
+        checkpoint = await self.workspace.checkpoint(row, turn_ref(row["id"], number), label)
+        await self.store.turns.set_checkpoint(turn_id, checkpoint)
 
     async def _finish_turn(self, live: LiveChat, turn: Turn, stop_reason: str) -> None:
         """Once a turn is over, before its ``done``: what it changed in the worktree (taken
         now: the person may edit right after) and what it cost."""
         if live.session_id is None:
             return
-        await self.settle(live.session_id)  # its checkpoint, when the answer beat it
+        await self.settle(live.session_id)  # its checkpoint, when a tool started one
         recorded = await self.store.turns.get(live.session_id, turn.id)
         if recorded is None:
             return
-        files: list[str] | None = []  # a turn that ran no tool changed no file
+        files: list[str] | None = []  # a turn whose tools never ran changed no file
         try:
-            if any(e.data["type"] == "tool_use" for e in turn.events):
+            if recorded["checkpoint"] is not None:
                 row = await self.workspace.owned(live.user_id, live.session_id)
                 files = await self.workspace.changes_since(row, recorded["checkpoint_tree"])
         except LawlessError as e:  # the session is being deleted, say
@@ -218,6 +242,15 @@ class RewindService:
         await self.workspace.get(user_id, session_id)  # 404 unless it is theirs
         await self.settle(session_id)
         return {"turns": [public(r) for r in await self.store.turns.of_session(session_id)]}
+
+    async def _state_before(self, session_id: str, target: dict[str, Any]) -> Checkpoint | None:
+        """The worktree before Claude's first change at or after ``target``: the first
+        checkpoint from it on (a turn records one only before its first tool, a rewind
+        always). None: Claude changed nothing since, there is nothing to put back."""
+        for t in await self.store.turns.of_session(session_id):
+            if t["number"] >= target["number"] and t["checkpoint"] is not None:
+                return Checkpoint(t["checkpoint"], t["checkpoint_head"], t["checkpoint_tree"])
+        return None
 
     async def _turn(self, session_id: str, turn_id: object) -> dict[str, Any]:
         if not isinstance(turn_id, str) or not turn_id.strip():
@@ -259,6 +292,7 @@ class RewindService:
         a turn runs, 404 for a turn the session does not have; neither changes anything)."""
         async with self.chat.paused(user_id, session_id):
             target = await self._turn(session_id, turn_id)
+            state = await self._state_before(session_id, target)
             async with self.workspace.updating(user_id, session_id) as row:
                 conversation = await self.store.conversation_for(user_id, session_id)
                 worktree = row["worktree_path"]
@@ -272,7 +306,8 @@ class RewindService:
                 )
                 # from here on the state before the rewind is recorded: rewinding to it undoes
                 # this one, even if what follows fails half way
-                await self.workspace.restore(row, target["checkpoint"])
+                if state is not None:
+                    await self.workspace.restore(row, state.commit)
                 await self.store.set_claude_session(conversation["id"], claude_session_id)
                 await self.store.turns.mark_rewound(session_id, target, rewind_id)
                 files = await self.workspace.changes_since(row, before.tree)
@@ -303,13 +338,10 @@ class RewindService:
             target = None if turn_id is None else await self._turn(session_id, turn_id)
             conversation = await self.store.session_conversation(session_id)
             if target is not None:
-                checkpoint = Checkpoint(
-                    target["checkpoint"], target["checkpoint_head"], target["checkpoint_tree"]
-                )
+                state = await self._state_before(session_id, target)
                 at = target
             else:
-                label = f"lawless fork of session {session_id[:8]}"
-                checkpoint = await self.workspace.checkpoint(source, None, label)
+                state = None
                 claude_session_id = conversation["claude_session_id"] if conversation else None
                 at = {
                     "claude_session_id": claude_session_id,
@@ -317,11 +349,14 @@ class RewindService:
                         user_id, source["worktree_path"], claude_session_id
                     ),
                 }
+            if state is None:  # no turn given, or Claude changed nothing since: as it is now
+                label = f"lawless fork of session {session_id[:8]}"
+                state = await self.workspace.checkpoint(source, None, label)
             forked = await self.workspace.create(
                 user_id,
                 source["repo"],
                 name=name,
-                fork=ForkPoint(source["base"], source["base_commit"], checkpoint),
+                fork=ForkPoint(source["base"], source["base_commit"], state),
             )
             try:
                 claude_session_id = await self._conversation_at(

@@ -28,7 +28,7 @@ from .claude import ClaudeSettings, LiveClaude, declare_asyncio, tree_rss
 from .events import clip_input, replay, translate
 from .permissions import MODES, ApprovalBroker, PermissionPolicy
 from .rules import SHELL, is_rule, runs_git_hooks
-from .turn import Turn, finished_turn
+from .turn import BeforeTools, Turn, finished_turn
 
 S = SessionState
 MAX_MESSAGE_CHARS = 100_000
@@ -107,7 +107,8 @@ class ChatService:
         #: called with the session id when the person presses Stop (the kernel's interrupt)
         self.on_cancel: list[Callable[[str], Awaitable[Any]]] = []
         #: awaited before a turn's task starts (raising refuses the turn); what one returns
-        #: runs beside the turn and its tools wait for it (chat/rewind.py: the checkpoint).
+        #: (a function making an awaitable) is started when the turn's first tool is about
+        #: to run, and its tools wait for it (chat/rewind.py: the checkpoint).
         #: ``after_turn``: once it is over, before its ``done`` (with the stop reason)
         self.before_turn: list[Callable[[LiveChat, Turn, str], Awaitable[Any]]] = []
         self.after_turn: list[Callable[[LiveChat, Turn, str], Awaitable[None]]] = []
@@ -193,12 +194,15 @@ class ChatService:
                     self.settings.permission_mode,
                 )
             await self.workspace.set_chat_attached(session_id, True)
-            # read per turn (a hook folder set since the last turn is guarded too), beside it
-            hooks = asyncio.ensure_future(self._read_hooks_path(live, user_id, session_id))
+
+            # read per turn (a hook folder set since the last turn is guarded too), by its
+            # first tool: the only reader
+            async def hooks() -> None:
+                await self._read_hooks_path(live, user_id, session_id)
+
             try:
                 return await self._launch(live, message, model, permission_mode, attached, hooks)
             except BaseException:  # the turn never started: the session is free again
-                hooks.cancel()
                 await self.workspace.set_chat_attached(session_id, False)
                 raise
 
@@ -271,7 +275,7 @@ class ChatService:
         model: object,
         permission_mode: object,
         attached: list[Attachment] | None = None,
-        *before_tools: Awaitable[Any],
+        *before_tools: Callable[[], Awaitable[Any]],
     ) -> Turn:
         if model is not None and model != live.claude.model:
             if live.claude.client is not None:
@@ -288,14 +292,12 @@ class ChatService:
         if live.turns_so_far is None:  # counted once; this process then keeps count
             live.turns_so_far = await self.store.count_messages(conversation_id, "user")
         turn = Turn(conversation_id, live.turns_so_far + 1)
-        waits = list(before_tools)
+        starts = list(before_tools)
         for hook in self.before_turn:
-            if (work := await hook(live, turn, message)) is not None:
-                waits.append(work)
-        # the turn's answer streams meanwhile; its first tool waits for all of it
-        live.claude.before_tools = asyncio.gather(*waits) if waits else None
-        if live.claude.before_tools is not None:  # a turn without tools never asks
-            live.claude.before_tools.add_done_callback(_quietly)
+            if (start := await hook(live, turn, message)) is not None:
+                starts.append(start)
+        # started by the turn's first tool, which waits for all of it
+        live.claude.before_tools = BeforeTools(starts) if starts else None
         live.turns_so_far += 1
         stored: dict[str, Any] = {"text": message}
         if attached:  # the history shows the names; Claude gets the texts
@@ -718,12 +720,6 @@ class ChatService:
             await live.claude.close(kill=True)
         if self._closing:  # processes let go to make room, still exiting
             await asyncio.wait(set(self._closing), timeout=self.settings.cancel_grace)
-
-
-def _quietly(done: asyncio.Future[Any]) -> None:
-    """Take a finished future's error: it was logged where it happened."""
-    if not done.cancelled():
-        done.exception()
 
 
 def _still_latest(turn: Turn, number: int, where: str) -> Turn:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,3 +87,29 @@ def finished_turn(
     turn = Turn(conversation_id, number, id=turn_id, finished=True)
     turn.events = [ChatEvent(seq, data) for seq, data in enumerate(events, 1)]
     return turn
+
+
+class BeforeTools:
+    """What a turn's tools wait for (its checkpoint, the git hook settings), started when
+    the first of them is about to run: a turn that only answers runs none of it, and a
+    turn's first text never shares the machine with it."""
+
+    def __init__(self, starts: list[Callable[[], Awaitable[Any]]]):
+        self._starts = starts
+        self._ready: asyncio.Future[Any] | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._ready is not None
+
+    def ready(self) -> asyncio.Future[Any]:
+        """Start the work (once) and return its future; it fails when any of it failed."""
+        if self._ready is None:
+            self._ready = asyncio.gather(*(start() for start in self._starts))
+            self._ready.add_done_callback(_take_error)  # logged where it failed
+        return self._ready
+
+
+def _take_error(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled():
+        done.exception()

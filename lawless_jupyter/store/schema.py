@@ -287,6 +287,44 @@ MIGRATIONS: list[str] = [
     CREATE INDEX IF NOT EXISTS attempt_sessions_attempt
         ON attempt_sessions (attempt_id, position);
     """,
+    # 13: a turn's checkpoint is written before its first tool, so a turn that only answered
+    # has none (NULL). SQLite cannot drop a NOT NULL: the table is made again, rows kept.
+    """
+    CREATE TABLE turns_13 (
+        id                TEXT PRIMARY KEY,
+        session_id        TEXT NOT NULL,
+        user_id           TEXT NOT NULL,
+        number            INTEGER NOT NULL,
+        kind              TEXT NOT NULL,
+        message           TEXT,
+        checkpoint        TEXT,               -- NULL: Claude ran no tool in the turn
+        checkpoint_tree   TEXT,
+        checkpoint_head   TEXT,
+        claude_session_id TEXT,
+        resume_at         TEXT,
+        target            TEXT,
+        rewound_by        TEXT,
+        started_at        TEXT NOT NULL,
+        ended_at          TEXT,
+        stop_reason       TEXT,
+        files_changed     TEXT,
+        cost_usd          REAL,
+        usage             TEXT,
+        UNIQUE (session_id, number)
+    );
+    INSERT INTO turns_13 (
+        id, session_id, user_id, number, kind, message, checkpoint, checkpoint_tree,
+        checkpoint_head, claude_session_id, resume_at, target, rewound_by, started_at,
+        ended_at, stop_reason, files_changed, cost_usd, usage
+    )
+    SELECT
+        id, session_id, user_id, number, kind, message, checkpoint, checkpoint_tree,
+        checkpoint_head, claude_session_id, resume_at, target, rewound_by, started_at,
+        ended_at, stop_reason, files_changed, cost_usd, usage
+    FROM turns;
+    DROP TABLE turns;
+    ALTER TABLE turns_13 RENAME TO turns;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,6 +1,7 @@
 """A session's turns as checkpoints (``turns``; local only, not mirrored): every chat turn
 and every rewind, numbered per session, with the commit that recorded the worktree before
-it. Rows change only to record a turn's end and whether a rewind undid it."""
+it (a turn's once its first tool is about to run; none when it only answered). Rows change
+only to record that checkpoint, a turn's end and whether a rewind undid it."""
 
 from __future__ import annotations
 
@@ -38,6 +39,17 @@ class TurnRepository:
         insert = f"INSERT INTO turns ({columns}) VALUES ({', '.join('?' for _ in row)})"
         await self.db.write(lambda db: db.execute(insert, (*row.values(),)))
         return row
+
+    async def set_checkpoint(self, turn_id: str, checkpoint: Any) -> None:
+        """Record a turn's checkpoint (a ``workspace.Checkpoint``), written by its first tool."""
+        values = (checkpoint.commit, checkpoint.tree, checkpoint.head, turn_id)
+        await self.db.write(
+            lambda db: db.execute(
+                "UPDATE turns SET checkpoint = ?, checkpoint_tree = ?, checkpoint_head = ? "
+                "WHERE id = ?",
+                values,
+            )
+        )
 
     async def finish(
         self,
