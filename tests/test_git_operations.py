@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+from lawless_jupyter.workspace.gitprocess import run_git
+from lawless_jupyter.workspace.gitrepo import NO_DEADLINE
 
 from .conftest import git
 
@@ -198,6 +202,16 @@ async def test_git_runs_in_a_group_of_its_own_inside_the_servers_session(api, re
     group, session = map(int, seen.read_text().split())
     assert session == os.getsid(0), "git ran in a session of its own"
     assert group not in (os.getpgid(0), session), "git ran in the server's process group"
+
+
+def test_a_push_or_clone_runs_without_the_servers_terminal(tmp_path):
+    """Network commands get a session of their own: no terminal for ssh to ask on (it
+    fails at once instead of stopping the command until its deadline)."""
+    show = [sys.executable, "-c", "import os; print(os.getsid(0), os.getpid())"]
+    session, pid = map(int, run_git(show, tmp_path, NO_DEADLINE, network=True).split())
+    assert session == pid
+    session, pid = map(int, run_git(show, tmp_path, NO_DEADLINE).split())
+    assert session == os.getsid(0)
 
 
 async def test_status_and_diff_name_the_session_head(api, session, repo):

@@ -83,10 +83,14 @@ def run_git(
     cwd: str | Path,
     deadline: Deadline,
     env: dict[str, str] | None = None,
+    *,
+    network: bool = False,
 ) -> str:
     """Run ``command`` (``["git", ...]``) in ``cwd`` with the server's environment plus
     ``env``, and return its standard output; ``GitCommandError`` when git fails (its
-    message in ``stderr``), ``deadline.error()`` when the deadline passes first."""
+    message in ``stderr``), ``deadline.error()`` when the deadline passes first. With
+    ``network`` (a push, a clone), git gets a session of its own: no terminal, so ssh
+    fails at once where it would ask on the server's terminal and wait for the deadline."""
     timeout = deadline.remaining()  # a deadline already passed starts nothing
     shown = remove_password_if_present(command)
     try:
@@ -97,7 +101,9 @@ def run_git(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            process_group=0,  # its own group, the server's session (see above)
+            # its own group; the server's session (see above) unless it may ask for a login
+            start_new_session=network,
+            process_group=None if network else 0,
         )
     except (FileNotFoundError, NotADirectoryError) as e:
         if not os.path.isdir(cwd):  # as git -C would say it
@@ -107,7 +113,7 @@ def run_git(
         raise git.GitCommandNotFound(shown, e) from e
     with process:
         if timeout is not None:
-            _WATCHDOG.watch(process.pid, timeout)  # its group: process_group=0
+            _WATCHDOG.watch(process.pid, timeout)  # its group's id is its pid
         try:
             out, err = process.communicate()
         finally:  # at once: the group's id is free for reuse once git is reaped

@@ -185,11 +185,13 @@ class GitRepository:
         deadline: Deadline = NO_DEADLINE,
         cwd: str | Path | None = None,
         env: dict[str, str] | None = None,
+        network: bool = False,
     ) -> str:
-        """Run ``git args`` in ``cwd`` (default: the main checkout) and return stdout."""
+        """Run ``git args`` in ``cwd`` (default: the main checkout) and return stdout
+        (``network``: see ``run_git``)."""
         if args and args[0] in _WORKTREE_COMMANDS and str(self.path) not in _admin_held.get():
             raise RuntimeError(f"git {args[0]} needs worktree_admin({str(self.path)!r}) held")
-        return self._execute(args, deadline, cwd, env)
+        return self._execute(args, deadline, cwd, env, network)
 
     def _execute(
         self,
@@ -197,9 +199,10 @@ class GitRepository:
         deadline: Deadline,
         cwd: str | Path | None,
         env: dict[str, str] | None,
+        network: bool = False,
     ) -> str:
         config = _SAFE_CONFIG if self.run_hooks else (*_SAFE_CONFIG, *_NO_HOOKS)
-        return run_git(["git", *config, *args], cwd or self.path, deadline, env)
+        return run_git(["git", *config, *args], cwd or self.path, deadline, env, network=network)
 
     def ok(self, *args: str, **kw: Any) -> bool:
         """True when ``git args`` exits 0 (for questions like 'does this ref exist?')."""
@@ -730,6 +733,7 @@ class GitRepository:
                 cwd=worktree,
                 env=env,
                 deadline=deadline,
+                network=True,
             )
         except git.GitCommandError as e:
             raise push_error(e) from e
@@ -761,7 +765,7 @@ def clone(url: str, dest: Path, env: dict[str, str], deadline: Deadline) -> None
     leaves nothing behind."""
     try:
         command = ["git", *_SAFE_CONFIG, "clone", "--quiet", "--", url, str(dest)]
-        run_git(command, dest.parent, deadline, env)
+        run_git(command, dest.parent, deadline, env, network=True)
     except OperationTimeout:
         shutil.rmtree(dest, ignore_errors=True)
         raise
