@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 
 from .fake_anthropic import INHERITED_ENV
@@ -149,6 +150,11 @@ class Hub:
     def stop(self) -> None:
         if self.process is None:
             return
+        # the proxy and the managed services run in sessions of their own: whatever the hub
+        # leaves of them (a slow stop under load) goes with it, not on after the tests
+        started: list[psutil.Process] = []
+        with contextlib.suppress(psutil.NoSuchProcess):
+            started = psutil.Process(self.process.pid).children(recursive=True)
         with contextlib.suppress(ProcessLookupError):
             self.process.send_signal(signal.SIGTERM)  # the hub stops its servers and proxy
         try:
@@ -160,6 +166,9 @@ class Hub:
         for pid in self._server_pids:  # a server that did not stop in time
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        for child in started:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()  # psutil checks it is still the same process
         self.process = None
 
     def log(self) -> str:
