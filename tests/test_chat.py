@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import psutil
@@ -496,6 +497,36 @@ async def test_a_paced_stream_sends_a_burst_together_and_the_end_at_once():
     await turn.emit({"type": "done", "stop_reason": "end_turn"})
     await asyncio.wait_for(follower, 5)  # not 30 s: the end cuts the pace short
     assert batches == [["start"], ["text", "text", "done"]]
+
+
+async def test_the_more_streams_the_server_writes_the_fewer_writes_each_makes(
+    sse,
+    session,
+    fake,
+):
+    """One stream writes once a frame; with many at once each writes less often, so the
+    sends stay about the same in total and the relay keeps up with the agents."""
+    from lawless_jupyter.handlers.chat import _PACE
+
+    assert _PACE.streams == 0 and _PACE() == _PACE.frame  # nobody streaming
+    _PACE.streams += 40  # as if forty people were watching an answer
+    try:
+        assert _PACE() == pytest.approx(40 / _PACE.per_second)
+        hold = threading.Event()
+        fake.add(text("Hello there, " * 20, chunks=20, hold=hold))
+        stream = await chat(sse, session, "Hi")
+        await stream.until("start")
+        assert _PACE.streams == 41, "the open stream is counted"
+        hold.set()
+        events = await stream.rest()
+        assert events[-1][1]["type"] == "done"
+    finally:
+        _PACE.streams -= 40
+    for _ in range(100):  # the server counts the stream out once it has ended it
+        if _PACE.streams == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert _PACE.streams == 0 and _PACE() == _PACE.frame
 
 
 def test_pieces_that_arrive_together_go_as_one_event():

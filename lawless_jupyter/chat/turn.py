@@ -52,11 +52,15 @@ class Turn:
             self._changed.notify_all()
         return event
 
-    async def follow(self, after: int = 0, pace: float = 0.0) -> AsyncIterator[list[ChatEvent]]:
+    async def follow(
+        self, after: int = 0, pace: float | Callable[[], float] = 0.0
+    ) -> AsyncIterator[list[ChatEvent]]:
         """Batches of the events after ``after``: what was already there (a replay), then
         whatever arrived by the time the follower woke up, until the turn is over. With
-        ``pace``, a batch comes at most every ``pace`` seconds: an event after a quiet spell
-        comes at once, the ones that follow it closely wait and come together."""
+        ``pace`` (seconds, or a function asked before each batch), a batch comes at most
+        every ``pace``: an event after a quiet spell comes at once, the ones that follow it
+        closely wait and come together."""
+        pace_now = pace if callable(pace) else lambda: pace
         position = max(0, after)
         last = float("-inf")  # when the last batch went
         while True:
@@ -65,7 +69,7 @@ class Turn:
                 await self._changed.wait_for(
                     lambda seen=seen: len(self.events) > seen or self.finished
                 )
-            wait = last + pace - time.monotonic()
+            wait = last + pace_now() - time.monotonic()
             if wait > 0 and not self.finished:  # the pace, cut short by the end of the turn
                 if self._over is None:
                     self._over = asyncio.get_running_loop().create_future()
