@@ -148,8 +148,8 @@ class RewindService:
     # -- a turn's checkpoint, by its first tool ---------------------------------------------
     # A turn's checkpoint is written when its first tool is about to run, which waits for it
     # (the chat's before_turn, LiveClaude.before_tools), and so do its file list
-    # (``_finish_turn``) and whoever lists the turns. Twenty turns starting at once no
-    # longer run a hundred git processes while their first text is on its way.
+    # (``_finish_turn``) and whoever lists the turns. So twenty turns starting at once run
+    # no git while their first texts are on their way, and a turn that only answers none.
 
     def _beside(self, session_id: str, work: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(work)

@@ -102,10 +102,6 @@ class BeforeTools:
         self._starts = starts
         self._ready: asyncio.Future[Any] | None = None
 
-    @property
-    def started(self) -> bool:
-        return self._ready is not None
-
     def ready(self) -> asyncio.Future[Any]:
         """Start the work (once) and return its future; it fails when any of it failed."""
         if self._ready is None:
