@@ -171,6 +171,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                 check_output_bytes=self.attempt_check_output_bytes,
                 env=self.terminal_env,
                 env_passthrough=tuple(self.claude_env_passthrough),
+                nice=self.claude_nice,
             ),
             self.log,
         )

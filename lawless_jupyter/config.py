@@ -131,7 +131,8 @@ class LawlessConfig(HasTraits):
         "Claude Code processes are live than claude_nice_above (nice(2); 0: never lower). "
         "The server's event loop relays every streamed answer: with many agents busy it must "
         "not wait behind them (at 5, twenty busy agents outweigh the server about 7 to 1 and "
-        "its relay falls behind; benchmarks/README.md, 'Chat').",
+        "its relay falls behind; benchmarks/README.md, 'Chat'). An attempt's check command "
+        "always runs this far below.",
     )
     claude_nice_above = Int(
         config=True,

@@ -4,6 +4,7 @@ CLI talking to the scripted fake Messages API, real git and a real Jupyter serve
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from pathlib import Path
 
@@ -314,6 +315,21 @@ async def test_a_check_that_runs_too_long_is_stopped_and_its_output_cut(api, rep
         assert output.endswith("x\nEND\n") and len(output.encode()) <= 200, output
     await asyncio.sleep(3.5)
     assert not leftover.exists(), "the check's children outlived its time limit"
+
+
+@pytest.mark.parametrize("chat_config", [{"claude_nice": 7}])
+async def test_a_check_runs_below_the_server_like_claude(api, repo, fake):
+    """A test suite is the agents' batch work: the relay of every answer goes first."""
+    check = "cut -d' ' -f19 /proc/self/stat"  # the nice value of the command itself
+    code, created, _ = await api(
+        "POST", ATTEMPTS, {"repo": "project", "prompt": "Hi", "n": 2, "check": check}
+    )
+    assert code == 201, created
+    report = await settled(api, created["attempt"]["id"])
+    server = os.getpriority(os.PRIO_PROCESS, 0)
+    for s in report["sessions"]:
+        assert s["check"]["state"] == "done", s
+        assert int(s["check"]["output"]) == min(19, server + 7), s["check"]
 
 
 async def test_choosing_stops_the_checks_of_the_sessions_it_deletes(api, repo, fake, tmp_path):

@@ -1,8 +1,9 @@
 """An attempt's check command: the person's own shell command, run in a worktree.
 
 The command goes to ``bash -c`` as one argument (no string is built around it), in a process
-group of its own so a time-out, or a command that leaves children behind, ends them all.
-Only the tail of its output is kept."""
+group of its own so a time-out, or a command that leaves children behind, ends them all,
+``nice`` steps below the server like Claude's processes (a test suite is the agents' batch
+work; the relay of every answer goes first). Only the tail of its output is kept."""
 
 from __future__ import annotations
 
@@ -27,10 +28,18 @@ class CheckResult:
 
 
 async def run_check(
-    command: str, cwd: Path, *, timeout: float, tail_bytes: int, env: dict[str, str]
+    command: str,
+    cwd: Path,
+    *,
+    timeout: float,
+    tail_bytes: int,
+    env: dict[str, str],
+    nice: int = 0,
 ) -> CheckResult:
     started = time.monotonic()
+    below = ("nice", "-n", str(nice)) if nice else ()  # before bash starts anything
     process = await asyncio.create_subprocess_exec(
+        *below,
         "bash",
         "-c",
         command,
@@ -41,6 +50,9 @@ async def run_check(
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
     )
+    if nice:  # its session is its own scheduling group where Linux groups by session
+        with contextlib.suppress(OSError), open(f"/proc/{process.pid}/autogroup", "w") as f:
+            f.write(str(min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice)))
     tail = bytearray()
 
     async def read() -> None:

@@ -41,6 +41,7 @@ class AttemptSettings:
     check_output_bytes: int = 8_000  # the tail of a check's output that is kept
     env: str = "inherit"  # like a terminal's: "inherit" or "allow_list"
     env_passthrough: tuple[str, ...] = ()
+    nice: int = 0  # steps below the server a check runs (c.LawlessApp.claude_nice)
 
 
 class AttemptService:
@@ -431,6 +432,7 @@ class AttemptService:
                 timeout=self.settings.check_timeout,
                 tail_bytes=self.settings.check_output_bytes,
                 env=self._env(),
+                nice=self.settings.nice,
             )
         except OSError as e:  # bash missing, the worktree gone
             await self.store.attempts.update_session(
