@@ -9,8 +9,11 @@ gives each server its own user's JWT.
 
 from __future__ import annotations
 
+import base64
+import importlib.util
 import json
 import re
+import secrets
 import signal
 import sqlite3
 from pathlib import Path
@@ -22,12 +25,20 @@ import pytest
 import requests
 import yaml
 
+from lawless_jupyter.vault import Vault, VaultDecryptError, parse_keys
+
 from .conftest import make_repo
 from .fake_anthropic import FakeAnthropic, text
 from .hub_env import DEPLOY_CONFIG, PASSWORD, ROOT, Hub, free_port, running_hub, sse_events
 from .supabase_env import MIRRORED, Supabase
 
 USERS = ("alice", "bob")
+HUB_VAULT_KEYS = ",".join(f"k{n}:{base64.b64encode(str(n).encode() * 32).decode()}" for n in (2, 1))
+_spec = importlib.util.spec_from_file_location(
+    "lawless_vault_keys", DEPLOY_CONFIG.with_name("lawless_vault_keys.py")
+)
+vault_keys = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(vault_keys)
 CHROMIUM = "/usr/bin/chromium"
 SESSIONS = "lawless/api/workspace/sessions"
 
@@ -56,12 +67,18 @@ def hub(tmp_path_factory, fake_model, hub_supabase) -> Hub:
         "SUPABASE_JWT_SECRET": hub_supabase.jwt_secret,
         "LAWLESS_SUPABASE_TOKEN_PORT": str(free_port()),
         "LAWLESS_SUPABASE_TOKEN_LIFETIME": "20",  # renewed several times during the module
+        # the token vault's keys: each server gets its own user's, derived from these
+        "LAWLESS_VAULT_KEYS": f"k1:{base64.b64encode(secrets.token_bytes(32)).decode()}",
     }
     with running_hub(
         tmp_path_factory.mktemp("hub"),
         fake_model.env(),
         hub_env=hub_env,
-        server_args=("--LawlessApp.supabase_pull_interval=1",),
+        # a GitHub OAuth app (never called: a web flow's start only seals its PKCE verifier)
+        server_args=(
+            "--LawlessApp.supabase_pull_interval=1",
+            "--LawlessApp.github_client_id=fake-client-id",
+        ),
     ) as hub:
         yield hub
 
@@ -176,6 +193,32 @@ def test_the_login_github_token_reaches_each_server_environment(users, hub):
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         tokens = [v for v in environ if v.startswith(b"GITHUB_ACCESS_TOKEN=")]
         assert tokens == [f"GITHUB_ACCESS_TOKEN=gho_fake_{name}".encode()]
+
+
+def test_each_server_seals_tokens_with_its_own_users_vault_keys(users, hub):
+    """The hub's vault keys reach no server: each gets keys derived for its user, and what it
+    seals (here a GitHub sign-in's PKCE verifier) opens with those keys and no one else's."""
+    hub_keys = hub.hub_env["LAWLESS_VAULT_KEYS"]
+    rings, sealed = {}, {}
+    for name, user in users.items():
+        env = environ(hub.server_model(name)["state"]["pid"])
+        rings[name] = env["LAWLESS_VAULT_KEYS"]
+        assert rings[name] == vault_keys.user_keys(hub_keys, name)
+        hub_secret = hub_keys.partition(":")[2]
+        assert not [k for k, v in env.items() if hub_secret in v], "the hub's key reached it"
+        answer = user.lawless("GET", "lawless/api/auth/github", allow_redirects=False)
+        assert answer.status_code == 302, answer.text
+        assert answer.headers["Location"].startswith("https://github.com/login/oauth/authorize")
+        database = user.home / ".local/share/jupyter/lawless_jupyter/lawless.db"
+        with sqlite3.connect(database) as db:
+            (sealed[name],) = db.execute("SELECT secret FROM oauth_flows").fetchone()
+    assert rings["alice"] != rings["bob"]
+    for name, other in (("alice", "bob"), ("bob", "alice")):
+        own, theirs = Vault(parse_keys(rings[name])), Vault(parse_keys(rings[other]))
+        assert own.key_id_of(sealed[name]) == "k1-u"
+        assert own.open(sealed[name], user_id=name, provider="github-flow")
+        with pytest.raises(VaultDecryptError):  # the same key id, another user's key
+            theirs.open(sealed[name], user_id=name, provider="github-flow")
 
 
 # -- Supabase: each server reaches its own user's rows only ----------------------------------
@@ -510,6 +553,11 @@ def test_a_server_ends_on_the_hubs_sigint(users, hub, second):
     hub.wait_stopped("alice", second)
 
 
+def spawner_of(name: str) -> Any:
+    """What a Spawner.environment callable is given, as far as it looks: the user's name."""
+    return type("Spawner", (), {"user": type("User", (), {"name": name})})()
+
+
 def ended(process: psutil.Process) -> bool:
     try:
         return process.status() == psutil.STATUS_ZOMBIE  # ended; its parent (the hub) reaps it
@@ -559,8 +607,20 @@ def test_the_deploy_config_sets_up_github_login_with_the_token_kept(monkeypatch)
     assert service["environment"] == {"SUPABASE_JWT_SECRET": "jwt-secret-" + "x" * 40}
     assert Path(service["command"][1]).is_file()
 
+    # the vault's keys: each server its own user's, derived in the hub
+    monkeypatch.setenv("LAWLESS_VAULT_KEYS", HUB_VAULT_KEYS)
+    config = PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
+    per_user = Spawner(config=config).environment["LAWLESS_VAULT_KEYS"]
+    assert per_user(spawner_of("alice")) == vault_keys.user_keys(HUB_VAULT_KEYS, "alice")
+    monkeypatch.setenv("LAWLESS_VAULT_KEYS", "k1:not-a-key")
+    with pytest.raises(ValueError, match="'k1' is not base64"):  # at the hub's start
+        PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
+
 
 def test_the_kubernetes_values_file_wires_the_secrets(monkeypatch):
+    from jupyterhub.spawner import Spawner
+    from traitlets.config import Config
+
     values = yaml.safe_load((ROOT / "deploy/jupyterhub/values.yaml").read_text())
     hub_config = values["hub"]["config"]
     assert hub_config["JupyterHub"]["authenticator_class"] == "github"
@@ -569,18 +629,25 @@ def test_the_kubernetes_values_file_wires_the_secrets(monkeypatch):
     hub_env = values["hub"]["extraEnv"]
     assert hub_env["JUPYTERHUB_CRYPT_KEY"]["valueFrom"]["secretKeyRef"]["name"]
     server_env = values["singleuser"]["extraEnv"]
-    for name in ("SUPABASE_URL", "SUPABASE_ANON_KEY", "LAWLESS_VAULT_KEYS", "ANTHROPIC_API_KEY"):
+    for name in ("SUPABASE_URL", "SUPABASE_ANON_KEY", "ANTHROPIC_API_KEY"):
         assert server_env[name]["valueFrom"]["secretKeyRef"]["key"], name
-    # no key that reaches every user's rows goes to a user's pod; the JWT secret stays in the hub
-    assert not {"SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_KEY", "SUPABASE_JWT_SECRET"} & set(
-        server_env
-    )
+    # no key that reaches every user's rows goes to a user's pod; the JWT secret and the
+    # vault's keys stay in the hub
+    shared = {"SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_KEY", "SUPABASE_JWT_SECRET"}
+    assert not {*shared, "LAWLESS_VAULT_KEYS"} & set(server_env)
     assert hub_env["SUPABASE_JWT_SECRET"]["valueFrom"]["secretKeyRef"]["name"]
+    assert hub_env["LAWLESS_VAULT_KEYS"]["valueFrom"]["secretKeyRef"]["key"]
+    # the hub's extra config, with its code where the chart mounts it: each pod its user's keys
+    mounted = values["hub"]["extraFiles"]["lawless-vault-keys"]["mountPath"]
+    snippet = values["hub"]["extraConfig"]["lawless-vault-keys"]
+    assert mounted in snippet
+    namespace = {"c": Config()}
+    monkeypatch.setenv("LAWLESS_VAULT_KEYS", HUB_VAULT_KEYS)
+    exec(snippet.replace(mounted, str(DEPLOY_CONFIG.with_name("lawless_vault_keys.py"))), namespace)
+    per_user = namespace["c"].KubeSpawner.environment.get_value({})["LAWLESS_VAULT_KEYS"]
+    assert per_user(spawner_of("bob")) == vault_keys.user_keys(HUB_VAULT_KEYS, "bob")
     token_url = server_env["LAWLESS_SUPABASE_TOKEN_URL"]
     # the hub's extra config, run as the chart runs it: the login's token reaches the pod env
-    from jupyterhub.spawner import Spawner
-    from traitlets.config import Config
-
     namespace = {"c": Config()}
     exec(values["hub"]["extraConfig"]["lawless-github-token"], namespace)
     spawner = Spawner()
@@ -621,3 +688,39 @@ def test_the_kubernetes_values_file_wires_the_secrets(monkeypatch):
     roles = {r["name"]: r["scopes"] for r in one.JupyterHub.load_roles}
     assert values["hub"]["loadRoles"]["user"]["scopes"] == roles["user"]
     assert values["hub"]["loadRoles"]["server"]["scopes"] == roles["server"]
+
+
+def test_each_user_gets_vault_keys_of_their_own_derived_from_the_hubs():
+    alice = vault_keys.user_keys(HUB_VAULT_KEYS, "alice")
+    assert alice == vault_keys.user_keys(HUB_VAULT_KEYS, "alice")  # the same after a restart
+    bob = vault_keys.user_keys(HUB_VAULT_KEYS, "bob")
+    rings = {name: parse_keys(ring) for name, ring in (("alice", alice), ("bob", bob))}
+    hub = parse_keys(HUB_VAULT_KEYS)
+    for ring in rings.values():
+        assert [k.id for k in ring] == ["k2-u", "k1-u"]  # newest first, as the hub's
+        assert not {k.key for k in ring} & {k.key for k in hub}
+    assert not {k.key for k in rings["alice"]} & {k.key for k in rings["bob"]}
+    sealed = Vault(rings["alice"]).seal("gho_alice", user_id="alice", provider="github")
+    with pytest.raises(VaultDecryptError):
+        Vault(rings["bob"]).open(sealed, user_id="alice", provider="github")
+
+    # moving a hub whose servers had the shared keys: they go along (after the user's own)
+    # until each server has re-sealed what they sealed with its own newest key
+    moving = parse_keys(vault_keys.user_keys(HUB_VAULT_KEYS, "alice", shared_too=True))
+    assert [k.id for k in moving] == ["k2-u", "k1-u", "k2", "k1"]
+    before = Vault(hub).seal("gho_alice", user_id="alice", provider="github")
+    resealed = Vault(moving).reseal(before, user_id="alice", provider="github")
+    assert Vault(rings["alice"]).open(resealed, user_id="alice", provider="github") == "gho_alice"
+
+    assert vault_keys.for_each_user({}) is None
+    given = vault_keys.for_each_user({"LAWLESS_VAULT_KEYS": HUB_VAULT_KEYS})
+    assert given(spawner_of("bob")) == bob
+    for wrong, says in (
+        ("k1:" + base64.b64encode(b"short").decode(), "not 32 bytes"),
+        ("k" * 31 + ":" + base64.b64encode(b"1" * 32).decode(), "key id is 1-30"),
+        ("k1", "each entry"),
+        ("k1:!!", "not base64"),
+        (" , ", "holds no key"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            vault_keys.user_keys(wrong, "alice")

@@ -11,8 +11,9 @@ Everything secret comes from the hub's environment (docs/deploy-jupyterhub.md li
 - ``JUPYTERHUB_CRYPT_KEY``: encrypts each person's GitHub token in the hub database.
 - ``LAWLESS_HUB_USERS``, ``LAWLESS_HUB_ORGS``, ``LAWLESS_HUB_ADMINS``: who may log in / administer
   (comma-separated GitHub user and organisation names).
-- ``ANTHROPIC_API_KEY``, ``LAWLESS_VAULT_KEYS``: passed on to every single-user server (see
-  ``SERVER_ENV``).
+- ``ANTHROPIC_API_KEY``: passed on to every single-user server (see ``SERVER_ENV``).
+- ``LAWLESS_VAULT_KEYS``: the token vault's keys; each server gets its own user's keys,
+  derived from them (``lawless_vault_keys.py``), never these.
 - ``SUPABASE_URL``, ``SUPABASE_ANON_KEY``, ``SUPABASE_JWT_SECRET``: the optional Supabase
   mirror. The JWT secret stays in the hub: its ``lawless-supabase`` service
   (``lawless_supabase_token.py``) hands each server a short-lived JWT for its own user only;
@@ -23,6 +24,7 @@ The hub test (tests/test_jupyterhub.py) starts a real hub from this file, with a
 authenticator and spawner on top.
 """
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -96,14 +98,25 @@ c.Spawner.oauth_client_allowed_scopes = [
 c.Spawner.args = ["--ServerApp.authorizer_class=lawless_jupyter.hub_authorizer.HubScopesAuthorizer"]
 
 # The hub's own environment is not inherited (env_keep); these are passed on when set.
-# lawless-jupyter reads them: Claude's credentials and the token vault's key. Nothing here may
-# reach another person's data: a user reads their server's environment from any notebook.
-SERVER_ENV = (
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_BASE_URL",
-    "LAWLESS_VAULT_KEYS",
-)
+# lawless-jupyter reads them: Claude's credentials. Nothing here may reach another person's
+# data: a user reads their server's environment from any notebook.
+SERVER_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
 c.Spawner.environment = {name: os.environ[name] for name in SERVER_ENV if name in os.environ}
+
+
+def _load_beside(name: str):
+    """A module kept beside this file (it is not a package: JupyterHub reads it by path)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The token vault: each server its own user's keys, derived from the hub's (so the key a
+# person reads in their environment opens their own tokens only).
+_vault_keys = _load_beside("lawless_vault_keys").for_each_user()
+if _vault_keys is not None:
+    c.Spawner.environment["LAWLESS_VAULT_KEYS"] = _vault_keys
 
 # -- Supabase, per user ----------------------------------------------------------------------
 # The hub's lawless-supabase service holds the JWT secret and answers each server, asked with
