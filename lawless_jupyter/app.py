@@ -26,6 +26,7 @@ from .config import LawlessConfig
 from .connections import ConnectionSettings, ConnectionsService, GitHubSettings
 from .errors import Conflict
 from .handlers import handlers
+from .handlers.chat import WritePace
 from .idempotency import IdempotencyService
 from .notebooks import (
     KernelSettings,
@@ -180,6 +181,7 @@ class LawlessApp(LawlessConfig, ExtensionApp):
             self.store.idempotency, self.idempotency_seconds, self.log
         )
         self.chat_quota = SlidingWindowLimit("chat messages", self.chat_messages_per_hour)
+        self.write_pace = WritePace()  # how often this server's chat streams write
         self.api_quota = SlidingWindowLimit("API requests", self.api_requests_per_hour)
         self.usage = UsageService(
             self.store,

@@ -500,34 +500,30 @@ async def test_a_paced_stream_sends_a_burst_together_and_the_end_at_once():
 
 
 async def test_the_more_streams_the_server_writes_the_fewer_writes_each_makes(
-    sse,
-    session,
-    fake,
+    sse, session, fake, lawless_app
 ):
     """One stream writes once a frame; with many at once each writes less often, so the
     sends stay about the same in total and the relay keeps up with the agents."""
-    from lawless_jupyter.handlers.chat import _PACE
-
-    before = _PACE.streams  # 0, unless an earlier test's stream is still being ended
-    assert _PACE() == _PACE.frame  # a few streams: once a frame each
-    _PACE.streams += 40  # as if forty people were watching an answer
+    pace = lawless_app.write_pace
+    assert pace.streams == 0 and pace() == pace.frame  # no stream: once a frame
+    pace.streams += 40  # as if forty people were watching an answer
     try:
-        assert _PACE() == pytest.approx((before + 40) / _PACE.per_second)
+        assert pace() == pytest.approx(40 / pace.per_second)
         hold = threading.Event()
         fake.add(text("Hello there, " * 20, chunks=20, hold=hold))
         stream = await chat(sse, session, "Hi")
         await stream.until("start")
-        assert _PACE.streams == before + 41, "the open stream is counted"
+        assert pace.streams == 41, "the open stream is counted"
         hold.set()
         events = await stream.rest()
         assert events[-1][1]["type"] == "done"
     finally:
-        _PACE.streams -= 40
+        pace.streams -= 40
     for _ in range(100):  # the server counts the stream out once it has ended it
-        if _PACE.streams <= before:
+        if pace.streams == 0:
             break
         await asyncio.sleep(0.02)
-    assert _PACE.streams <= before and _PACE() == _PACE.frame
+    assert pace.streams == 0 and pace() == pace.frame
 
 
 def test_pieces_that_arrive_together_go_as_one_event():

@@ -21,11 +21,11 @@ from .nodelay import send_at_once
 _DELTAS = ("text", "thinking")
 
 
-class _WritePace:
-    """How often a chat stream may write: at most once a frame (a browser paints every
-    ~16 ms at 60 Hz, so writing more often shows nothing sooner), and all streams together
-    about ``per_second`` times a second. An event after a quiet spell goes at once, the ones
-    that follow it within the pace go together. Each write is a send on a socket: with
+class WritePace:
+    """How often a chat stream of this server may write: at most once a frame (a browser
+    paints every ~16 ms at 60 Hz, so writing more often shows nothing sooner), and all streams
+    together about ``per_second`` times a second. An event after a quiet spell goes at once,
+    the ones that follow it within the pace go together. Each write is a send on a socket: with
     twenty streams a frame each, the sends were about 40% of the relay's time, and the
     relay fell behind the agents it relays (benchmarks/README.md)."""
 
@@ -37,9 +37,6 @@ class _WritePace:
 
     def __call__(self) -> float:
         return max(self.frame, self.streams / self.per_second)
-
-
-_PACE = _WritePace()
 
 
 def coalesce(batch: list[ChatEvent]) -> list[tuple[int, dict]]:
@@ -96,14 +93,15 @@ class TurnStreamMixin(LawlessHandler):
 
     async def _write_events(self, turn: Turn, after: int) -> None:
         await self.flush()  # the headers now: the client knows the turn has begun
-        _PACE.streams += 1
+        pace = self.lawless.write_pace
+        pace.streams += 1
         try:
-            async for batch in turn.follow(after, pace=_PACE):  # one flush per batch
+            async for batch in turn.follow(after, pace=pace):  # one flush per batch
                 for seq, data in coalesce(batch):
                     self.write(f"id: {turn.number}-{seq}\ndata: {json.dumps(data)}\n\n")
                 await self.flush()
         finally:
-            _PACE.streams -= 1
+            pace.streams -= 1
 
     async def _keepalive(self) -> None:
         interval = self.lawless.sse_keepalive_interval
