@@ -216,6 +216,8 @@ async def test_always_allow_in_one_attempt_applies_to_its_sibling(
     lawless_app.chat.settings.idle_timeout = 0.001
     await lawless_app.chat.close_idle()
     assert lawless_app.chat.live_clients() == 0
+    # and a server started again: only the store remembers, each sibling's own rows
+    lawless_app.chat._rules.clear()
     fake.add(tool_use("Bash", {"command": "touch made-by-bash"}), text("Ran it too."))
     stream = await sse_client.open(
         "POST", f"api/workspace/sessions/{second}/chat", {"message": "Run it"}

@@ -362,3 +362,33 @@ async def test_a_remembered_rule_outlives_the_idle_claude_process(
     events = await (await chat(sse, session, "Another one")).rest()
     assert "approval_request" not in [d["type"] for _, d in events], "the rule still holds"
     assert (worktree / "second").is_dir()
+
+
+@pytest.mark.parametrize("chat_config", [{"chat_replay_seconds": 0.1}])
+async def test_a_remembered_rule_outlives_a_server_restart_and_goes_with_the_session(
+    api, sse, session, fake, lawless_app
+):
+    """ "Always allow" is kept in the store: a server started again (a hub culls idle ones)
+    still knows it; deleting the session forgets it."""
+    worktree = Path(session["worktree_path"])
+    fake.add(tool_use("Bash", {"command": "mkdir -p first"}), text("Made."))
+    stream = await chat(sse, session, "Make a folder")
+    request = await stream.until("approval_request")
+    await answer(api, session, request, "allow", remember=True)
+    await stream.rest()
+
+    # what a server started again holds of the session: no process, no rule in memory
+    await asyncio.sleep(0.3)  # past the replay window: the conversation can be forgotten
+    lawless_app.chat.settings.idle_timeout = 0.0
+    assert await lawless_app.chat.close_idle() == 1
+    lawless_app.chat._rules.clear()
+    code, body, _ = await api("GET", chat_path(session, "/rules"))
+    assert code == 200 and body == {"rules": ["Bash(mkdir:*)"]}
+    fake.add(tool_use("Bash", {"command": "mkdir -p second"}), text("Made again."))
+    events = await (await chat(sse, session, "Another one")).rest()
+    assert "approval_request" not in [d["type"] for _, d in events], "the rule still holds"
+    assert (worktree / "second").is_dir()
+
+    code, _, _ = await api("DELETE", f"api/workspace/sessions/{session['id']}")
+    assert code == 200
+    assert await lawless_app.store.approval_rules.of_session(session["id"]) == set()

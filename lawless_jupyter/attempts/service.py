@@ -149,7 +149,7 @@ class AttemptService:
                 for i, sid in enumerate(session_ids)
             ],
         )
-        self.chat.share_rules(session_ids)
+        await self.chat.share_rules(session_ids)
 
         async def make(position: int, session_id: str) -> dict[str, Any]:
             # each turn starts as soon as its worktree is there, not after all of them
@@ -481,7 +481,7 @@ class AttemptService:
         await self.store.attempts.interrupt_running()
         for attempt in await self.store.attempts.in_states(["open"]):
             rows = await self.store.attempts.sessions(attempt["id"])
-            self.chat.share_rules([r["session_id"] for r in rows])
+            await self.chat.share_rules([r["session_id"] for r in rows])
 
     async def _stop_after_turn(self, session_ids: list[str]) -> None:
         """Stop the checks running in these sessions (their worktrees are about to go)."""

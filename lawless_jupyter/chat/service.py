@@ -144,14 +144,28 @@ class ChatService:
         make things before they start turns (attempts)."""
         self._check_options(message, model, None)
 
-    def share_rules(self, session_ids: list[str]) -> None:
+    async def _remembered(self, session_id: str) -> set[str]:
+        """The session's "Always allow" rules: kept in the store, loaded once (the same set
+        object from then on: the policy of its Claude process holds it)."""
+        if session_id not in self._rules:
+            loaded = await self.store.approval_rules.of_session(session_id)
+            return self._rules.setdefault(session_id, loaded)  # a load meanwhile won
+        return self._rules[session_id]
+
+    def _sharing(self, session_id: str) -> list[str]:
+        """The sessions holding the same rules as this one (its attempt's siblings, itself)."""
+        rules = self._rules.get(session_id)  # None once the session is being deleted
+        return [sid for sid, held in self._rules.items() if held is rules] if rules else []
+
+    async def share_rules(self, session_ids: list[str]) -> None:
         """Sibling sessions (attempts of one task) remember "Always allow" together: one set
-        for all, kept when a Claude process is closed and started again."""
-        shared = set().union(*(self._rules.get(s, set()) for s in session_ids))
+        for all, kept when a Claude process is closed and started again, and in the store."""
+        shared = set().union(*[await self._remembered(s) for s in session_ids])
         for session_id in session_ids:
             self._rules[session_id] = shared
             if (live := self._live.get(session_id)) is not None:
                 live.policy.remembered = shared
+        await self.store.approval_rules.add(session_ids, shared)
 
     async def start(
         self,
@@ -192,6 +206,7 @@ class ChatService:
                     conversation,
                     Path(session["worktree_path"]),
                     self.settings.permission_mode,
+                    await self._remembered(session_id),
                 )
             await self.workspace.set_chat_attached(session_id, True)
 
@@ -245,9 +260,9 @@ class ChatService:
         conversation: dict[str, Any],
         cwd: Path,
         mode: str,
+        remembered: set[str] | None = None,
     ) -> LiveChat:
-        remembered = self._rules.setdefault(session_id, set()) if session_id else set()
-        policy = PermissionPolicy(mode, remembered)
+        policy = PermissionPolicy(mode, set() if remembered is None else remembered)
         holder: dict[str, LiveChat] = {}
 
         async def ask_person(tool: str, tool_input: dict[str, Any], tool_use_id: str | None):
@@ -457,6 +472,8 @@ class ChatService:
         allowed, remember = await self.approvals.ask(live.key, tool, announce)
         if allowed and remember and rule is not None:
             live.policy.remembered.add(rule)
+            if live.session_id is not None:  # a free chat's rules last as long as its process
+                await self.store.approval_rules.add(self._sharing(live.session_id), [rule])
         return allowed, "" if allowed else f"The person did not allow {tool}."
 
     # -- following, cancelling, answering --------------------------------------------------------
@@ -568,9 +585,9 @@ class ChatService:
         return {"request_id": request_id, "decision": decision, "tool": tool}
 
     async def rules(self, user_id: str, session_id: str) -> dict[str, Any]:
-        """What "Always allow" remembered in this session (until the server restarts)."""
+        """What "Always allow" remembered in this session."""
         await self.workspace.get(user_id, session_id)  # 404 unless it is theirs
-        return {"rules": sorted(self._rules.get(session_id, ()))}
+        return {"rules": sorted(await self._remembered(session_id))}
 
     async def forget_rules(
         self, user_id: str, session_id: str, rule: object = None
@@ -579,13 +596,14 @@ class ChatService:
         if rule is not None and not is_rule(rule):
             raise InvalidInput("'rule' must be one of the session's remembered rules.")
         await self.workspace.get(user_id, session_id)
-        remembered = self._rules.get(session_id, set())
+        remembered = await self._remembered(session_id)
+        if rule is not None and rule not in remembered:
+            raise NotFound("This session has no such remembered rule.")
+        await self.store.approval_rules.remove(self._sharing(session_id), rule)
         if rule is None:
             remembered.clear()
-        elif rule in remembered:
-            remembered.discard(rule)
         else:
-            raise NotFound("This session has no such remembered rule.")
+            remembered.discard(rule)
         return {"rules": sorted(remembered)}
 
     async def messages(
@@ -627,6 +645,7 @@ class ChatService:
         live = self._live.pop(session_id, None)
         self._start_locks.pop(session_id, None)
         self._rules.pop(session_id, None)
+        await self.store.approval_rules.remove([session_id])
         if live is None:
             return
         if live.running and live.latest and live.latest.task:

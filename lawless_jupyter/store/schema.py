@@ -325,6 +325,16 @@ MIGRATIONS: list[str] = [
     DROP TABLE turns;
     ALTER TABLE turns_13 RENAME TO turns;
     """,
+    # 14: what "Always allow" remembered in a session (local only): it held only in memory,
+    # so a server restarted (or culled by a hub and started again) asked everything anew
+    """
+    CREATE TABLE approval_rules (
+        session_id  TEXT NOT NULL,
+        rule        TEXT NOT NULL,            -- e.g. Bash(git status:*), Write
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (session_id, rule)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

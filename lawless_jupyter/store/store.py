@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .activity import ActivityRepository
+from .approval_rules import ApprovalRuleRepository
 from .attempts import AttemptRepository
 from .chat import ChatRepository
 from .connections import ConnectionRepository
@@ -47,6 +48,7 @@ class Store:
         self.kernels = KernelRepository(self.db)
         self.turns = TurnRepository(self.db)
         self.attempts = AttemptRepository(self.db)  # local only, not mirrored
+        self.approval_rules = ApprovalRuleRepository(self.db)  # local only, not mirrored
 
     @property
     def path(self) -> Path:
