@@ -155,7 +155,9 @@ class ChatService:
     def _sharing(self, session_id: str) -> list[str]:
         """The sessions holding the same rules as this one (its attempt's siblings, itself)."""
         rules = self._rules.get(session_id)  # None once the session is being deleted
-        return [sid for sid, held in self._rules.items() if held is rules] if rules else []
+        if rules is None:
+            return []
+        return [sid for sid, held in self._rules.items() if held is rules]
 
     async def share_rules(self, session_ids: list[str]) -> None:
         """Sibling sessions (attempts of one task) remember "Always allow" together: one set

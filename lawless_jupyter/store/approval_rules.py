@@ -32,13 +32,9 @@ class ApprovalRuleRepository:
 
     async def remove(self, session_ids: Iterable[str], rule: str | None = None) -> None:
         """Forget ``rule`` in these sessions, or every rule when None."""
-        if rule is None:
-            query, rows = (
-                "DELETE FROM approval_rules WHERE session_id = ?",
-                [(sid,) for sid in session_ids],
-            )
-        else:
-            query = "DELETE FROM approval_rules WHERE session_id = ? AND rule = ?"
-            rows = [(sid, rule) for sid in session_ids]
+        query = "DELETE FROM approval_rules WHERE session_id = ?"
+        if rule is not None:
+            query += " AND rule = ?"
+        rows = [(sid,) if rule is None else (sid, rule) for sid in session_ids]
         if rows:
             await self.db.write(lambda db: db.executemany(query, rows))
