@@ -227,18 +227,26 @@ async def test_leaving_and_coming_back_loses_nothing(sse, session, fake):
     assert whole[-1][0] == rest[-1][0]
 
 
-async def test_each_turns_usage_says_what_that_turn_cost(api, sse, session, fake):
+@pytest.mark.parametrize("chat_config", [{"chat_replay_seconds": 0.1}])
+async def test_each_turns_usage_says_what_that_turn_cost(api, sse, session, fake, lawless_app):
     """Claude Code reports what its process has cost so far; the usage line of a later
-    turn in the same process shows that turn's own cost, live and from the history."""
+    turn in the same process shows that turn's own cost, live and from the history; so does
+    the first turn of a process that resumed the conversation (closed when idle, or to make
+    room under max_live_claude), which starts counting again."""
     usages = []
-    for message in ("One", "Two"):
+    for message in ("One", "Two", "Three"):
+        if message == "Three":
+            await asyncio.sleep(0.3)  # past the replay window: the process may be closed
+            lawless_app.chat.settings.idle_timeout = 0.0
+            assert await lawless_app.chat.close_idle() == 1
         fake.add(text(f"{message}."))  # one model call each: the same cost
         events = await (await chat(sse, session, message)).rest()
         usages += [data for _, data in events if data["type"] == "usage"]
-    first, second = usages
+    first, second, third = usages
     assert first["cost_usd"] == first["total_cost_usd"] > 0
     assert second["total_cost_usd"] == pytest.approx(2 * first["total_cost_usd"])
     assert second["cost_usd"] == pytest.approx(first["cost_usd"])
+    assert third["cost_usd"] == pytest.approx(first["cost_usd"]), "earlier turns not counted"
     code, body, _ = await api("GET", chat_path(session).replace("/chat", "/messages"))
     stored = [m["content"] for m in body["messages"] if m["role"] == "usage"]
     assert code == 200 and [u["cost_usd"] for u in stored] == [u["cost_usd"] for u in usages]
