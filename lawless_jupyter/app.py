@@ -34,6 +34,7 @@ from .notebooks import (
     SessionKernels,
     SharedNotebooks,
     cell_source,
+    open_notebook_refusal,
 )
 from .preferences import PreferenceRules, PreferencesService
 from .ratelimit import SlidingWindowLimit
@@ -118,6 +119,9 @@ class LawlessApp(LawlessConfig, ExtensionApp):
                 ).server()
             },
             code_for=lambda tool, tool_input, worktree: cell_source(
+                tool, tool_input, worktree, self.shared_notebooks
+            ),
+            refusal_for=lambda tool, tool_input, worktree: open_notebook_refusal(
                 tool, tool_input, worktree, self.shared_notebooks
             ),
         )

@@ -232,3 +232,40 @@ async def test_with_no_room_open_the_tool_writes_the_file_and_opens_no_room(
     # a person who opens the notebook now gets Claude's version
     async with room() as mine:
         assert sources(mine)[2] == "2 + 2"
+
+
+async def test_claudes_own_file_tools_leave_an_open_notebook_to_the_notebook_tools(
+    sse, nb_session, fake, room
+):
+    """Claude Code's Write and NotebookEdit write the file: with the notebook open in a
+    room, that file would be read back over the person's unsaved typing. They are refused,
+    with the tools that change the open notebook named; with no room they write as before."""
+    session = nb_session
+    notebook = str(Path(session["worktree_path"]) / "analysis.ipynb")
+    before = Path(notebook).read_bytes()
+    rewritten = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("'by Write'")])
+    write = tool_use("Write", {"file_path": notebook, "content": nbformat.writes(rewritten)})
+    cell_id = on_disk(session).cells[2].id
+    notebook_edit = tool_use(
+        "NotebookEdit",
+        {"notebook_path": notebook, "cell_id": cell_id, "new_source": "'by NotebookEdit'"},
+    )
+    async with room() as mine:
+        mine.set_cell(0, source="# Analysis (my draft)")
+        events = await trusted(
+            sse, session, fake, tool_use("Read", {"file_path": notebook}), write, notebook_edit
+        )
+        assert errors(events) == [False, True, True], received(fake)
+        for refusal in received(fake)[1:]:
+            assert "analysis.ipynb is open in JupyterLab" in refusal
+            assert f"{TOOL}edit_cell" in refusal
+        assert Path(notebook).read_bytes() == before, "the file was not written"
+        await asyncio.sleep(1.5)  # three of the room's file polls: nothing to read back
+        assert sources(mine)[0] == "# Analysis (my draft)"
+
+    # a notebook no room holds (the room above stays a while after its last client leaves)
+    other = Path(session["worktree_path"]) / "notes.ipynb"
+    fake.add(tool_use("Write", {"file_path": str(other), "content": nbformat.writes(rewritten)}))
+    events = await trusted(sse, session, fake)
+    assert errors(events) == [False], received(fake)
+    assert [cell.source for cell in nbformat.read(other, as_version=4).cells] == ["'by Write'"]

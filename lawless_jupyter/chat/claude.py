@@ -42,6 +42,8 @@ MAX_CLI_MESSAGE_BYTES = 32 * 1024 * 1024
 DISCONNECT_TIMEOUT = 10.0
 
 AskPerson = Callable[[str, dict[str, Any], str | None], Awaitable[tuple[bool, str]]]
+#: why the server refuses a tool call the policy allows (an open notebook's file), or None
+Refusal = Callable[[str, dict[str, Any]], Awaitable[str | None]]
 
 
 @dataclass
@@ -72,7 +74,9 @@ class LiveClaude:
         resume: str | None,
         session_store: Any = None,
         mcp_servers: dict[str, Any] | None = None,
+        refusal: Refusal | None = None,
     ):
+        self.refusal = refusal
         #: in-process MCP servers (a session's ``jupyter`` tools), by name
         self.mcp_servers = mcp_servers or {}
         self.session_store = session_store  # where Claude Code's transcripts are kept
@@ -165,11 +169,12 @@ class LiveClaude:
     async def _confine(self, input_data: dict[str, Any], tool_use_id: Any, context: Any):
         if (refused := await self._unrecorded()) is not None:
             return _deny(refused)
-        decision, reason = self.policy.decide(
-            input_data.get("tool_name", ""), input_data.get("tool_input") or {}, self.cwd
-        )
+        tool, tool_input = input_data.get("tool_name", ""), input_data.get("tool_input") or {}
+        decision, reason = self.policy.decide(tool, tool_input, self.cwd)
         if decision == "deny":
             return _deny(reason)
+        if self.refusal is not None and (refused := await self.refusal(tool, tool_input)):
+            return _deny(refused)
         return {}
 
     async def _can_use_tool(self, tool: str, tool_input: dict[str, Any], context: Any):

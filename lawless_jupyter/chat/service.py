@@ -24,7 +24,7 @@ from ..store import Store
 from ..workspace import SessionState, WorkspaceService
 from .attachments import Attachment, check_attachments, prompt_with
 from .capacity import ClaudeSlots
-from .claude import ClaudeSettings, LiveClaude, declare_asyncio, tree_rss
+from .claude import ClaudeSettings, LiveClaude, Refusal, declare_asyncio, tree_rss
 from .events import clip_input, replay, translate
 from .permissions import MODES, ApprovalBroker, PermissionPolicy
 from .rules import SHELL, is_rule, runs_git_hooks
@@ -78,12 +78,16 @@ class ChatService:
         defaults_for: Callable[[str], Awaitable[dict[str, Any]]] | None = None,
         tools_for: Callable[[str, Path], dict[str, Any]] | None = None,
         code_for: Callable[[str, dict[str, Any], Path], Awaitable[str | None]] | None = None,
+        refusal_for: Callable[[str, dict[str, Any], Path], Awaitable[str | None]] | None = None,
     ):
         #: (session id, worktree) -> the in-process MCP servers of a session's Claude
         self.tools_for = tools_for
         #: (tool, input, worktree) -> the code a call runs when its input does not hold it
         #: (a notebook cell's source), shown on the approval card
         self.code_for = code_for
+        #: (tool, input, worktree) -> why a call the policy allows is refused all the same
+        #: (a built-in write of a notebook open in JupyterLab), or None
+        self.refusal_for = refusal_for
         self.transcripts_for = transcripts_for  # user id -> an SDK SessionStore
         self.defaults_for = defaults_for  # user id -> their preferred model / permission_mode
         self.store = store
@@ -278,12 +282,19 @@ class ChatService:
             conversation["claude_session_id"],
             self.transcripts_for(user_id) if self.transcripts_for else None,
             self.tools_for(session_id, cwd) if self.tools_for and session_id else None,
+            self._refusal(cwd),
         )
         claude.on_closed = self.slots.admit  # a process closed anywhere frees room
         live = LiveChat(key, user_id, session_id, conversation, claude, policy)
         holder["live"] = live
         self._live[key] = live
         return live
+
+    def _refusal(self, cwd: Path) -> Refusal | None:
+        refusal_for = self.refusal_for
+        if refusal_for is None:
+            return None
+        return lambda tool, tool_input: refusal_for(tool, tool_input, cwd)
 
     async def _launch(
         self,

@@ -4,6 +4,13 @@ an open notebook's collaborative document when jupyter-collaboration serves one)
 
 from .kernels import KernelSettings, SessionKernels
 from .shared import SharedNotebooks
-from .tools import NotebookTools, cell_source
+from .tools import NotebookTools, cell_source, open_notebook_refusal
 
-__all__ = ["KernelSettings", "NotebookTools", "SessionKernels", "SharedNotebooks", "cell_source"]
+__all__ = [
+    "KernelSettings",
+    "NotebookTools",
+    "SessionKernels",
+    "SharedNotebooks",
+    "cell_source",
+    "open_notebook_refusal",
+]

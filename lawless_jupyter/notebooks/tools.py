@@ -12,6 +12,7 @@ the room's shared document (``shared.py``); any other is read and written as a f
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -354,6 +355,34 @@ async def cell_source(
     except (NotebookError, OSError):
         return None
     return cell.source if cell.cell_type == "code" else None
+
+
+#: Claude Code's own tools that write a file (a notebook's too) in one go
+FILE_WRITERS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
+
+
+async def open_notebook_refusal(
+    tool: str, tool_input: dict[str, Any], worktree: Path, shared: SharedNotebooks | None
+) -> str | None:
+    """Why a built-in file tool may not write this notebook (None: it may): JupyterLab has
+    it open in a room, which would read the new file back over the person's unsaved typing
+    (or save its own copy over Claude's). The notebook tools change the open document."""
+    if tool not in FILE_WRITERS or shared is None:
+        return None
+    path = tool_input.get("file_path") or tool_input.get("notebook_path")
+    try:
+        target = cells.resolve(worktree, path)
+    except NotebookError:
+        return None  # not a notebook of the worktree: the other rules decide
+    if await shared.open(target) is None:
+        return None
+    shown = target.relative_to(Path(os.path.realpath(worktree))).as_posix()
+    return (
+        f"{shown} is open in JupyterLab: writing its file would drop what the person has "
+        f"typed there and not saved. Change it with the notebook tools, which edit the open "
+        f"notebook: {PREFIX}edit_cell, {PREFIX}insert_cell, {PREFIX}delete_cell, "
+        f"{PREFIX}move_cell (read it first with {PREFIX}read_notebook)."
+    )
 
 
 def describe(nb: Any, shown: str) -> str:
