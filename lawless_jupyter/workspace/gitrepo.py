@@ -199,7 +199,7 @@ class GitRepository:
         deadline: Deadline,
         cwd: str | Path | None,
         env: dict[str, str] | None,
-        network: bool = False,
+        network: bool,
     ) -> str:
         config = _SAFE_CONFIG if self.run_hooks else (*_SAFE_CONFIG, *_NO_HOOKS)
         return run_git(["git", *config, *args], cwd or self.path, deadline, env, network=network)
