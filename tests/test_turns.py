@@ -402,3 +402,32 @@ async def test_a_turn_whose_checkpoint_fails_streams_but_changes_nothing(
     assert not (worktree / "made.txt").exists()
     (turn,) = await turns_of(api, session)  # listed, with nothing to put back
     assert turn["checkpoint"] is None and turn["ref"] is None and turn["files_changed"] == []
+
+
+async def test_a_repository_nested_in_the_worktree_before_its_first_commit_blocks_nothing(
+    api,
+    sse,  # noqa: F811
+    session,
+    fake,
+):
+    """``git init sub`` in the worktree (a project started inside it): git cannot record a
+    repository with no commit, which failed every checkpoint (so no tool of a turn ran) and
+    the review's diff. It is left out of both; a rewind leaves it where it is."""
+    worktree = Path(session["worktree_path"])
+    git(worktree, "init", "--quiet", "sub")
+    (worktree / "sub" / "draft.txt").write_text("mine\n")
+    fake.add(tool_use("Bash", {"command": "printf made > made.txt"}), text("Made it."))
+    events = await finished(sse, session, "Make made.txt", **TRUSTED)
+    result = next(data for _, data in events if data["type"] == "tool_result")
+    assert not result["is_error"], result
+    assert (worktree / "made.txt").read_text() == "made"
+    (turn,) = await turns_of(api, session)
+    assert turn["checkpoint"] and turn["files_changed"] == ["made.txt"]
+
+    code, diff, _ = await api("GET", f"api/workspace/sessions/{session['id']}/git/diff")
+    assert code == 200 and [f["path"] for f in diff["files"]] == ["made.txt"], diff
+
+    code, body, _ = await api("POST", base(session, "rewind"), {"turn": turn["id"]})
+    assert code == 200, body
+    assert not (worktree / "made.txt").exists()
+    assert (worktree / "sub" / "draft.txt").read_text() == "mine\n"

@@ -73,7 +73,7 @@ def worktree_trees(
             index_tree = gitrepo.run("write-tree", cwd=worktree, env=env, deadline=deadline)
         except git.GitCommandError:  # unmerged entries (a merge in progress): HEAD's index
             index_tree = gitrepo.run("rev-parse", "HEAD^{tree}", cwd=worktree, env=env)
-        gitrepo.run("add", "--all", cwd=worktree, env=env, deadline=deadline)
+        gitrepo.add_all(worktree, env, deadline)
         work_tree = gitrepo.run("write-tree", cwd=worktree, env=env, deadline=deadline)
     return index_tree.strip(), work_tree.strip()
 

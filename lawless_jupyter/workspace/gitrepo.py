@@ -45,6 +45,9 @@ _LOG_FORMAT = "%H%x1f%h%x1f%an%x1f%ae%x1f%aI%x1f%s%x1e"
 # Every git the server runs: no fsmonitor (a configured one is a command git would run on
 # status, diff, commit...), whoever set it. Without hooks, hooks point nowhere.
 _SAFE_CONFIG = ("-c", "core.fsmonitor=false")
+# ``git add`` on a repository nested in the worktree before its first commit (``git init sub``)
+_NO_COMMIT = re.compile(r"error: '(.+?)' does not have a commit checked out")
+_ADD_FAILED = "fatal: adding files failed"
 _NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
 MERGE_STRATEGIES = ("merge", "squash", "rebase")
 
@@ -203,6 +206,24 @@ class GitRepository:
     ) -> str:
         config = _SAFE_CONFIG if self.run_hooks else (*_SAFE_CONFIG, *_NO_HOOKS)
         return run_git(["git", *config, *args], cwd or self.path, deadline, env, network=network)
+
+    def add_all(self, worktree: Path, env: dict[str, str], deadline: Deadline) -> list[str]:
+        """``git add --all`` into a throwaway index (``env``'s ``GIT_INDEX_FILE``). A
+        repository nested in the worktree with no commit yet cannot be recorded (git has no
+        commit to point at): it is left out rather than failing the whole add, which would
+        leave a turn without its checkpoint and the review without its diff. Returns the
+        paths left out."""
+        try:
+            self.run("add", "--all", "--ignore-errors", cwd=worktree, env=env, deadline=deadline)
+            return []
+        except git.GitCommandError as e:
+            problems = re.findall(r"(?:error|fatal): [^\n]*", e.stderr or "")
+            left_out = [m.group(1) for p in problems if (m := _NO_COMMIT.match(p))]
+            if not left_out or any(
+                not _NO_COMMIT.match(p) and not p.startswith(_ADD_FAILED) for p in problems
+            ):
+                raise
+            return left_out
 
     def ok(self, *args: str, **kw: Any) -> bool:
         """True when ``git args`` exits 0 (for questions like 'does this ref exist?')."""
@@ -433,7 +454,7 @@ class GitRepository:
                 # git trust their stat and miss a same-size edit made in the same instant
                 shutil.copy2(real_index, index)
             env = {"GIT_INDEX_FILE": str(index)}
-            self.run("add", "--all", cwd=worktree, env=env, deadline=deadline)
+            self.add_all(worktree, env, deadline)
             common = ["diff", "--cached", "--no-renames", "--no-color", "--no-ext-diff"]
 
             def diff_of(*args: str) -> str:
