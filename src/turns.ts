@@ -44,7 +44,7 @@ export function rewindQuestion(
   trans: TranslationBundle = untranslated
 ): string {
   return trans.__(
-    'The worktree (files, index and branch) and the conversation with Claude go back to how they were before “%1”. This turn and every later one are undone. The current state is kept: you can rewind the rewind.',
+    'The conversation with Claude goes back to before “%1”, and the worktree (files, index and branch) to how it was before Claude first changed it in this turn or a later one. This turn and every later one are undone. The current state is kept: you can rewind the rewind.',
     quote(turn.message)
   );
 }

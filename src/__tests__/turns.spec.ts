@@ -48,6 +48,9 @@ describe('turns', () => {
     expect(question).toContain('“Fix the bug xxx');
     expect(question).toContain('…”');
     expect(question).toContain('rewind the rewind');
+    // the worktree as before Claude's first change from there on (a turn that only
+    // answered recorded nothing; the person's own edits since are kept)
+    expect(question).toContain('before Claude first changed it');
   });
 
   it('shows a rewind row of the history as a notice saying what came back', () => {
