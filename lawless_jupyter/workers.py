@@ -23,6 +23,7 @@ Knows nothing of Tornado handlers; HTTP out is httpx.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import os
 import re
@@ -229,6 +230,12 @@ class WorkerRegistry:
         return self._client
 
     async def close(self) -> None:
+        # a check still in flight (the status bar asked just before the server stopped)
+        # ends here, not as a task the closing loop destroys
+        if (checking := self._inflight) is not None:
+            checking.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await checking
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -279,3 +279,38 @@ class TestWorkerMode:
         session = await api.create(name="mine")
         code, body, _ = await api("GET", "api/workspace/sessions", headers=as_user("mallory"))
         assert code == 200 and [s["id"] for s in body["sessions"]] == [session["id"]]
+
+
+async def test_a_status_check_in_flight_ends_with_the_server(monkeypatch):
+    """The status bar asked just before the server stopped, and a worker does not answer:
+    stopping ends the check (it is not left for the closing loop to destroy)."""
+    import logging
+
+    from lawless_jupyter.workers import WorkerRegistry, WorkerSettings, parse_workers
+
+    silent = socket.socket()  # accepts, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    monkeypatch.setenv("LAWLESS_TEST_SILENT_KEY", "k" * 32)
+    entry = {
+        "id": "silent",
+        "url": f"http://127.0.0.1:{silent.getsockname()[1]}/",
+        "api_key_env": "LAWLESS_TEST_SILENT_KEY",
+    }
+    registry = WorkerRegistry(
+        parse_workers([entry]),
+        WorkerSettings(check_timeout=60.0),
+        lambda: {"version": "x", "uptime": 1.0},
+        logging.getLogger("test"),
+    )
+    asking = asyncio.ensure_future(registry.statuses())
+    try:
+        await asyncio.sleep(0.2)  # the check waits on the silent worker
+        checking = registry._inflight
+        assert checking is not None and not checking.done()
+        await asyncio.wait_for(registry.close(), 5)
+        assert checking.cancelled(), "the check ended with the server"
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(asking, 5)
+    finally:
+        silent.close()
