@@ -719,6 +719,7 @@ def test_each_user_gets_vault_keys_of_their_own_derived_from_the_hubs():
         ("k1:" + base64.b64encode(b"short").decode(), "not 32 bytes"),
         ("k" * 31 + ":" + base64.b64encode(b"1" * 32).decode(), "key id is 1-30"),
         ("k1", "each entry"),
+        ("k1-u:" + base64.b64encode(b"1" * 32).decode(), "not ending in '-u'"),
         ("k1:!!", "not base64"),
         (" , ", "holds no key"),
     ):

@@ -23,7 +23,7 @@ import base64
 import binascii
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -39,10 +39,11 @@ def _hub_keys(text: str) -> list[tuple[str, bytes]]:
     keys = []
     for entry in filter(None, re.split(r"[,\s]+", text)):
         key_id, sep, encoded = entry.partition(":")
-        if not sep or not _HUB_KEY_ID.match(key_id):
+        if not sep or not _HUB_KEY_ID.match(key_id) or key_id.endswith(_SUFFIX):
             raise ValueError(
                 f"LAWLESS_VAULT_KEYS: a key id is 1-{32 - len(_SUFFIX)} letters, digits, "
-                f"'-' or '_' (each entry <id>:<base64 of 32 bytes>), not {key_id[:40]!r}."
+                f"'-' or '_', not ending in {_SUFFIX!r} (the users' keys do; each entry "
+                f"<id>:<base64 of 32 bytes>), not {key_id[:40]!r}."
             )
         try:
             key = base64.b64decode(
@@ -70,7 +71,7 @@ def user_keys(hub_keys: str, user: str, shared_too: bool = False) -> str:
     return ",".join(ring)
 
 
-def for_each_user(environ: dict[str, str] = os.environ) -> Callable[[Any], str] | None:
+def for_each_user(environ: Mapping[str, str] = os.environ) -> Callable[[Any], str] | None:
     """A ``Spawner.environment`` value (JupyterHub calls it with the spawner) giving each
     server its user's keys; None when the hub has no ``LAWLESS_VAULT_KEYS``. The hub's keys
     are checked now, so a mistake stops the hub at start-up, not a person's spawn."""
