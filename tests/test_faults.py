@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from .conftest import git, make_repo
-from .fake_anthropic import text
+from .fake_anthropic import text, tool_use
 from .servers import JupyterServer
 
 pytestmark = pytest.mark.timeout(240)
@@ -88,6 +88,32 @@ def test_killed_during_a_streamed_turn(world, fake):
     answer = [e for e in events(call.chat(session["id"], "Are you there?"))]
     assert "".join(e["delta"] for e in answer if e["type"] == "text") == "Back again."
     assert answer[-1] == {"type": "done", "stop_reason": "end_turn"}
+
+
+def test_always_allow_outlives_the_server(world, fake, tmp_path):
+    """ "Always allow" answered, then the server dies (a hub culls idle servers, a laptop
+    sleeps): started again, it still knows the rule, and the command runs without asking."""
+    server, _, call = world
+    server.start()
+    session = call("POST", "api/workspace/sessions", {"repo": "project"})[1]["session"]
+    worktree = Path(session["worktree_path"])
+    fake.add(tool_use("Bash", {"command": "mkdir -p first"}), text("Made."))
+    answered = []
+    for event in events(call.chat(session["id"], "Make a folder")):
+        if event["type"] == "approval_request":
+            path = f"api/workspace/sessions/{session['id']}/chat/approvals/{event['request_id']}"
+            answered.append(call("POST", path, {"decision": "allow", "remember": True}))
+    assert [code for code, _ in answered] == [200], answered
+    assert (worktree / "first").is_dir()
+    server.kill()
+
+    server.start()
+    code, body = call("GET", f"api/workspace/sessions/{session['id']}/chat/rules")
+    assert code == 200 and body == {"rules": ["Bash(mkdir:*)"]}, body
+    fake.add(tool_use("Bash", {"command": "mkdir -p second"}), text("Made again."))
+    kinds = [e["type"] for e in events(call.chat(session["id"], "Another one"))]
+    assert "approval_request" not in kinds and kinds[-1] == "done", kinds
+    assert (worktree / "second").is_dir()
 
 
 def block_in_hook(repo: Path, hook: str, flag: Path, started: Path) -> None:
