@@ -26,8 +26,8 @@ node_modules: package.json $(VENV)/bin/python
 	touch node_modules
 
 lint: install-test node_modules
-	$(VENV)/bin/ruff check lawless_jupyter tests benchmarks
-	$(VENV)/bin/ruff format --check lawless_jupyter tests benchmarks
+	$(VENV)/bin/ruff check lawless_jupyter tests benchmarks deploy
+	$(VENV)/bin/ruff format --check lawless_jupyter tests benchmarks deploy
 	$(JLPM) lint:check
 
 test: lint

@@ -10,6 +10,7 @@ gives each server its own user's JWT.
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib.util
 import json
 import re
@@ -28,7 +29,7 @@ import yaml
 from lawless_jupyter.vault import Vault, VaultDecryptError, parse_keys
 
 from .conftest import make_repo
-from .fake_anthropic import FakeAnthropic, text
+from .fake_anthropic import FakeAnthropic, error, text
 from .hub_env import DEPLOY_CONFIG, PASSWORD, ROOT, Hub, free_port, running_hub, sse_events
 from .supabase_env import MIRRORED, Supabase
 
@@ -41,6 +42,7 @@ vault_keys = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(vault_keys)
 CHROMIUM = "/usr/bin/chromium"
 SESSIONS = "lawless/api/workspace/sessions"
+MODEL_ACCESS = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +71,15 @@ def hub(tmp_path_factory, fake_model, hub_supabase) -> Hub:
         "LAWLESS_SUPABASE_TOKEN_LIFETIME": "20",  # renewed several times during the module
         # the token vault's keys: each server gets its own user's, derived from these
         "LAWLESS_VAULT_KEYS": f"k1:{base64.b64encode(secrets.token_bytes(32)).decode()}",
+        # the model's key and address stay in the hub: servers reach it through the hub's
+        # lawless-anthropic service
+        **{name: fake_model.env()[name] for name in MODEL_ACCESS},
+        "LAWLESS_ANTHROPIC_PROXY_PORT": str(free_port()),
     }
+    server_env = {k: v for k, v in fake_model.env().items() if k not in MODEL_ACCESS}
     with running_hub(
         tmp_path_factory.mktemp("hub"),
-        fake_model.env(),
+        server_env,
         hub_env=hub_env,
         # a GitHub OAuth app (never called: a web flow's start only seals its PKCE verifier)
         server_args=(
@@ -307,6 +314,103 @@ def test_no_server_or_kernel_holds_a_key_to_other_users_rows(users, hub, hub_sup
             assert len(rows_as(hub_supabase, "workspace_sessions", mine).json()) >= 1
     finally:
         alice.lawless("DELETE", f"api/kernels/{kernel_id}")
+
+
+def claude_token_of(hub: Hub, name: str, server: str = "") -> tuple[str, str]:
+    """What the server's Claude Code is given for the model: (ANTHROPIC_BASE_URL, its key)."""
+    env = environ(hub.server_model(name, server)["state"]["pid"])
+    return env["ANTHROPIC_BASE_URL"], env["ANTHROPIC_API_KEY"]
+
+
+def claude_tokens(hub: Hub, name: str, server: str = "") -> list[dict[str, Any]]:
+    """The hub's tokens of ``name`` made for a server's Claude Code."""
+    listed = hub.api("GET", f"users/{name}/tokens").json()["api_tokens"]
+    note = f"lawless-anthropic: Claude in server '{server}'"
+    return [t for t in listed if t["note"] == note]
+
+
+def test_the_models_key_stays_in_the_hub(users, hub, fake_model):
+    """No server holds the deployment's Anthropic key (a user would read it from a notebook
+    and reach the organisation's files and batches with it): Claude Code reaches the model
+    through the hub's lawless-anthropic service with a token of its own user's, which opens
+    nothing else, and the service forwards the Messages API only."""
+    key, upstream = fake_model.env()["ANTHROPIC_API_KEY"], fake_model.url
+    given = {}
+    for name in users:
+        server = psutil.Process(hub.server_model(name)["state"]["pid"])
+        processes = [server, *server.children(recursive=True)]  # Claude Code, kernels...
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                values = environ(process.pid).values()
+                assert key not in values and upstream not in values, process.cmdline()
+        given[name] = claude_token_of(hub, name)
+        assert given[name][0].endswith("/services/lawless-anthropic")
+        (listed,) = claude_tokens(hub, name)  # one token, listed under the user's own
+        # the service, and what every hub token has: its own user's name and groups
+        own = {f"read:users:name!user={name}", f"read:users:groups!user={name}"}
+        assert set(listed["scopes"]) == {"access:services!service=lawless-anthropic", *own}
+    assert given["alice"][1] != given["bob"][1]
+    # the chats of the first test went through it, the real key added on the way
+    main = [{k.lower(): v for k, v in r.headers.items()} for r in fake_model.log if r.main]
+    assert main and all(headers.get("x-api-key") == key for headers in main)
+    assert {headers.get("authorization") for headers in main} == {None}
+
+    base, token = given["alice"]
+
+    def post(path: str, credential: str, body: Any) -> requests.Response:
+        headers = {"x-api-key": credential, "anthropic-version": "2023-06-01"}
+        return requests.post(f"{base}/{path}", headers=headers, json=body, timeout=60)
+
+    # the Messages API, streamed as it comes, under alice's name in the hub's log
+    ask = {"model": "claude-fake", "max_tokens": 50, "stream": True, "tools": []}
+    ask["messages"] = [{"role": "user", "content": "Hi"}]
+    fake_model.add(text("Through the hub.", chunks=2))
+    answer = post("v1/messages?beta=true", token, ask)  # as Claude Code asks
+    assert answer.status_code == 200, answer.text
+    assert fake_model.log[-1].path == "/v1/messages?beta=true"
+    assert answer.headers["Content-Type"].startswith("text/event-stream")
+    assert "Through the hub." in "".join(re.findall(r'"text": ?"([^"]*)"', answer.text))
+    # a request given up (Claude interrupted) is given up upstream too: nobody pays for
+    # an answer nobody reads
+    hung_up = fake_model.client_disconnects
+    fake_model.add(text("slow " * 100, chunks=100, delay=0.1))
+    with requests.post(
+        f"{base}/v1/messages",
+        headers={"x-api-key": token, "anthropic-version": "2023-06-01"},
+        json=ask,
+        stream=True,
+        timeout=60,
+    ) as started:
+        assert b"message_start" in next(started.iter_content(chunk_size=None))
+    hub.wait_until(lambda: fake_model.client_disconnects > hung_up, "the proxy to hang up", 8)
+    # an API error comes back as the API gave it
+    fake_model.add(error(529))
+    overloaded = post("v1/messages", token, ask)
+    assert overloaded.status_code == 529
+    assert overloaded.json()["error"]["type"] == "overloaded_error"
+    # nothing else of the API: the organisation's files and batches stay out of reach
+    for path in ("v1/files", "v1/messages/batches", "v1/organizations/api_keys"):
+        refused = post(path, token, {})
+        assert refused.status_code == 403, (path, refused.text)
+        assert refused.json()["error"]["type"] == "permission_error"
+    assert requests.get(
+        f"{base}/v1/files", headers={"x-api-key": token}, timeout=60
+    ).status_code in (403, 405)
+    # without a hub token of the service's scope: no model
+    for credential in (key, "not-a-token", users["alice"].token[:-2] + "xx"):
+        assert post("v1/messages", credential, ask).status_code == 401
+    # and the token opens nothing but the service: not alice's server, not the hub's API
+    server_api = requests.get(
+        hub.user_url("alice") + "api/contents",
+        headers={"Authorization": f"token {token}"},
+        timeout=60,
+        allow_redirects=False,
+    )
+    assert server_api.status_code == 403
+    assert hub.api("POST", "users/alice/servers/extra", token=token).status_code == 403
+    log = (hub.tmp / "hub.log").read_text(errors="replace")
+    assert re.search(r"lawless-anthropic .*alice /v1/messages: 200", log)
+    assert not any(t in log for _, t in given.values())  # who asked, never with what
 
 
 def test_with_alices_credentials_bobs_rows_are_out_of_reach(users, hub, hub_supabase):
@@ -548,9 +652,13 @@ def test_a_server_ends_on_the_hubs_sigint(users, hub, second):
     KeyboardInterrupt out of the event loop, extensions never stopped: the process must still
     end (no worker thread of the extension keeps it alive), and the hub sees it gone."""
     server = psutil.Process(hub.server_model("alice", second)["state"]["pid"])
+    assert len(claude_tokens(hub, "alice", second)) == 1
     server.send_signal(signal.SIGINT)
     hub.wait_until(lambda: ended(server), "the server process to end after SIGINT")
     hub.wait_stopped("alice", second)
+    # its Claude Code's token to the model went with it; the default server's stays
+    assert claude_tokens(hub, "alice", second) == []
+    assert len(claude_tokens(hub, "alice")) == 1
 
 
 def spawner_of(name: str) -> Any:
@@ -577,6 +685,7 @@ def test_the_deploy_config_sets_up_github_login_with_the_token_kept(monkeypatch)
     monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "service-role-key-that-stays-here")
     monkeypatch.delenv("SUPABASE_ANON_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
     config = PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
     assert config.JupyterHub.authenticator_class == "local-github"
     authenticator = LocalGitHubOAuthenticator(config=config)
@@ -615,6 +724,33 @@ def test_the_deploy_config_sets_up_github_login_with_the_token_kept(monkeypatch)
     monkeypatch.setenv("LAWLESS_VAULT_KEYS", "k1:not-a-key")
     with pytest.raises(ValueError, match="'k1' is not base64"):  # at the hub's start
         PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
+    monkeypatch.delenv("LAWLESS_VAULT_KEYS")
+
+    # the model's key: to the hub's lawless-anthropic service, never to a server
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-the-hubs")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://gateway.example.org")
+    config = PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
+    anthropic = {s["name"]: s for s in config.JupyterHub.services}["lawless-anthropic"]
+    assert anthropic["environment"] == {
+        "ANTHROPIC_API_KEY": "sk-ant-the-hubs",
+        "ANTHROPIC_BASE_URL": "https://gateway.example.org",
+    }
+    assert Path(anthropic["command"][1]).name == "lawless_anthropic_proxy.py"
+    spawner = Spawner(config=config)
+    assert spawner.environment["ANTHROPIC_BASE_URL"] == (
+        "http://127.0.0.1:8092/services/lawless-anthropic"
+    )
+    assert spawner.environment["ANTHROPIC_API_KEY"].__name__ == "token_for_server"
+    assert spawner.post_stop_hook.__name__ == "revoke_on_stop"
+    roles = {r["name"]: r["scopes"] for r in config.JupyterHub.load_roles}
+    assert "access:services!service=lawless-anthropic" in roles["user"]
+    # no key on the hub (Bedrock, Vertex, a gateway of one's own): a gateway's URL passes on
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    config = PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
+    assert "lawless-anthropic" not in {s["name"] for s in config.JupyterHub.services}
+    assert Spawner(config=config).environment["ANTHROPIC_BASE_URL"] == (
+        "https://gateway.example.org"
+    )
 
 
 def test_the_kubernetes_values_file_wires_the_secrets(monkeypatch):
@@ -629,12 +765,13 @@ def test_the_kubernetes_values_file_wires_the_secrets(monkeypatch):
     hub_env = values["hub"]["extraEnv"]
     assert hub_env["JUPYTERHUB_CRYPT_KEY"]["valueFrom"]["secretKeyRef"]["name"]
     server_env = values["singleuser"]["extraEnv"]
-    for name in ("SUPABASE_URL", "SUPABASE_ANON_KEY", "ANTHROPIC_API_KEY"):
+    for name in ("SUPABASE_URL", "SUPABASE_ANON_KEY"):
         assert server_env[name]["valueFrom"]["secretKeyRef"]["key"], name
-    # no key that reaches every user's rows goes to a user's pod; the JWT secret and the
-    # vault's keys stay in the hub
+    # no key that reaches every user's rows goes to a user's pod; the JWT secret, the
+    # vault's keys and the Anthropic key stay in the hub
     shared = {"SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_KEY", "SUPABASE_JWT_SECRET"}
-    assert not {*shared, "LAWLESS_VAULT_KEYS"} & set(server_env)
+    assert not {*shared, "LAWLESS_VAULT_KEYS", "ANTHROPIC_API_KEY"} & set(server_env)
+    assert hub_env["ANTHROPIC_API_KEY"]["valueFrom"]["secretKeyRef"]["key"]
     assert hub_env["SUPABASE_JWT_SECRET"]["valueFrom"]["secretKeyRef"]["name"]
     assert hub_env["LAWLESS_VAULT_KEYS"]["valueFrom"]["secretKeyRef"]["key"]
     # the hub's extra config, with its code where the chart mounts it: each pod its user's keys
@@ -672,12 +809,36 @@ def test_the_kubernetes_values_file_wires_the_secrets(monkeypatch):
     access = "access:services!service=lawless-supabase"
     assert access in values["hub"]["loadRoles"]["server"]["scopes"]
     assert access in values["hub"]["loadRoles"]["user"]["scopes"]
+    # the model's access: the proxy service from hub.extraFiles, the pods given its URL and a
+    # token callable, the port open to the pods
+    mounted = values["hub"]["extraFiles"]["lawless-anthropic-proxy"]["mountPath"]
+    snippet = values["hub"]["extraConfig"]["lawless-anthropic"]
+    namespace = {"c": Config()}
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-the-hubs")
+    local = str(DEPLOY_CONFIG.with_name("lawless_anthropic_proxy.py"))
+    exec(snippet.replace(mounted, local), namespace)
+    (service,) = namespace["c"].JupyterHub.services.get_value([])
+    assert service["name"] == "lawless-anthropic" and service["command"][-1] == local
+    assert service["environment"]["ANTHROPIC_API_KEY"] == "sk-ant-the-hubs"
+    pods = namespace["c"].KubeSpawner.environment.get_value({})
+    assert pods["ANTHROPIC_BASE_URL"] == f"{service['url']}/services/lawless-anthropic"
+    assert pods["ANTHROPIC_API_KEY"].__name__ == "token_for_server"
+    assert namespace["c"].KubeSpawner.post_stop_hook.__name__ == "revoke_on_stop"
+    port = int(service["url"].rsplit(":", 1)[1])
+    assert {"name": "lawless-anthropic", "port": port, "targetPort": port} in values["hub"][
+        "service"
+    ]["extraPorts"]
+    opened = [
+        p["port"] for rule in values["singleuser"]["networkPolicy"]["egress"] for p in rule["ports"]
+    ]
+    assert port in opened
 
     # the same scopes, roles and server authorizer as the one-machine config
     from traitlets.config import PyFileConfigLoader
 
     monkeypatch.setenv("SUPABASE_URL", "https://example.supabase.co")
     monkeypatch.setenv("SUPABASE_ANON_KEY", "anon-key")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-the-hubs")
     one = PyFileConfigLoader(DEPLOY_CONFIG.name, str(DEPLOY_CONFIG.parent)).load_config()
     k8s = values["hub"]["config"]
     assert k8s["JupyterHub"]["custom_scopes"] == one.JupyterHub.custom_scopes

@@ -11,7 +11,10 @@ Everything secret comes from the hub's environment (docs/deploy-jupyterhub.md li
 - ``JUPYTERHUB_CRYPT_KEY``: encrypts each person's GitHub token in the hub database.
 - ``LAWLESS_HUB_USERS``, ``LAWLESS_HUB_ORGS``, ``LAWLESS_HUB_ADMINS``: who may log in / administer
   (comma-separated GitHub user and organisation names).
-- ``ANTHROPIC_API_KEY``: passed on to every single-user server (see ``SERVER_ENV``).
+- ``ANTHROPIC_API_KEY`` (and optionally ``ANTHROPIC_BASE_URL``): Claude's model access. The
+  key stays in the hub: its ``lawless-anthropic`` service (``lawless_anthropic_proxy.py``)
+  forwards each server's Messages API requests with it; a server gets a hub token of its
+  own user's that reaches that service only.
 - ``LAWLESS_VAULT_KEYS``: the token vault's keys; each server gets its own user's keys,
   derived from them (``lawless_vault_keys.py``), never these.
 - ``SUPABASE_URL``, ``SUPABASE_ANON_KEY``, ``SUPABASE_JWT_SECRET``: the optional Supabase
@@ -97,11 +100,11 @@ c.Spawner.oauth_client_allowed_scopes = [
 ]
 c.Spawner.args = ["--ServerApp.authorizer_class=lawless_jupyter.hub_authorizer.HubScopesAuthorizer"]
 
-# The hub's own environment is not inherited (env_keep); these are passed on when set.
-# lawless-jupyter reads them: Claude's credentials. Nothing here may reach another person's
-# data: a user reads their server's environment from any notebook.
-SERVER_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
-c.Spawner.environment = {name: os.environ[name] for name in SERVER_ENV if name in os.environ}
+# The hub's own environment is not inherited (env_keep): a server gets what is set below.
+# Nothing in it may reach another person's data: a user reads their server's environment
+# from any notebook.
+c.Spawner.environment = {}
+c.JupyterHub.services = []
 
 
 def _load_beside(name: str):
@@ -128,7 +131,7 @@ _supabase = {name: os.environ.get(name, "") for name in ("SUPABASE_URL", "SUPABA
 if all(_supabase.values()) and os.environ.get("SUPABASE_JWT_SECRET"):
     _port = int(os.environ.get("LAWLESS_SUPABASE_TOKEN_PORT", "8091"))
     _service_url = f"http://127.0.0.1:{_port}"
-    c.JupyterHub.services = [
+    c.JupyterHub.services.append(
         {
             "name": SUPABASE_TOKEN_SERVICE,
             "url": _service_url,
@@ -140,7 +143,7 @@ if all(_supabase.values()) and os.environ.get("SUPABASE_JWT_SECRET"):
             },
             "display": False,
         }
-    ]
+    )
     # a user, and their server's $JUPYTERHUB_API_TOKEN, may ask the service (for themselves)
     USER_SCOPES.append(SUPABASE_TOKEN_ACCESS)
     SERVER_SCOPES.append(SUPABASE_TOKEN_ACCESS)
@@ -148,6 +151,42 @@ if all(_supabase.values()) and os.environ.get("SUPABASE_JWT_SECRET"):
         _supabase,
         LAWLESS_SUPABASE_TOKEN_URL=f"{_service_url}/services/{SUPABASE_TOKEN_SERVICE}/token",
     )
+
+# -- Claude's model access, per user ---------------------------------------------------------
+# The Anthropic key stays in the hub. Its lawless-anthropic service forwards the Messages API
+# (only that) with it; each server's Claude Code gets, as its ANTHROPIC_API_KEY, a hub token
+# of that server's user good for the service alone, deleted when the server stops. Without a
+# key here (Bedrock, Vertex, a gateway of one's own), a gateway URL is passed on as it is.
+ANTHROPIC_SERVICE = "lawless-anthropic"
+ANTHROPIC_ACCESS = f"access:services!service={ANTHROPIC_SERVICE}"
+if os.environ.get("ANTHROPIC_API_KEY"):
+    _anthropic = _load_beside("lawless_anthropic_proxy")
+    _port = int(os.environ.get("LAWLESS_ANTHROPIC_PROXY_PORT", "8092"))
+    _service_url = f"http://127.0.0.1:{_port}"
+    c.JupyterHub.services.append(
+        {
+            "name": ANTHROPIC_SERVICE,
+            "url": _service_url,
+            "command": [
+                sys.executable,
+                str(Path(__file__).with_name("lawless_anthropic_proxy.py")),
+            ],
+            "environment": {
+                name: os.environ[name]
+                for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
+                if name in os.environ
+            },
+            "display": False,
+        }
+    )
+    USER_SCOPES.append(ANTHROPIC_ACCESS)  # a token may only carry what its user has
+    c.Spawner.environment.update(
+        ANTHROPIC_BASE_URL=f"{_service_url}/services/{ANTHROPIC_SERVICE}",
+        ANTHROPIC_API_KEY=_anthropic.token_for_server,  # called at each start
+    )
+    c.Spawner.post_stop_hook = _anthropic.revoke_on_stop
+elif os.environ.get("ANTHROPIC_BASE_URL"):
+    c.Spawner.environment["ANTHROPIC_BASE_URL"] = os.environ["ANTHROPIC_BASE_URL"]
 
 c.JupyterHub.load_roles = [
     {"name": "user", "scopes": USER_SCOPES},

@@ -1,0 +1,189 @@
+"""The hub's ``lawless-anthropic`` service: Claude in every server reaches the model through
+the hub, and no server holds the deployment's Anthropic key.
+
+With one ``ANTHROPIC_API_KEY`` in every server's environment, anyone on the hub could read
+it from a notebook and use it beyond Claude's chat: the Files and Message Batches APIs of
+the whole organisation (other people's uploads and results), with no name on the requests.
+The key stays in the hub instead. Each server gets, as Claude Code's ``ANTHROPIC_API_KEY``,
+a hub token of its own user's that can do one thing, reach this service
+(:func:`token_for_server`, a ``Spawner.environment`` callable; :func:`revoke_on_stop`
+deletes it when the server stops). The service checks the token with the hub, forwards
+``POST /v1/messages`` and ``/v1/messages/count_tokens`` to Anthropic with the real key,
+streaming the answer back as it comes, logs who asked, and refuses every other endpoint.
+
+JupyterHub runs this file as a managed service and loads it from its config
+(``jupyterhub_config.py``, ``values.yaml``). Environment of the service: ``ANTHROPIC_API_KEY``
+(the real key), ``ANTHROPIC_BASE_URL`` (where to forward; default Anthropic's API),
+``LAWLESS_ANTHROPIC_PROXY_IP`` (address to listen on, default 127.0.0.1; 0.0.0.0 in a hub
+pod) and JupyterHub's own ``JUPYTERHUB_SERVICE_URL``/``JUPYTERHUB_SERVICE_PREFIX``/
+``JUPYTERHUB_API_*``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from urllib.parse import urlparse
+
+from jupyterhub.services.auth import HubAuth, HubAuthenticated
+from tornado import httpclient, ioloop, web
+
+SERVICE_NAME = "lawless-anthropic"
+#: the scope a token needs to be served (the deploy config gives it to users)
+ACCESS_SCOPE = f"access:services!service={SERVICE_NAME}"
+DEFAULT_UPSTREAM = "https://api.anthropic.com"
+#: what Claude Code needs of the API; the rest (files, batches, admin, models) is refused
+FORWARDED_PATHS = ("v1/messages", "v1/messages/count_tokens")
+# never forwarded: the caller's credentials and cookies, and what belongs to one connection
+_DROPPED_REQUEST = {"authorization", "x-api-key", "cookie", "host", "content-length"}
+_DROPPED_REQUEST |= {"accept-encoding", "connection", "keep-alive", "transfer-encoding", "te"}
+_DROPPED_RESPONSE = {"content-length", "content-encoding", "transfer-encoding", "connection"}
+_DROPPED_RESPONSE |= {"keep-alive", "set-cookie"}
+
+log = logging.getLogger(SERVICE_NAME)
+
+
+# -- in the hub: each server's token --------------------------------------------------------
+
+
+def _note(spawner) -> str:
+    return f"{SERVICE_NAME}: Claude in server '{spawner.name}'"
+
+
+def revoke_on_stop(spawner) -> None:
+    """Delete the tokens :func:`token_for_server` made for this server (``post_stop_hook``)."""
+    note = _note(spawner)
+    db = spawner.user.db
+    for token in list(spawner.user.orm_user.api_tokens):
+        if token.note == note:
+            db.delete(token)
+    db.commit()
+
+
+def token_for_server(spawner) -> str:
+    """A new hub token of the server's user, good for this service only (a
+    ``Spawner.environment`` value: called at each start). An earlier start's token of the
+    same server, left by a hub that stopped before the server did, is deleted first."""
+    revoke_on_stop(spawner)
+    return spawner.user.new_api_token(note=_note(spawner), scopes=[ACCESS_SCOPE])
+
+
+# -- the service ----------------------------------------------------------------------------
+
+
+def _error(handler: web.RequestHandler, status: int, kind: str, message: str) -> None:
+    """An error as the Messages API shapes it, so Claude Code shows its message."""
+    handler.set_status(status)
+    handler.set_header("Content-Type", "application/json")
+    handler.finish(json.dumps({"type": "error", "error": {"type": kind, "message": message}}))
+
+
+class MessagesHandler(HubAuthenticated, web.RequestHandler):
+    """Forward one Messages API request of a hub user to Anthropic, with the hub's key."""
+
+    def initialize(self, hub_auth: HubAuth, upstream: str, key: str, client) -> None:
+        self.hub_auth, self.upstream, self.key, self.client = hub_auth, upstream, key, client
+        self.answering = False  # the answer's first bytes went out: too late for a 502
+        self.gone = False  # the caller hung up: stop reading the answer (and paying for it)
+
+    def prepare(self) -> None:
+        # Claude Code sends its API key as x-api-key; HubAuth reads the Authorization header
+        key = self.request.headers.get("x-api-key")
+        if key and "Authorization" not in self.request.headers:
+            self.request.headers["Authorization"] = f"token {key}"
+
+    def on_connection_close(self) -> None:
+        self.gone = True
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        _error(self, status_code, "api_error", self._reason)
+
+    async def post(self, path: str) -> None:
+        owner = self.current_user  # None unless the token holds ACCESS_SCOPE
+        if not owner or owner.get("kind") != "user":
+            return _error(
+                self, 401, "authentication_error", f"A hub token with {ACCESS_SCOPE} is needed."
+            )
+        if path not in FORWARDED_PATHS:
+            return _error(self, 403, "permission_error", f"/{path} is not served by the hub.")
+        started = time.monotonic()
+        headers = {
+            name: value
+            for name, value in self.request.headers.get_all()
+            if name.lower() not in _DROPPED_REQUEST
+        }
+        headers["x-api-key"] = self.key
+        query = f"?{self.request.query}" if self.request.query else ""  # e.g. ?beta=true
+        request = httpclient.HTTPRequest(
+            f"{self.upstream}/{path}{query}",
+            method="POST",
+            headers=headers,
+            body=self.request.body,
+            connect_timeout=30,
+            request_timeout=3600,  # a long answer streams for minutes
+            header_callback=self._header,
+            streaming_callback=self._chunk,
+        )
+        try:
+            response = await self.client.fetch(request, raise_error=False)
+        except Exception as error:  # the API unreachable, or the caller left mid-answer
+            if self.gone:
+                return
+            log.warning("%s /%s: Anthropic's API did not answer: %s", owner["name"], path, error)
+            if not self.answering:
+                return _error(self, 502, "api_error", "The hub could not reach Anthropic's API.")
+            return self.finish()
+        log.info(
+            "%s /%s: %d in %.1f s", owner["name"], path, response.code, time.monotonic() - started
+        )
+        if not self.gone:
+            self.finish()
+
+    def _header(self, line: str) -> None:
+        if line.startswith("HTTP/"):
+            self.clear_header("Content-Type")  # the answer's own, from the lines that follow
+            self.set_status(int(line.split(" ", 2)[1]))
+            return
+        if not line.strip():
+            return
+        name, _, value = line.partition(":")
+        if name.strip().lower() not in _DROPPED_RESPONSE:
+            self.add_header(name.strip(), value.strip())
+
+    def _chunk(self, chunk: bytes) -> None:
+        if self.gone:
+            raise ConnectionAbortedError("the caller hung up")
+        self.answering = True
+        self.write(chunk)
+        self.flush()  # each server-sent event as it comes
+
+
+def make_app(upstream: str, key: str, cache_max_age: int = 60) -> web.Application:
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
+    # a server's token is deleted when it stops: the hub is asked again after a minute
+    hub_auth = HubAuth(cache_max_age=cache_max_age)
+    # every user's answers stream at once (tornado's default is 10 connections, then a queue)
+    client = httpclient.AsyncHTTPClient(force_instance=True, max_clients=1000)
+    options = {"hub_auth": hub_auth, "upstream": upstream.rstrip("/"), "key": key}
+    return web.Application(
+        [(prefix.rstrip("/") + "/(.*)", MessagesHandler, {**options, "client": client})]
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="[%(name)s %(asctime)s] %(message)s")
+    key = os.environ.get("ANTHROPIC_API_KEY", "")
+    if not key:
+        raise SystemExit(f"{SERVICE_NAME}: ANTHROPIC_API_KEY is not set")
+    upstream = os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_UPSTREAM
+    url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+    address = os.environ.get("LAWLESS_ANTHROPIC_PROXY_IP", "127.0.0.1")
+    make_app(upstream, key).listen(url.port or 80, address)
+    log.info("forwarding the Messages API to %s on %s:%s", upstream, address, url.port)
+    ioloop.IOLoop.current().start()
+
+
+if __name__ == "__main__":
+    main()
