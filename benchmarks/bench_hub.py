@@ -13,6 +13,13 @@ Measured per turn, from the request sent: the first SSE event (``start``), the f
 ``text`` event, and the end of the turn; the two sides alternate which goes first. Also a
 plain ``GET .../sessions`` as the proxy's cost on a small request.
 
+The hub holds the model's key, as the deploy config has it: Claude Code in the server reaches
+the fake through the hub's ``lawless-anthropic`` service. Its own cost is measured on a
+streamed Messages API request (``--model-deltas`` deltas, ``--model-delay`` seconds apart)
+sent with the server's token
+through the service vs straight to the fake with the key, alternating: the first delta and
+the end of the answer.
+
 Run: ``.venv/bin/python benchmarks/bench_hub.py`` (``--rounds 20``, ``--json``).
 """
 
@@ -34,9 +41,11 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import make_repo  # noqa: E402
 from tests.fake_anthropic import FakeAnthropic, text  # noqa: E402
-from tests.hub_env import running_hub  # noqa: E402
+from tests.hub_env import free_port, running_hub  # noqa: E402
 
 SESSIONS = "lawless/api/workspace/sessions"
+MODEL_ACCESS = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")  # the hub's, not the server's
+KEYS = ("first_event", "first_text", "end", "small", "first_delta", "model_end")
 
 
 def log(*parts: object) -> None:
@@ -84,19 +93,63 @@ def small_request(base: str, token: str) -> float:
     return time.perf_counter() - started
 
 
+def model_request(base: str, key: str, deltas: int) -> dict[str, float]:
+    """One streamed Messages API request; seconds to the first text delta and to the end."""
+    marks: dict[str, float] = {}
+    body = {"model": "claude-fake", "max_tokens": 4096, "stream": True, "tools": []}
+    body["messages"] = [{"role": "user", "content": "Stream along"}]
+    started = time.perf_counter()
+    with requests.post(
+        f"{base}/v1/messages",
+        json=body,
+        headers={"x-api-key": key, "anthropic-version": "2023-06-01"},
+        stream=True,
+        timeout=120,
+    ) as response:
+        assert response.status_code == 200, response.text
+        seen = 0
+        for chunk in response.iter_content(chunk_size=None):
+            seen += chunk.count(b"content_block_delta") // 2  # the event line and its data
+            if seen and "first_delta" not in marks:
+                marks["first_delta"] = time.perf_counter() - started
+    marks["model_end"] = time.perf_counter() - started
+    return marks
+
+
+def server_environ(pid: int) -> dict[str, str]:
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(e.decode().partition("=")[::2] for e in entries if b"=" in e)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--model-deltas", type=int, default=200)
+    # as a model streams: a delta every few ms (all at once, tornado's client hands the proxy
+    # the whole burst in one piece, so its first delta is as late as the last)
+    parser.add_argument("--model-delay", type=float, default=0.005)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     with (
         tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp,
         FakeAnthropic(default_text="warm answer") as fake,
-        running_hub(Path(tmp), fake.env()) as hub,
+        running_hub(
+            Path(tmp),
+            {k: v for k, v in fake.env().items() if k not in MODEL_ACCESS},
+            hub_env={
+                **{k: fake.env()[k] for k in MODEL_ACCESS},
+                "LAWLESS_ANTHROPIC_PROXY_PORT": str(free_port()),
+            },
+        ) as hub,
     ):
         hub.spawn("alice")
-        hub.wait_ready("alice")
+        server = hub.wait_ready("alice")
+        claude_env = server_environ(server["state"]["pid"])
+        model_sides = {
+            "proxy": (claude_env["ANTHROPIC_BASE_URL"], claude_env["ANTHROPIC_API_KEY"]),
+            "direct": (fake.url, fake.env()["ANTHROPIC_API_KEY"]),
+        }
         token = hub.user_token("alice")
         make_repo(Path(tmp) / "home" / "alice" / "project")
         sides = {
@@ -115,7 +168,7 @@ def main() -> None:
             sessions[side] = response.json()["session"]["id"]
             turn(base, token, sessions[side])  # warm: Claude Code started for the session
         results: dict[str, dict[str, list[float]]] = {
-            side: {"first_event": [], "first_text": [], "end": [], "small": []} for side in sides
+            side: {key: [] for key in KEYS} for side in sides
         }
         for round_ in range(args.rounds):
             order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
@@ -124,9 +177,14 @@ def main() -> None:
                 for key, value in turn(sides[side], token, sessions[side]).items():
                     results[side][key].append(value)
                 results[side]["small"].append(small_request(sides[side], token))
+                chunks = args.model_deltas
+                words = "".join(f"w{i} " for i in range(chunks))
+                fake.add(text(words, chunks=chunks, delay=args.model_delay))
+                for key, value in model_request(*model_sides[side], chunks).items():
+                    results[side][key].append(value)
 
     summary: dict[str, Any] = {"rounds": args.rounds}
-    for key in ("first_event", "first_text", "end", "small"):
+    for key in KEYS:
         proxy = statistics.median(results["proxy"][key]) * 1000
         direct = statistics.median(results["direct"][key]) * 1000
         summary[key] = {
@@ -139,7 +197,7 @@ def main() -> None:
         }
     log(f"{args.rounds} rounds, medians (warm sessions):")
     log(f"{'':14}{'proxy ms':>10}{'direct ms':>11}{'ratio':>8}{'+ms':>8}")
-    for key in ("first_event", "first_text", "end", "small"):
+    for key in KEYS:
         s = summary[key]
         log(f"{key:14}{s['proxy_ms']:>10}{s['direct_ms']:>11}{s['ratio']:>8}{s['overhead_ms']:>8}")
     if args.json:

@@ -109,6 +109,10 @@ class MessagesHandler(HubAuthenticated, web.RequestHandler):
         if path not in FORWARDED_PATHS:
             return _error(self, 403, "permission_error", f"/{path} is not served by the hub.")
         started = time.monotonic()
+        # Nagle off: each event leaves as it comes, not after the ACK of the one before
+        stream = getattr(self.request.connection, "stream", None)
+        if stream is not None:
+            stream.set_nodelay(True)
         headers = {
             name: value
             for name, value in self.request.headers.get_all()
