@@ -133,7 +133,7 @@ def main() -> None:
 
     with (
         tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp,
-        FakeAnthropic(default_text="warm answer") as fake,
+        FakeAnthropic(default_text="warm answer", nodelay=True) as fake,
         running_hub(
             Path(tmp),
             {k: v for k, v in fake.env().items() if k not in MODEL_ACCESS},

@@ -274,7 +274,13 @@ class FakeAnthropic:
         side_text: str = "Fake title",
         model: str | None = None,
         classify: Callable[[dict[str, Any]], bool] = is_main_request,
+        nodelay: bool = False,
     ) -> None:
+        # nodelay: each event leaves as it is written (TCP_NODELAY), as from an API edge
+        # server. Off (the default, which every earlier benchmark figure was measured with),
+        # the first write of an answer on a kept-alive connection waits for the client's
+        # ACK of the answer before, which libcurl delays ~40 ms (benchmarks/bench_hub.py).
+        self.nodelay = nodelay
         self._queue: list[ScriptedTurn | ScriptedError] = list(turns or [])
         self._error_used = 0
         self.default_text = default_text
@@ -299,7 +305,11 @@ class FakeAnthropic:
     def start(self) -> FakeAnthropic:
         if self._server is not None:
             return self
-        handler = type("FakeAnthropicHandler", (_Handler,), {"fake": self})
+        handler = type(
+            "FakeAnthropicHandler",
+            (_Handler,),
+            {"fake": self, "disable_nagle_algorithm": self.nodelay},
+        )
         self._stopping.clear()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True

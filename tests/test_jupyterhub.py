@@ -47,7 +47,7 @@ MODEL_ACCESS = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
 
 @pytest.fixture(scope="module")
 def fake_model():
-    with FakeAnthropic(default_text="Hello from the fake model") as fake:
+    with FakeAnthropic(default_text="Hello from the fake model", nodelay=True) as fake:
         yield fake
 
 

@@ -21,6 +21,7 @@ pod) and JupyterHub's own ``JUPYTERHUB_SERVICE_URL``/``JUPYTERHUB_SERVICE_PREFIX
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -129,6 +130,7 @@ class MessagesHandler(HubAuthenticated, web.RequestHandler):
             request_timeout=3600,  # a long answer streams for minutes
             header_callback=self._header,
             streaming_callback=self._chunk,
+            prepare_curl_callback=self._stop_when_gone,
         )
         try:
             response = await self.client.fetch(request, raise_error=False)
@@ -156,12 +158,30 @@ class MessagesHandler(HubAuthenticated, web.RequestHandler):
         if name.strip().lower() not in _DROPPED_RESPONSE:
             self.add_header(name.strip(), value.strip())
 
+    def _stop_when_gone(self, curl) -> None:
+        import pycurl
+
+        # libcurl asks this at least once a second while it transfers; non-zero aborts
+        curl.setopt(pycurl.NOPROGRESS, False)
+        curl.setopt(pycurl.XFERINFOFUNCTION, lambda *_: int(self.gone))
+
     def _chunk(self, chunk: bytes) -> None:
-        if self.gone:
-            raise ConnectionAbortedError("the caller hung up")
+        if self.gone:  # the transfer stops at libcurl's next progress call
+            return
         self.answering = True
         self.write(chunk)
         self.flush()  # each server-sent event as it comes
+
+
+def http_client(max_clients: int = 200) -> httpclient.AsyncHTTPClient:
+    """Tornado's libcurl client: it keeps its connections to the API open, so a model request
+    does not begin with a TLS handshake (tornado's own client opens one per request).
+    Zero to JupyterHub's hub image has pycurl; on one machine, ``pip install pycurl``."""
+    try:
+        from tornado.curl_httpclient import CurlAsyncHTTPClient
+    except ImportError as error:
+        raise SystemExit(f"{SERVICE_NAME} needs pycurl in the hub's Python: {error}") from None
+    return CurlAsyncHTTPClient(force_instance=True, max_clients=max_clients)
 
 
 def make_app(upstream: str, key: str, cache_max_age: int = 60) -> web.Application:
@@ -169,7 +189,7 @@ def make_app(upstream: str, key: str, cache_max_age: int = 60) -> web.Applicatio
     # a server's token is deleted when it stops: the hub is asked again after a minute
     hub_auth = HubAuth(cache_max_age=cache_max_age)
     # every user's answers stream at once (tornado's default is 10 connections, then a queue)
-    client = httpclient.AsyncHTTPClient(force_instance=True, max_clients=1000)
+    client = http_client()
     options = {"hub_auth": hub_auth, "upstream": upstream.rstrip("/"), "key": key}
     return web.Application(
         [(prefix.rstrip("/") + "/(.*)", MessagesHandler, {**options, "client": client})]
@@ -186,7 +206,9 @@ def main() -> None:
     address = os.environ.get("LAWLESS_ANTHROPIC_PROXY_IP", "127.0.0.1")
     make_app(upstream, key).listen(url.port or 80, address)
     log.info("forwarding the Messages API to %s on %s:%s", upstream, address, url.port)
-    ioloop.IOLoop.current().start()
+    # the hub stops its services with SIGINT: an end, not an error
+    with contextlib.suppress(KeyboardInterrupt):
+        ioloop.IOLoop.current().start()
 
 
 if __name__ == "__main__":

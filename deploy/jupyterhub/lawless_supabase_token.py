@@ -17,6 +17,7 @@ listen on, default 127.0.0.1; 0.0.0.0 in a hub pod) and JupyterHub's own
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -81,7 +82,9 @@ def main() -> None:
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     address = os.environ.get("LAWLESS_SUPABASE_TOKEN_IP", "127.0.0.1")
     make_app(secret, lifetime).listen(url.port or 80, address)
-    ioloop.IOLoop.current().start()
+    # the hub stops its services with SIGINT: an end, not an error
+    with contextlib.suppress(KeyboardInterrupt):
+        ioloop.IOLoop.current().start()
 
 
 if __name__ == "__main__":
