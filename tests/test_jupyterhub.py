@@ -383,11 +383,22 @@ def test_the_models_key_stays_in_the_hub(users, hub, fake_model):
     ) as started:
         assert b"message_start" in next(started.iter_content(chunk_size=None))
     hub.wait_until(lambda: fake_model.client_disconnects > hung_up, "the proxy to hang up", 8)
+    # Claude Code's connectivity check, without a key, is answered (and forwarded nowhere)
+    seen = len(fake_model.log)
+    assert requests.head(f"{base}/api/hello", timeout=60).status_code == 200
+    assert len(fake_model.log) == seen
     # an API error comes back as the API gave it
-    fake_model.add(error(529))
-    overloaded = post("v1/messages", token, ask)
-    assert overloaded.status_code == 529
-    assert overloaded.json()["error"]["type"] == "overloaded_error"
+    # (a short answer's body can reach the service before its headers: ten of each kind)
+    for _ in range(10):
+        fake_model.add(error(529))
+        overloaded = post("v1/messages", token, ask)
+        assert overloaded.status_code == 529
+        assert overloaded.headers["Content-Type"].startswith("application/json")
+        assert overloaded.json()["error"]["type"] == "overloaded_error"
+        fake_model.add(text("Short."))
+        short = post("v1/messages", token, ask)
+        assert short.status_code == 200
+        assert short.headers["Content-Type"].startswith("text/event-stream"), short.headers
     # nothing else of the API: the organisation's files and batches stay out of reach
     for path in ("v1/files", "v1/messages/batches", "v1/organizations/api_keys"):
         refused = post(path, token, {})

@@ -40,6 +40,7 @@ FORWARDED_PATHS = ("v1/messages", "v1/messages/count_tokens")
 # never forwarded: the caller's credentials and cookies, and what belongs to one connection
 _DROPPED_REQUEST = {"authorization", "x-api-key", "cookie", "host", "content-length"}
 _DROPPED_REQUEST |= {"accept-encoding", "connection", "keep-alive", "transfer-encoding", "te"}
+_DROPPED_REQUEST |= {"expect"}
 _DROPPED_RESPONSE = {"content-length", "content-encoding", "transfer-encoding", "connection"}
 _DROPPED_RESPONSE |= {"keep-alive", "set-cookie"}
 
@@ -87,6 +88,9 @@ class MessagesHandler(HubAuthenticated, web.RequestHandler):
     def initialize(self, hub_auth: HubAuth, upstream: str, key: str, client) -> None:
         self.hub_auth, self.upstream, self.key, self.client = hub_auth, upstream, key, client
         self.answering = False  # the answer's first bytes went out: too late for a 502
+        # libcurl's client hands over headers and body through separate callbacks, and a
+        # short answer's body can come first: it waits here until the headers are in
+        self.early: list[bytes] | None = []
         self.gone = False  # the caller hung up: stop reading the answer (and paying for it)
 
     def prepare(self) -> None:
@@ -152,7 +156,10 @@ class MessagesHandler(HubAuthenticated, web.RequestHandler):
             self.clear_header("Content-Type")  # the answer's own, from the lines that follow
             self.set_status(int(line.split(" ", 2)[1]))
             return
-        if not line.strip():
+        if not line.strip():  # the end of the headers: what came before them can go now
+            early, self.early = self.early or [], None
+            for chunk in early:
+                self._chunk(chunk)
             return
         name, _, value = line.partition(":")
         if name.strip().lower() not in _DROPPED_RESPONSE:
@@ -168,9 +175,22 @@ class MessagesHandler(HubAuthenticated, web.RequestHandler):
     def _chunk(self, chunk: bytes) -> None:
         if self.gone:  # the transfer stops at libcurl's next progress call
             return
+        if self.early is not None:
+            self.early.append(chunk)
+            return
         self.answering = True
         self.write(chunk)
         self.flush()  # each server-sent event as it comes
+
+
+class HelloHandler(web.RequestHandler):
+    """Claude Code's connectivity check (``HEAD /api/hello``, sent without a key): the
+    service is up. It says nothing else and forwards nothing."""
+
+    def head(self) -> None:
+        self.set_status(200)
+
+    get = head
 
 
 def http_client(max_clients: int = 200) -> httpclient.AsyncHTTPClient:
@@ -191,8 +211,12 @@ def make_app(upstream: str, key: str, cache_max_age: int = 60) -> web.Applicatio
     # every user's answers stream at once (tornado's default is 10 connections, then a queue)
     client = http_client()
     options = {"hub_auth": hub_auth, "upstream": upstream.rstrip("/"), "key": key}
+    prefix = prefix.rstrip("/")
     return web.Application(
-        [(prefix.rstrip("/") + "/(.*)", MessagesHandler, {**options, "client": client})]
+        [
+            (prefix + "/api/hello", HelloHandler),
+            (prefix + "/(.*)", MessagesHandler, {**options, "client": client}),
+        ]
     )
 
 
