@@ -427,6 +427,14 @@ async def test_a_repository_nested_in_the_worktree_before_its_first_commit_block
     code, diff, _ = await api("GET", f"api/workspace/sessions/{session['id']}/git/diff")
     assert code == 200 and [f["path"] for f in diff["files"]] == ["made.txt"], diff
 
+    # committing everything cannot include it: the answer says what to do
+    commit = f"api/workspace/sessions/{session['id']}/git/commit"
+    code, body, _ = await api("POST", commit, {"message": "Add made.txt"})
+    assert code == 400, body
+    assert "sub/ is a git repository with no commit yet" in body["error"], body
+    assert body["details"]["repositories"] == ["sub/"]
+    assert git(worktree, "diff", "--cached", "--name-only") == ""  # nothing half-staged
+
     code, body, _ = await api("POST", base(session, "rewind"), {"turn": turn["id"]})
     assert code == 200, body
     assert not (worktree / "made.txt").exists()

@@ -589,6 +589,13 @@ class GitRepository:
             else:
                 self.run(*strip, "add", "--all", cwd=worktree, env=env, deadline=deadline)
         except git.GitCommandError as e:
+            if empty := _NO_COMMIT.findall(e.stderr or ""):
+                raise InvalidInput(
+                    f"{', '.join(empty)} is a git repository with no commit yet, which git "
+                    "cannot record in this one: make its first commit, add it to "
+                    ".gitignore, or commit the other files by their paths.",
+                    details={"repositories": empty},
+                ) from e
             if failed := _unstrippable(e):
                 raise InvalidInput(
                     f"{failed} is not a notebook nbstripout can read, so its outputs cannot "
