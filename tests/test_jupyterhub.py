@@ -17,6 +17,7 @@ import re
 import secrets
 import signal
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ _spec.loader.exec_module(vault_keys)
 CHROMIUM = "/usr/bin/chromium"
 SESSIONS = "lawless/api/workspace/sessions"
 MODEL_ACCESS = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
+DAILY_TOKENS = 1_000_000
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +77,7 @@ def hub(tmp_path_factory, fake_model, hub_supabase) -> Hub:
         # lawless-anthropic service
         **{name: fake_model.env()[name] for name in MODEL_ACCESS},
         "LAWLESS_ANTHROPIC_PROXY_PORT": str(free_port()),
+        "LAWLESS_ANTHROPIC_DAILY_TOKENS": str(DAILY_TOKENS),  # far above what a test uses
     }
     server_env = {k: v for k, v in fake_model.env().items() if k not in MODEL_ACCESS}
     with running_hub(
@@ -670,6 +673,27 @@ def test_a_server_ends_on_the_hubs_sigint(users, hub, second):
     # its Claude Code's token to the model went with it; the default server's stays
     assert claude_tokens(hub, "alice", second) == []
     assert len(claude_tokens(hub, "alice")) == 1
+
+
+def test_a_user_past_the_hubs_daily_token_budget_is_told_so_and_others_go_on(
+    users, hub, fake_model
+):
+    """The hub's budget (LAWLESS_ANTHROPIC_DAILY_TOKENS) counts each user's model tokens
+    from the answers' own usage; past it that user's turn ends with the reason, nothing
+    reaches the API, and another user chats on. (Last of the hub tests: bob is done.)"""
+    alice, bob = users["alice"], users["bob"]
+    big = replace(text("That was a long one.", chunks=2), output_tokens=DAILY_TOKENS)
+    fake_model.add(big)
+    assert answer_text(chat(bob, bob.session["id"], "Write a lot")) == "That was a long one."
+    asked = len(fake_model.main_requests)
+    events = chat(bob, bob.session["id"], "And more")
+    errors = [e["message"] for e in events if e["type"] == "error"]
+    assert errors and "used today's 1,000,000 model tokens on this hub" in errors[0], events
+    assert events[-1]["type"] == "done" and len(fake_model.main_requests) == asked
+    fake_model.add(text("Still here for alice."))
+    assert answer_text(chat(alice, alice.session["id"], "Hi")) == "Still here for alice."
+    log = (hub.tmp / "hub.log").read_text(errors="replace")
+    assert re.search(rf"bob /v1/messages: 200 in [\d.]+ s, {DAILY_TOKENS + 10} tokens", log)
 
 
 def spawner_of(name: str) -> Any:

@@ -159,6 +159,7 @@ if all(_supabase.values()) and os.environ.get("SUPABASE_JWT_SECRET"):
 # key here (Bedrock, Vertex, a gateway of one's own), a gateway URL is passed on as it is.
 ANTHROPIC_SERVICE = "lawless-anthropic"
 ANTHROPIC_ACCESS = f"access:services!service={ANTHROPIC_SERVICE}"
+ANTHROPIC_BUDGET = "LAWLESS_ANTHROPIC_DAILY_TOKENS"  # optional: model tokens per user per day
 if os.environ.get("ANTHROPIC_API_KEY"):
     _anthropic = _load_beside("lawless_anthropic_proxy")
     _port = int(os.environ.get("LAWLESS_ANTHROPIC_PROXY_PORT", "8092"))
@@ -173,7 +174,7 @@ if os.environ.get("ANTHROPIC_API_KEY"):
             ],
             "environment": {
                 name: os.environ[name]
-                for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
+                for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", ANTHROPIC_BUDGET)
                 if name in os.environ
             },
             "display": False,

@@ -9,14 +9,16 @@ a hub token of its own user's that can do one thing, reach this service
 (:func:`token_for_server`, a ``Spawner.environment`` callable; :func:`revoke_on_stop`
 deletes it when the server stops). The service checks the token with the hub, forwards
 ``POST /v1/messages`` and ``/v1/messages/count_tokens`` to Anthropic with the real key,
-streaming the answer back as it comes, logs who asked, and refuses every other endpoint.
+streaming the answer back as it comes, logs who asked and how many tokens it took, and
+refuses every other endpoint. With ``LAWLESS_ANTHROPIC_DAILY_TOKENS`` set, each user has
+that many model tokens a day (UTC); past it the model answers 429 until midnight.
 
 JupyterHub runs this file as a managed service and loads it from its config
 (``jupyterhub_config.py``, ``values.yaml``). Environment of the service: ``ANTHROPIC_API_KEY``
 (the real key), ``ANTHROPIC_BASE_URL`` (where to forward; default Anthropic's API),
 ``LAWLESS_ANTHROPIC_PROXY_IP`` (address to listen on, default 127.0.0.1; 0.0.0.0 in a hub
-pod) and JupyterHub's own ``JUPYTERHUB_SERVICE_URL``/``JUPYTERHUB_SERVICE_PREFIX``/
-``JUPYTERHUB_API_*``.
+pod), ``LAWLESS_ANTHROPIC_DAILY_TOKENS`` (a budget per user, unset: none) and JupyterHub's
+own ``JUPYTERHUB_SERVICE_URL``/``JUPYTERHUB_SERVICE_PREFIX``/``JUPYTERHUB_API_*``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import json
 import logging
 import os
 import time
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubAuth, HubAuthenticated
@@ -75,6 +78,89 @@ def token_for_server(spawner) -> str:
 # -- the service ----------------------------------------------------------------------------
 
 
+class DailyBudget:
+    """Model tokens per user per UTC day, kept in the service's memory (a hub restart starts
+    the day afresh). A request is let through while its user is under the budget, and what
+    it used is counted when it ends: the answer that crosses the line finishes."""
+
+    def __init__(self, tokens: int | None):
+        self.tokens = tokens
+        self._used: dict[str, tuple[str, int]] = {}  # user -> (day, tokens)
+
+    @staticmethod
+    def _now() -> datetime:
+        return datetime.now(timezone.utc)
+
+    def used(self, user: str) -> int:
+        day, tokens = self._used.get(user, ("", 0))
+        return tokens if day == self._now().date().isoformat() else 0
+
+    def add(self, user: str, tokens: int) -> None:
+        self._used[user] = (self._now().date().isoformat(), self.used(user) + tokens)
+
+    def exhausted(self, user: str) -> bool:
+        return self.tokens is not None and self.used(user) >= self.tokens
+
+    def seconds_to_midnight(self) -> int:
+        now = self._now()
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
+        return int((midnight.replace(tzinfo=timezone.utc) - now).total_seconds()) + 1
+
+
+class UsageCounter:
+    """The tokens an answer used, read from it as it passes: the ``usage`` of a streamed
+    answer's ``message_start`` and ``message_delta`` events, or of a whole JSON answer."""
+
+    def __init__(self) -> None:
+        self.input = self.output = 0
+        self._rest = b""
+
+    @property
+    def tokens(self) -> int:
+        return self.input + self.output
+
+    def feed(self, chunk: bytes) -> None:
+        events = (self._rest + chunk).split(b"\n\n")
+        self._rest = events.pop()  # an event not finished yet
+        for event in events:
+            for line in event.split(b"\n"):
+                if line.startswith(b"data:"):
+                    self._read(line[5:])
+
+    def end(self) -> None:
+        """The answer is over: what is left is one event without its blank line, or a whole
+        JSON answer."""
+        rest, self._rest = self._rest.strip(), b""
+        if rest.startswith(b"{"):
+            self._read(rest)
+        else:
+            self.feed(rest + b"\n\n")
+
+    def _read(self, data: bytes) -> None:
+        try:
+            message = json.loads(data)
+        except ValueError:
+            return
+        if not isinstance(message, dict):
+            return
+        if message.get("type") == "message_start":
+            message = message.get("message") or {}
+        usage = message.get("usage")
+        if not isinstance(usage, dict):
+            return
+        if message.get("type") == "message":  # message_start's, or a whole answer's
+            self.input = sum(
+                int(usage.get(name) or 0)
+                for name in (
+                    "input_tokens",
+                    "cache_creation_input_tokens",
+                    "cache_read_input_tokens",
+                )
+            )
+        # output_tokens is the running total in each event that carries it
+        self.output = max(self.output, int(usage.get("output_tokens") or 0))
+
+
 def _error(handler: web.RequestHandler, status: int, kind: str, message: str) -> None:
     """An error as the Messages API shapes it, so Claude Code shows its message."""
     handler.set_status(status)
@@ -85,8 +171,11 @@ def _error(handler: web.RequestHandler, status: int, kind: str, message: str) ->
 class MessagesHandler(HubAuthenticated, web.RequestHandler):
     """Forward one Messages API request of a hub user to Anthropic, with the hub's key."""
 
-    def initialize(self, hub_auth: HubAuth, upstream: str, key: str, client) -> None:
+    def initialize(
+        self, hub_auth: HubAuth, upstream: str, key: str, client, budget: DailyBudget
+    ) -> None:
         self.hub_auth, self.upstream, self.key, self.client = hub_auth, upstream, key, client
+        self.budget, self.usage = budget, UsageCounter()
         self.answering = False  # the answer's first bytes went out: too late for a 502
         # libcurl's client hands over headers and body through separate callbacks, and a
         # short answer's body can come first: it waits here until the headers are in
@@ -113,6 +202,20 @@ class MessagesHandler(HubAuthenticated, web.RequestHandler):
             )
         if path not in FORWARDED_PATHS:
             return _error(self, 403, "permission_error", f"/{path} is not served by the hub.")
+        counted = path == "v1/messages"  # counting tokens costs none
+        if counted and self.budget.exhausted(owner["name"]):
+            wait = self.budget.seconds_to_midnight()
+            # Anthropic's SDK (in Claude Code) retries a 429 unless told not to: this one
+            # lasts until midnight, so the person sees it at once
+            self.set_header("x-should-retry", "false")
+            self.set_header("retry-after", str(wait))
+            return _error(
+                self,
+                429,
+                "rate_limit_error",
+                f"You have used today's {self.budget.tokens:,} model tokens on this hub; "
+                f"more in {wait // 3600} h {wait % 3600 // 60} min (at 00:00 UTC).",
+            )
         started = time.monotonic()
         # Nagle off: each event leaves as it comes, not after the ACK of the one before
         stream = getattr(self.request.connection, "stream", None)
@@ -145,8 +248,17 @@ class MessagesHandler(HubAuthenticated, web.RequestHandler):
             if not self.answering:
                 return _error(self, 502, "api_error", "The hub could not reach Anthropic's API.")
             return self.finish()
+        self.usage.end()
+        if counted:
+            self.budget.add(owner["name"], self.usage.tokens)
         log.info(
-            "%s /%s: %d in %.1f s", owner["name"], path, response.code, time.monotonic() - started
+            "%s /%s: %d in %.1f s, %d tokens (%d today)",
+            owner["name"],
+            path,
+            response.code,
+            time.monotonic() - started,
+            self.usage.tokens,
+            self.budget.used(owner["name"]),
         )
         if not self.gone:
             self.finish()
@@ -179,6 +291,7 @@ class MessagesHandler(HubAuthenticated, web.RequestHandler):
             self.early.append(chunk)
             return
         self.answering = True
+        self.usage.feed(chunk)
         self.write(chunk)
         self.flush()  # each server-sent event as it comes
 
@@ -204,13 +317,16 @@ def http_client(max_clients: int = 200) -> httpclient.AsyncHTTPClient:
     return CurlAsyncHTTPClient(force_instance=True, max_clients=max_clients)
 
 
-def make_app(upstream: str, key: str, cache_max_age: int = 60) -> web.Application:
+def make_app(
+    upstream: str, key: str, daily_tokens: int | None = None, cache_max_age: int = 60
+) -> web.Application:
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
     # a server's token is deleted when it stops: the hub is asked again after a minute
     hub_auth = HubAuth(cache_max_age=cache_max_age)
     # every user's answers stream at once (tornado's default is 10 connections, then a queue)
     client = http_client()
     options = {"hub_auth": hub_auth, "upstream": upstream.rstrip("/"), "key": key}
+    options["budget"] = DailyBudget(daily_tokens)
     prefix = prefix.rstrip("/")
     return web.Application(
         [
@@ -228,7 +344,10 @@ def main() -> None:
     upstream = os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_UPSTREAM
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     address = os.environ.get("LAWLESS_ANTHROPIC_PROXY_IP", "127.0.0.1")
-    make_app(upstream, key).listen(url.port or 80, address)
+    budget = os.environ.get("LAWLESS_ANTHROPIC_DAILY_TOKENS", "").strip()
+    if budget and not (budget.isdigit() and int(budget) > 0):
+        raise SystemExit(f"{SERVICE_NAME}: LAWLESS_ANTHROPIC_DAILY_TOKENS must be a whole number")
+    make_app(upstream, key, int(budget) if budget else None).listen(url.port or 80, address)
     log.info("forwarding the Messages API to %s on %s:%s", upstream, address, url.port)
     # the hub stops its services with SIGINT: an end, not an error
     with contextlib.suppress(KeyboardInterrupt):

@@ -98,8 +98,10 @@ def explain_api_error(code: str, said: str) -> str:
             "Set ANTHROPIC_API_KEY (or log in with `claude login`, or configure Bedrock or "
             f"Vertex) in the server's environment and restart it. Claude Code said: {said}"
         )
-    if code in ("server_error", "overloaded", "rate_limit"):
+    if code in ("server_error", "overloaded"):
         return f"Claude's API is not answering right now; try again in a moment. ({said})"
+    if code == "rate_limit":  # the API's own limits, or a hub's budget: said says which
+        return f"Claude's API is limiting requests: {said}"
     return said or f"Claude's API answered an error ({code})."
 
 
