@@ -682,7 +682,22 @@ def test_a_user_past_the_hubs_daily_token_budget_is_told_so_and_others_go_on(
     from the answers' own usage; past it that user's turn ends with the reason, nothing
     reaches the API, and another user chats on. (Last of the hub tests: bob is done.)"""
     alice, bob = users["alice"], users["bob"]
-    big = replace(text("That was a long one.", chunks=2), output_tokens=DAILY_TOKENS)
+    # half of it in an answer its caller leaves halfway (the prompt's tokens were spent)
+    base, token = claude_token_of(hub, "bob")
+    half = DAILY_TOKENS // 2
+    fake_model.add(replace(text("slow " * 50, chunks=50, delay=0.1), input_tokens=half))
+    hung_up = fake_model.client_disconnects
+    with requests.post(
+        f"{base}/v1/messages",
+        headers={"x-api-key": token, "anthropic-version": "2023-06-01"},
+        json={"model": "m", "max_tokens": 9, "stream": True, "tools": [], "messages": []},
+        stream=True,
+        timeout=60,
+    ) as started:
+        assert b"message_start" in next(started.iter_content(chunk_size=None))
+    hub.wait_until(lambda: fake_model.client_disconnects > hung_up, "the proxy to hang up", 8)
+    # the other half in a whole answer
+    big = replace(text("That was a long one.", chunks=2), output_tokens=half)
     fake_model.add(big)
     assert answer_text(chat(bob, bob.session["id"], "Write a lot")) == "That was a long one."
     asked = len(fake_model.main_requests)
@@ -693,7 +708,8 @@ def test_a_user_past_the_hubs_daily_token_budget_is_told_so_and_others_go_on(
     fake_model.add(text("Still here for alice."))
     assert answer_text(chat(alice, alice.session["id"], "Hi")) == "Still here for alice."
     log = (hub.tmp / "hub.log").read_text(errors="replace")
-    assert re.search(rf"bob /v1/messages: 200 in [\d.]+ s, {DAILY_TOKENS + 10} tokens", log)
+    today = re.findall(rf"bob /v1/messages: 200 in [\d.]+ s, {half + 10} tokens \((\d+) today", log)
+    assert today and int(today[-1]) >= DAILY_TOKENS, today
 
 
 def spawner_of(name: str) -> Any:

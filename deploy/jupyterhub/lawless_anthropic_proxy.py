@@ -248,9 +248,10 @@ class MessagesHandler(HubAuthenticated, web.RequestHandler):
             if not self.answering:
                 return _error(self, 502, "api_error", "The hub could not reach Anthropic's API.")
             return self.finish()
-        self.usage.end()
-        if counted:
-            self.budget.add(owner["name"], self.usage.tokens)
+        finally:  # what an answer used counts, even one its caller left halfway
+            self.usage.end()
+            if counted:
+                self.budget.add(owner["name"], self.usage.tokens)
         log.info(
             "%s /%s: %d in %.1f s, %d tokens (%d today)",
             owner["name"],
