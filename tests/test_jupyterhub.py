@@ -332,6 +332,22 @@ def claude_tokens(hub: Hub, name: str, server: str = "") -> list[dict[str, Any]]
     return [t for t in listed if t["note"] == note]
 
 
+def model_request(base: str, path: str, credential: str, body: Any, **kw: Any):
+    """A Messages API request to the hub's lawless-anthropic service, as Claude Code sends it."""
+    headers = {"x-api-key": credential, "anthropic-version": "2023-06-01"}
+    return requests.post(f"{base}/{path}", headers=headers, json=body, timeout=60, **kw)
+
+
+def hang_up_after_the_start(hub: Hub, fake: FakeAnthropic, base: str, token: str) -> None:
+    """Ask for the (slow) answer scripted next, read its start and hang up: the service
+    must hang up on the API too (the fake counts it)."""
+    hung_up = fake.client_disconnects
+    body = {"model": "m", "max_tokens": 9, "stream": True, "tools": [], "messages": []}
+    with model_request(base, "v1/messages", token, body, stream=True) as started:
+        assert b"message_start" in next(started.iter_content(chunk_size=None))
+    hub.wait_until(lambda: fake.client_disconnects > hung_up, "the proxy to hang up", 8)
+
+
 def test_the_models_key_stays_in_the_hub(users, hub, fake_model):
     """No server holds the deployment's Anthropic key (a user would read it from a notebook
     and reach the organisation's files and batches with it): Claude Code reaches the model
@@ -361,8 +377,7 @@ def test_the_models_key_stays_in_the_hub(users, hub, fake_model):
     base, token = given["alice"]
 
     def post(path: str, credential: str, body: Any) -> requests.Response:
-        headers = {"x-api-key": credential, "anthropic-version": "2023-06-01"}
-        return requests.post(f"{base}/{path}", headers=headers, json=body, timeout=60)
+        return model_request(base, path, credential, body)
 
     # the Messages API, streamed as it comes, under alice's name in the hub's log
     ask = {"model": "claude-fake", "max_tokens": 50, "stream": True, "tools": []}
@@ -375,17 +390,8 @@ def test_the_models_key_stays_in_the_hub(users, hub, fake_model):
     assert "Through the hub." in "".join(re.findall(r'"text": ?"([^"]*)"', answer.text))
     # a request given up (Claude interrupted) is given up upstream too: nobody pays for
     # an answer nobody reads
-    hung_up = fake_model.client_disconnects
     fake_model.add(text("slow " * 100, chunks=100, delay=0.1))
-    with requests.post(
-        f"{base}/v1/messages",
-        headers={"x-api-key": token, "anthropic-version": "2023-06-01"},
-        json=ask,
-        stream=True,
-        timeout=60,
-    ) as started:
-        assert b"message_start" in next(started.iter_content(chunk_size=None))
-    hub.wait_until(lambda: fake_model.client_disconnects > hung_up, "the proxy to hang up", 8)
+    hang_up_after_the_start(hub, fake_model, base, token)
     # Claude Code's connectivity check, without a key, is answered (and forwarded nowhere)
     seen = len(fake_model.log)
     assert requests.head(f"{base}/api/hello", timeout=60).status_code == 200
@@ -686,16 +692,7 @@ def test_a_user_past_the_hubs_daily_token_budget_is_told_so_and_others_go_on(
     base, token = claude_token_of(hub, "bob")
     half = DAILY_TOKENS // 2
     fake_model.add(replace(text("slow " * 50, chunks=50, delay=0.1), input_tokens=half))
-    hung_up = fake_model.client_disconnects
-    with requests.post(
-        f"{base}/v1/messages",
-        headers={"x-api-key": token, "anthropic-version": "2023-06-01"},
-        json={"model": "m", "max_tokens": 9, "stream": True, "tools": [], "messages": []},
-        stream=True,
-        timeout=60,
-    ) as started:
-        assert b"message_start" in next(started.iter_content(chunk_size=None))
-    hub.wait_until(lambda: fake_model.client_disconnects > hung_up, "the proxy to hang up", 8)
+    hang_up_after_the_start(hub, fake_model, base, token)
     # the other half in a whole answer
     big = replace(text("That was a long one.", chunks=2), output_tokens=half)
     fake_model.add(big)

@@ -124,7 +124,8 @@ class UsageCounter:
         self._rest = events.pop()  # an event not finished yet
         for event in events:
             for line in event.split(b"\n"):
-                if line.startswith(b"data:"):
+                # only message_start and message_delta say it: a text delta is not parsed
+                if line.startswith(b"data:") and b'"usage"' in line:
                     self._read(line[5:])
 
     def end(self) -> None:
