@@ -16,9 +16,8 @@ plain ``GET .../sessions`` as the proxy's cost on a small request.
 The hub holds the model's key, as the deploy config has it: Claude Code in the server reaches
 the fake through the hub's ``lawless-anthropic`` service. Its own cost is measured on a
 streamed Messages API request (``--model-deltas`` deltas, ``--model-delay`` seconds apart)
-sent with the server's token
-through the service vs straight to the fake with the key, alternating: the first delta and
-the end of the answer.
+sent with the server's token through the service vs straight to the fake with the key,
+alternating: the first delta and the end of the answer.
 
 Run: ``.venv/bin/python benchmarks/bench_hub.py`` (``--rounds 20``, ``--json``).
 """
@@ -41,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import make_repo  # noqa: E402
 from tests.fake_anthropic import FakeAnthropic, text  # noqa: E402
-from tests.hub_env import free_port, running_hub  # noqa: E402
+from tests.hub_env import environ, free_port, running_hub  # noqa: E402
 
 SESSIONS = "lawless/api/workspace/sessions"
 MODEL_ACCESS = ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")  # the hub's, not the server's
@@ -116,17 +115,12 @@ def model_request(base: str, key: str, deltas: int) -> dict[str, float]:
     return marks
 
 
-def server_environ(pid: int) -> dict[str, str]:
-    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    return dict(e.decode().partition("=")[::2] for e in entries if b"=" in e)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--model-deltas", type=int, default=200)
-    # as a model streams: a delta every few ms (all at once, tornado's client hands the proxy
-    # the whole burst in one piece, so its first delta is as late as the last)
+    # as a model streams: a delta every few ms (sent all at once, the burst reaches the
+    # service in one piece, so its first delta is as late as the last)
     parser.add_argument("--model-delay", type=float, default=0.005)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -145,7 +139,7 @@ def main() -> None:
     ):
         hub.spawn("alice")
         server = hub.wait_ready("alice")
-        claude_env = server_environ(server["state"]["pid"])
+        claude_env = environ(server["state"]["pid"])
         model_sides = {
             "proxy": (claude_env["ANTHROPIC_BASE_URL"], claude_env["ANTHROPIC_API_KEY"]),
             "direct": (fake.url, fake.env()["ANTHROPIC_API_KEY"]),

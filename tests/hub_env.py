@@ -256,6 +256,12 @@ def running_hub(tmp: Path, server_env: dict[str, str], **options: Any) -> Iterat
         hub.stop()
 
 
+def environ(pid: int) -> dict[str, str]:
+    """A process's environment, as anyone who may read its /proc sees it."""
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(e.decode(errors="replace").partition("=")[::2] for e in entries if b"=" in e)
+
+
 def sse_events(response: requests.Response) -> Iterator[dict[str, Any]]:
     """The ``data:`` payloads of a chat's SSE answer, as they arrive."""
     for line in response.iter_lines(decode_unicode=True):

@@ -31,7 +31,16 @@ from lawless_jupyter.vault import Vault, VaultDecryptError, parse_keys
 
 from .conftest import make_repo
 from .fake_anthropic import FakeAnthropic, error, text
-from .hub_env import DEPLOY_CONFIG, PASSWORD, ROOT, Hub, free_port, running_hub, sse_events
+from .hub_env import (
+    DEPLOY_CONFIG,
+    PASSWORD,
+    ROOT,
+    Hub,
+    environ,
+    free_port,
+    running_hub,
+    sse_events,
+)
 from .supabase_env import MIRRORED, Supabase
 
 USERS = ("alice", "bob")
@@ -232,11 +241,6 @@ def test_each_server_seals_tokens_with_its_own_users_vault_keys(users, hub):
 
 
 # -- Supabase: each server reaches its own user's rows only ----------------------------------
-
-
-def environ(pid: int) -> dict[str, str]:
-    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    return dict(e.decode(errors="replace").partition("=")[::2] for e in entries if b"=" in e)
 
 
 def rows_as(supabase: Supabase, table: str, credential: str, **filters: str):
